@@ -1,0 +1,5 @@
+"""`python -m shocker`."""
+
+from shocker.cli.main import main
+
+raise SystemExit(main())

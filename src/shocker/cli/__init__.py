@@ -1,0 +1,1 @@
+"""Command-line interface: argv in, text out."""

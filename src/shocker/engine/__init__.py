@@ -1,0 +1,1 @@
+"""The verbs: the only package that combines registry, store, runtime, cgroups and network."""

@@ -1,0 +1,1 @@
+"""Container networking: bridge, addresses, veths, iptables, published ports."""

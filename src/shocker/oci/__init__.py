@@ -1,0 +1,1 @@
+"""OCI and Docker image data: references, digests, manifests, configs. Pure, no I/O."""

@@ -1,0 +1,1 @@
+"""Registry v2 / OCI distribution client; knows nothing of btrfs."""

@@ -1,0 +1,1 @@
+"""Starts and joins container processes from a ContainerSpec."""

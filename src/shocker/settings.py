@@ -1,0 +1,79 @@
+"""Settings: built once from the environment (and global flags), then passed down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shocker.errors import UsageError
+
+
+def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise UsageError(f"{name} must be a whole number, not {raw!r}") from None
+    if value <= 0:
+        raise UsageError(f"{name} must be positive, not {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with the original's defaults."""
+
+    root: Path = Path("/var/shocker")
+    # host[:port] that replaces Docker Hub (a mirror or a private registry).
+    registry: str | None = None
+    registry_user: str | None = None
+    registry_pass: str | None = None
+    # Registries reached over plain HTTP besides loopback ones (host[:port]).
+    insecure_registries: tuple[str, ...] = ()
+    mem_limit_mb: int = 512
+    cpu_shares: int = 1024
+    pids_limit: int = 4096
+    bridge: str = "bridge0"
+    # The bridge's own address with the subnet's prefix length, as the original writes it.
+    subnet: str = "10.0.0.1/24"
+    cgroup_root: Path = Path("/sys/fs/cgroup")
+    # Every container's cgroup lives below this one (per controller on v1).
+    cgroup_parent: str = "shocker"
+    # Prefix of shocker's own iptables chains.
+    chain_prefix: str = "SHOCKER"
+    docker_config: Path = field(default_factory=lambda: Path.home() / ".docker/config.json")
+    debug: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read SHOCKER_* variables; bad values raise UsageError."""
+        env = os.environ if env is None else env
+        insecure = tuple(
+            h.strip() for h in env.get("SHOCKER_INSECURE_REGISTRIES", "").split(",") if h.strip()
+        )
+        docker_config_dir = env.get("DOCKER_CONFIG")
+        return cls(
+            root=Path(env.get("SHOCKER_ROOT") or "/var/shocker"),
+            registry=env.get("SHOCKER_REGISTRY") or None,
+            registry_user=env.get("SHOCKER_REGISTRY_USER") or None,
+            registry_pass=env.get("SHOCKER_REGISTRY_PASS") or None,
+            insecure_registries=insecure,
+            mem_limit_mb=_int_env(env, "SHOCKER_MEM_LIMIT", 512),
+            cpu_shares=_int_env(env, "SHOCKER_CPU_SHARE", 1024),
+            pids_limit=_int_env(env, "SHOCKER_PIDS_LIMIT", 4096),
+            bridge=env.get("SHOCKER_BRIDGE") or "bridge0",
+            subnet=env.get("SHOCKER_SUBNET") or "10.0.0.1/24",
+            cgroup_root=Path(env.get("SHOCKER_CGROUP_ROOT") or "/sys/fs/cgroup"),
+            cgroup_parent=env.get("SHOCKER_CGROUP_PARENT") or "shocker",
+            chain_prefix=env.get("SHOCKER_CHAIN_PREFIX") or "SHOCKER",
+            docker_config=(
+                Path(docker_config_dir) / "config.json"
+                if docker_config_dir
+                else Path.home() / ".docker/config.json"
+            ),
+            debug=env.get("SHOCKER_DEBUG", "") not in ("", "0"),
+        )

@@ -1,0 +1,1 @@
+"""Everything on disk under SHOCKER_ROOT."""
