@@ -60,9 +60,7 @@ class DigestMismatch(RegistryError):
 class RuntimeFailure(ShockerError):
     """The container could not be started; `exit_code` follows Docker (125/126/127)."""
 
-    def __init__(
-        self, message: str, hint: str | None = None, exit_code: int = EXIT_ENGINE
-    ) -> None:
+    def __init__(self, message: str, hint: str | None = None, exit_code: int = EXIT_ENGINE) -> None:
         super().__init__(message, hint)
         self.exit_code = exit_code
 
