@@ -1,0 +1,84 @@
+"""Every path shocker owns under SHOCKER_ROOT, computed in one place.
+
+Root filesystems stay where the original's users expect them (`ROOT/img-xxxxx`,
+`ROOT/ps-xxxxx`, chroot-able); all metadata lives under `ROOT/.shocker`, never
+inside a root filesystem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    @property
+    def meta(self) -> Path:
+        return self.root / ".shocker"
+
+    # Root filesystems (btrfs subvolumes).
+    def image_rootfs(self, image_id: str) -> Path:
+        return self.root / image_id
+
+    def container_rootfs(self, container_id: str) -> Path:
+        return self.root / container_id
+
+    # Content-addressed compressed blobs, committed only after their digest checks.
+    @property
+    def blobs(self) -> Path:
+        return self.meta / "blobs"
+
+    def blob(self, digest: str) -> Path:
+        algorithm, _, hexpart = digest.partition(":")
+        return self.blobs / algorithm / hexpart
+
+    # Read-only layer subvolumes keyed by chain id (hex of sha256 chain id).
+    @property
+    def layers(self) -> Path:
+        return self.meta / "layers"
+
+    def layer(self, chain_id: str) -> Path:
+        return self.layers / chain_id.partition(":")[2]
+
+    # Records.
+    @property
+    def images(self) -> Path:
+        return self.meta / "images"
+
+    def image_record(self, image_id: str) -> Path:
+        return self.images / f"{image_id}.json"
+
+    @property
+    def containers(self) -> Path:
+        return self.meta / "containers"
+
+    def container_dir(self, container_id: str) -> Path:
+        """state.json, config.json, the log and generated /etc files of one container."""
+        return self.containers / container_id
+
+    @property
+    def volumes(self) -> Path:
+        return self.meta / "volumes"
+
+    def volume(self, name: str) -> Path:
+        return self.volumes / name
+
+    @property
+    def network(self) -> Path:
+        """IPAM state and network locks."""
+        return self.meta / "network"
+
+    @property
+    def locks(self) -> Path:
+        return self.meta / "locks"
+
+    def lock(self, name: str) -> Path:
+        return self.locks / f"{name}.lock"
+
+    @property
+    def tmp(self) -> Path:
+        """Scratch on the same filesystem, so that finished work is renamed into place."""
+        return self.meta / "tmp"
