@@ -1,0 +1,38 @@
+"""The command table: name -> module and one-line summary, in help order.
+
+Modules are imported only when their command runs, so `shocker ps` never pays for the
+registry client or the network library.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class CommandEntry(NamedTuple):
+    module: str
+    summary: str
+
+
+COMMANDS: dict[str, CommandEntry] = {
+    "pull": CommandEntry("pull", "Pull an image from a registry"),
+    "images": CommandEntry("images", "List images"),
+    "rmi": CommandEntry("rmi", "Remove images"),
+    "init": CommandEntry("init", "Create an image from a directory"),
+    "inspect": CommandEntry("inspect", "Show an image or a container as JSON"),
+    "run": CommandEntry("run", "Run a command in a new container"),
+    "ps": CommandEntry("ps", "List containers"),
+    "logs": CommandEntry("logs", "Show what a container printed"),
+    "exec": CommandEntry("exec", "Run a command in a running container"),
+    "stop": CommandEntry("lifecycle", "Stop running containers"),
+    "start": CommandEntry("lifecycle", "Start stopped containers"),
+    "kill": CommandEntry("lifecycle", "Send a signal to running containers"),
+    "wait": CommandEntry("lifecycle", "Wait for containers to exit and print their exit codes"),
+    "commit": CommandEntry("commit", "Create or replace an image from a container"),
+    "rm": CommandEntry("rm", "Remove containers (or images, as the original did)"),
+    "volume": CommandEntry("volume", "Manage named volumes"),
+    "network": CommandEntry("network", "Inspect and clean up shocker's network"),
+    "port": CommandEntry("port", "List a container's published ports"),
+    "setup": CommandEntry("setup", "Provision btrfs storage at SHOCKER_ROOT"),
+    "help": CommandEntry("help", "Show help for every command"),
+}

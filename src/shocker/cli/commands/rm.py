@@ -1,0 +1,41 @@
+"""`shocker rm [-f] ID...`: remove containers, or images as the original allowed."""
+
+from __future__ import annotations
+
+import argparse
+
+from shocker.settings import Settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--force", action="store_true", help="kill a running container")
+    parser.add_argument("-v", "--volumes", action="store_true", help="accepted for Docker users")
+    parser.add_argument("targets", nargs="+", metavar="CONTAINER|IMAGE")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    import sys
+
+    from shocker.cli.context import open_store
+    from shocker.engine.lifecycle import remove
+    from shocker.errors import NotFound, ShockerError
+
+    store = open_store(settings, "rm")
+    status = 0
+    for text in args.targets:
+        try:
+            try:
+                record = store.containers.resolve(text)
+            except NotFound:
+                if not text.startswith("img-"):
+                    raise
+                image = store.images.resolve(text)
+                store.images.remove(image.id)
+                print(f"Removed: {image.id}")
+                continue
+            remove(store, settings, record, args.force)
+            print(f"Removed: {record.id}")
+        except ShockerError as error:
+            print(error.message, file=sys.stderr)
+            status = error.exit_code
+    return status

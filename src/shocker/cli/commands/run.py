@@ -1,0 +1,65 @@
+"""`shocker run [OPTIONS] IMAGE [COMMAND [ARG...]]`: run a command in a new container.
+
+Options come before IMAGE; everything after IMAGE is the container's command. A single
+argument with shell syntax (`'sleep 5 && ps aux'`) runs through /bin/sh -c, as in the original.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from shocker.settings import Settings
+
+
+def add_container_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by `run` (and a future `create`)."""
+    add = parser.add_argument
+    add("-d", "--detach", action="store_true", help="run in the background, print the id")
+    add("--rm", action="store_true", help="remove the container when it exits")
+    add("-i", "--interactive", action="store_true", help="keep stdin open")
+    add("-t", "--tty", action="store_true", help="allocate a pseudo-terminal")
+    add("--name", help="a name for the container")
+    add("--hostname", help="container host name (default: the container id)")
+    add("--entrypoint", help="override the image's ENTRYPOINT")
+    add("-e", "--env", action="append", default=[], metavar="KEY[=VALUE]")
+    add("--env-file", action="append", default=[], metavar="FILE")
+    add("-w", "--workdir", help="working directory inside the container")
+    add("-u", "--user", help="user[:group] (names or ids from the container's /etc/passwd)")
+    add("-v", "--volume", action="append", default=[], metavar="[HOST:]CONTAINER[:ro]")
+    add("--volumes-from", action="append", default=[], metavar="CONTAINER")
+    add("-m", "--memory", help="memory limit (512m, 1g); default SHOCKER_MEM_LIMIT MB")
+    add("--cpus", help="CPU quota in cores (1.5)")
+    add("-c", "--cpu-shares", help="CPU shares (relative weight); default SHOCKER_CPU_SHARE")
+    add("--pids-limit", help="maximum number of processes (default 4096; -1 for none)")
+    add("--privileged", action="store_true", help="all capabilities, no masked paths")
+    add("--cap-add", action="append", default=[], metavar="CAP")
+    add("--cap-drop", action="append", default=[], metavar="CAP")
+    add("--network", "--net", default="bridge", help="bridge, none, host, container:ID")
+    add("-p", "--publish", action="append", default=[], metavar="[IP:]HOST:CONTAINER[/proto]")
+    add("-P", "--publish-all", action="store_true", help="publish the image's exposed ports")
+    add("--ip", help="request this address on the bridge")
+    add("--dns", action="append", default=[], metavar="ADDRESS")
+    add("--platform", help="platform to pull if the image is missing (linux/arm64)")
+    add("image", help="image id or name")
+    add("command", nargs=argparse.REMAINDER, help="command and arguments")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_container_arguments(parser)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    import sys
+
+    from shocker.cli.context import open_store
+    from shocker.cli.progress import PullProgress
+    from shocker.engine.options import options_from_args
+    from shocker.engine.run import run_container
+
+    options = options_from_args(args)
+    store = open_store(settings, "run")
+    with PullProgress(sys.stderr) as progress:
+        container_id, code = run_container(store, settings, options, progress)
+    if options.detach:
+        print(container_id)
+    return code

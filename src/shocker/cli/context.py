@@ -1,0 +1,25 @@
+"""What most commands need first: root, and the store."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from shocker.errors import NotRoot
+
+if TYPE_CHECKING:
+    from shocker.settings import Settings
+    from shocker.store.store import Store
+
+
+def require_root(command: str) -> None:
+    if os.geteuid() != 0:
+        raise NotRoot(f"shocker {command} must be run as root", hint="try 'sudo shocker ...'")
+
+
+def open_store(settings: Settings, command: str) -> Store:
+    """Root check, then the store (a clear error pointing to `shocker setup` if not btrfs)."""
+    require_root(command)
+    from shocker.store.store import Store
+
+    return Store.open(settings)

@@ -1,0 +1,107 @@
+"""Entry point: global flags, lazy dispatch to one command module, errors rendered once."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import NoReturn, Protocol
+
+from shocker.cli.commands import COMMANDS
+from shocker.errors import EXIT_ENGINE, ShockerError, UsageError
+from shocker.settings import Settings
+
+USAGE = "Usage: shocker [--debug] COMMAND [OPTIONS] [ARGS...]"
+
+
+class CommandModule(Protocol):
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace, settings: Settings) -> int: ...
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with Docker's convention: a usage error exits 125 in one line."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}", hint=f"see '{self.prog} --help'")
+
+
+def make_parser(name: str) -> tuple[Parser, CommandModule]:
+    """The argument parser of one command (imports only that command's module)."""
+    entry = COMMANDS[name]
+    module: CommandModule = importlib.import_module(f"shocker.cli.commands.{entry.module}")  # type: ignore[assignment]
+    parser = Parser(prog=f"shocker {name}", description=entry.summary)
+    adder = getattr(module, f"add_{name}_arguments", None)
+    if adder is not None:
+        adder(parser)
+    else:
+        module.add_arguments(parser)
+    return parser, module
+
+
+def general_help() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = [USAGE, "", "Commands:"]
+    lines += [f"  {name.ljust(width)}  {entry.summary}" for name, entry in COMMANDS.items()]
+    lines += [
+        "",
+        "Run 'shocker help' for every command's usage, 'shocker COMMAND --help' for one.",
+        "Environment: SHOCKER_ROOT, SHOCKER_REGISTRY, SHOCKER_REGISTRY_USER,",
+        "SHOCKER_REGISTRY_PASS, SHOCKER_MEM_LIMIT, SHOCKER_CPU_SHARE, SHOCKER_BRIDGE,",
+        "SHOCKER_SUBNET, SHOCKER_INSECURE_REGISTRIES, SHOCKER_DEBUG.",
+    ]
+    return "\n".join(lines)
+
+
+def dispatch(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(general_help())
+        return 0
+    if argv[0] in ("-v", "--version", "version"):
+        from shocker import __version__
+
+        print(f"shocker {__version__}")
+        return 0
+    name = argv[0]
+    if name not in COMMANDS:
+        raise UsageError(f"unknown command '{name}'", hint="see 'shocker help'")
+    parser, module = make_parser(name)
+    args = parser.parse_args(argv[1:])
+    args.command_name = name
+    return module.run(args, Settings.from_env())
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = os.environ.get("SHOCKER_DEBUG", "") not in ("", "0")
+    while argv and argv[0] == "--debug":
+        debug = True
+        argv.pop(0)
+    try:
+        return dispatch(argv)
+    except ShockerError as error:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        line = error.message if not error.hint else f"{error.message} ({error.hint})"
+        print(line, file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`shocker ps | head`): nothing more to say.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except Exception as error:
+        if debug:
+            raise
+        print(f"shocker: internal error: {error!r} (run with --debug for details)", file=sys.stderr)
+        return EXIT_ENGINE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

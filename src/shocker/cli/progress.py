@@ -1,0 +1,87 @@
+"""Pull progress: one `Pulling layer <digest>` line per layer, plus live bars on a terminal."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from types import TracebackType
+from typing import Any
+
+
+def short_digest(digest: str) -> str:
+    return digest.partition(":")[2][:12]
+
+
+class PullProgress:
+    """Implements the engine's PullReporter; thread-safe (downloads run in parallel).
+
+    The bars (rich) start only when a layer download starts, so a `run` that pulls nothing
+    neither imports rich nor keeps a refresh thread alive while the container runs.
+    """
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream or sys.stdout
+        self.lock = threading.Lock()
+        self.bars: Any = None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> PullProgress:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.finish()
+
+    def finish(self) -> None:
+        with self.lock:
+            if self.bars is not None:
+                self.bars.stop()
+                self.bars = None
+                self.tasks.clear()
+
+    def _start_bars(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TransferSpeedColumn,
+        )
+
+        self.bars = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            console=Console(file=self.stream),
+            transient=True,
+        )
+        self.bars.start()
+
+    def layer_started(self, digest: str, size: int) -> None:
+        with self.lock:
+            if self.bars is None and self.stream.isatty():
+                self._start_bars()
+            if self.bars is not None:
+                self.bars.console.print(
+                    f"Pulling layer {short_digest(digest)}", highlight=False, markup=False
+                )
+                self.tasks[digest] = self.bars.add_task(short_digest(digest), total=size)
+            else:
+                self.stream.write(f"Pulling layer {short_digest(digest)}\n")
+                self.stream.flush()
+
+    def layer_progress(self, digest: str, nbytes: int) -> None:
+        bars = self.bars
+        if bars is not None and digest in self.tasks:
+            bars.advance(self.tasks[digest], nbytes)
+
+    def layer_done(self, digest: str) -> None:
+        with self.lock:
+            if self.bars is not None and digest in self.tasks:
+                self.bars.remove_task(self.tasks.pop(digest))

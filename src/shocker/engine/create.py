@@ -1,0 +1,189 @@
+"""Create a container: resolve (or pull) its image, merge the image config with the flags,
+snapshot the image, and write the record that `start` will launch from.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from shocker.errors import NotFound, UsageError
+
+if TYPE_CHECKING:
+    from shocker.engine.options import RunOptions
+    from shocker.engine.pull import PullReporter
+    from shocker.settings import Settings
+    from shocker.store.containers import ContainerRecord
+    from shocker.store.images import ImageRecord
+    from shocker.store.store import Store
+
+DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def find_or_pull(
+    store: Store, settings: Settings, name: str, platform: str | None, reporter: PullReporter
+) -> ImageRecord:
+    """The image by id or name; pulled first when it is a name held nowhere here (Docker's way).
+
+    The pull's messages go to stderr, so that stdout stays the container's own output.
+    """
+    try:
+        return store.images.resolve(name)
+    except NotFound:
+        if name.startswith("img-"):
+            raise
+    from shocker.engine.pull import pull
+    from shocker.oci.platform import parse_platform
+    from shocker.oci.reference import parse_reference
+    from shocker.registry.client import RegistryClient
+
+    ref = parse_reference(name, settings.registry)
+    print(f"Unable to find image '{ref.familiar()}' locally", file=sys.stderr)
+    with RegistryClient(settings) as client:
+        result = pull(store, client, ref, reporter, parse_platform(platform) if platform else None)
+    print(f"Created: {result.image.id}", file=sys.stderr)
+    return result.image
+
+
+def container_config(
+    store: Store, settings: Settings, image: ImageRecord, options: RunOptions
+) -> dict[str, Any]:
+    """Everything `start` needs to launch the container again, as JSON-able data."""
+    from shocker.cgroups.limits import parse_cpus, parse_memory
+    from shocker.oci.image_config import ImageConfig
+    from shocker.runtime.capabilities import effective_capabilities
+    from shocker.runtime.spec import build_argv
+
+    config = ImageConfig.from_json(image.config)
+    entrypoint: tuple[str, ...] | None = config.entrypoint
+    cmd = config.cmd
+    if options.entrypoint is not None:
+        # Docker: a new entrypoint drops the image's CMD as well.
+        entrypoint = (options.entrypoint,) if options.entrypoint else None
+        cmd = None
+    argv = build_argv(entrypoint, cmd, list(options.command), shell_rule=True)
+    env = _merge_env(config.env, options.env, options.tty)
+    memory = parse_memory(options.memory) if options.memory else settings.mem_limit_mb * 2**20
+    shares = _positive_int("--cpu-shares", options.cpu_shares) or settings.cpu_shares
+    pids: int | None = settings.pids_limit
+    if options.pids_limit is not None:
+        value = _int("--pids-limit", options.pids_limit)
+        pids = None if value <= 0 else value
+    return {
+        "argv": list(argv),
+        "env": env,
+        "cwd": options.workdir or config.working_dir or "/",
+        "user": options.user if options.user is not None else config.user,
+        "hostname": options.hostname,
+        "tty": options.tty,
+        "interactive": options.interactive,
+        "volumes": [_volume_record(store, v) for v in options.volumes]
+        + _volumes_from(store, options.volumes_from),
+        "network": options.network,
+        "ip": options.ip,
+        "dns": list(options.dns),
+        "publish": list(options.publish),
+        "publish_all": options.publish_all,
+        "exposed_ports": list(config.exposed_ports),
+        "privileged": options.privileged,
+        "capabilities": sorted(effective_capabilities(options.cap_add, options.cap_drop)),
+        "limits": {
+            "memory_bytes": memory,
+            "cpu_shares": shares,
+            "cpu_quota_cores": parse_cpus(options.cpus) if options.cpus else None,
+            "pids_max": pids,
+        },
+        "stop_signal": config.stop_signal,
+    }
+
+
+def _merge_env(image_env: tuple[str, ...], flags: tuple[str, ...], tty: bool) -> list[str]:
+    merged: dict[str, str] = {}
+    for item in image_env:
+        key, _, value = item.partition("=")
+        merged[key] = value
+    merged.setdefault("PATH", DEFAULT_PATH.partition("=")[2])
+    if tty:
+        merged.setdefault("TERM", "xterm")
+    for item in flags:
+        key, _, value = item.partition("=")
+        merged[key] = value
+    return [f"{k}={v}" for k, v in merged.items()]
+
+
+def _volume_record(store: Store, volume: Any) -> dict[str, Any]:
+    source = str(store.volumes.ensure(volume.source)) if volume.named else volume.source
+    return {
+        "source": source,
+        "destination": volume.destination,
+        "readonly": volume.readonly,
+        "volume": volume.source if volume.named else None,
+    }
+
+
+def _volumes_from(store: Store, containers: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Docker's data volume containers: the same mounts as another container."""
+    mounts: list[dict[str, Any]] = []
+    for text in containers:
+        name, _, mode = text.partition(":")
+        other = store.containers.resolve(name)
+        for mount in other.config.get("volumes", []):
+            mounts.append({**mount, "readonly": mount["readonly"] or mode == "ro"})
+    return mounts
+
+
+def _int(flag: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"invalid value for {flag}: '{text}' is not a number") from None
+
+
+def _positive_int(flag: str, text: str | None) -> int | None:
+    if text is None:
+        return None
+    value = _int(flag, text)
+    if value <= 0:
+        raise UsageError(f"invalid value for {flag}: must be positive")
+    return value
+
+
+def create_container(
+    store: Store, settings: Settings, options: RunOptions, reporter: PullReporter
+) -> ContainerRecord:
+    from shocker.store.containers import ContainerRecord
+
+    image = find_or_pull(store, settings, options.image, options.platform, reporter)
+    config = container_config(store, settings, image, options)
+
+    def make_record(container_id: str) -> ContainerRecord:
+        if not config["hostname"]:
+            config["hostname"] = container_id
+        return ContainerRecord(
+            id=container_id,
+            name=options.name,
+            image_id=image.id,
+            image=image.reference or image.id,
+            command=config["argv"],
+            created=now(),
+            state="created",
+            pid=None,
+            pid_start_time=None,
+            supervisor_pid=None,
+            exit_code=None,
+            oom_killed=False,
+            started_at=None,
+            finished_at=None,
+            auto_remove=options.remove,
+            config=config,
+            network={},
+            ports=[],
+            cgroup=None,
+        )
+
+    return store.containers.create(image, options.name, make_record)

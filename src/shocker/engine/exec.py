@@ -1,0 +1,49 @@
+"""`exec`: a new process in a running container's namespaces and cgroup, equally confined."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shocker.engine.status import is_running
+from shocker.errors import NotRunning
+
+if TYPE_CHECKING:
+    from shocker.settings import Settings
+    from shocker.store.store import Store
+
+
+def exec_command(
+    store: Store,
+    settings: Settings,
+    target: str,
+    argv: list[str],
+    *,
+    env: tuple[str, ...],
+    workdir: str | None,
+    user: str | None,
+    tty: bool,
+    interactive: bool,
+    privileged: bool,
+) -> int:
+    from shocker.cgroups import detect
+    from shocker.engine.create import _merge_env
+    from shocker.runtime.exec import ExecSpec, exec_in
+    from shocker.runtime.spec import build_argv
+
+    record = store.containers.resolve(target)
+    if not is_running(record) or record.pid is None:
+        raise NotRunning(f"Container '{record.id}' exists but is not running")
+    config = record.config
+    cgroup = detect(settings.cgroup_root).open(settings.cgroup_parent, record.id)
+    spec = ExecSpec(
+        argv=build_argv(None, None, argv, shell_rule=True),
+        env=tuple(_merge_env(tuple(config["env"]), env, tty)),
+        cwd=workdir or config["cwd"] or "/",
+        user=user if user is not None else (config["user"] or ""),
+        tty=tty,
+        interactive=interactive,
+        capabilities=frozenset(config["capabilities"]),
+        privileged=privileged or config["privileged"],
+        cgroup_procs=cgroup.procs_files(),
+    )
+    return exec_in(record.pid, spec)

@@ -1,0 +1,277 @@
+"""Launch a created container: cgroup, network, /etc files, spec, then the runtime.
+
+This is the recipe of a container, top to bottom. The runtime gets a spec and three
+callbacks; the callbacks are where cgroups, network and the store meet.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import TYPE_CHECKING, Any
+
+from shocker.engine.create import now
+from shocker.engine.teardown import teardown
+from shocker.errors import NotRunning, ShockerError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from shocker.cgroups.driver import Cgroup
+    from shocker.runtime.launcher import ExitStatus
+    from shocker.runtime.spec import ContainerSpec, Mount
+    from shocker.settings import Settings
+    from shocker.store.containers import ContainerRecord
+    from shocker.store.store import Store
+
+
+def launch(store: Store, settings: Settings, record: ContainerRecord, *, detach: bool) -> int:
+    """Start the container's command; foreground: its exit code, detached: 0 once running."""
+    from shocker.runtime import launcher
+
+    config = record.config
+    cgroup = create_cgroup(settings, record.id, config["limits"])
+    try:
+        network = prepare_network(store, settings, record)
+        spec = build_spec(store, record, network)
+    except BaseException:
+        teardown(store, settings, record.id)
+        raise
+
+    def on_created(pid: int) -> None:
+        cgroup.add_process(pid)
+        if network.get("ip"):
+            from shocker.network.attach import attach
+
+            attach(network["cfg"], record.id, pid, network["ip"])
+
+    def on_started(pid: int, supervisor_pid: int) -> None:
+        from shocker.linux.proc import process_start_time
+
+        def mark(r: ContainerRecord) -> None:
+            r.state = "running"
+            r.pid = pid
+            r.pid_start_time = process_start_time(pid)
+            r.supervisor_pid = supervisor_pid
+            r.started_at = now()
+            r.exit_code = None
+            r.finished_at = None
+            r.oom_killed = False
+
+        store.containers.update(record.id, mark)
+
+    def on_exit(status: ExitStatus) -> None:
+        finish(store, settings, record.id, status.exit_code, cgroup)
+
+    try:
+        return launcher.start(
+            spec, detach=detach, on_created=on_created, on_started=on_started, on_exit=on_exit
+        )
+    except ShockerError as error:
+        finish(store, settings, record.id, error.exit_code, cgroup)
+        raise
+
+
+def finish(
+    store: Store, settings: Settings, container_id: str, exit_code: int, cgroup: Cgroup | None
+) -> None:
+    """After the container's pid 1 is gone: record how it ended, free what it held."""
+    oom = False
+    if cgroup is not None:
+        try:
+            oom = cgroup.oom_killed()
+        except ShockerError:
+            oom = False
+    teardown(store, settings, container_id)
+
+    def mark(r: ContainerRecord) -> None:
+        r.state = "exited"
+        r.exit_code = exit_code
+        r.oom_killed = oom
+        r.finished_at = now()
+
+    try:
+        record = store.containers.update(container_id, mark)
+    except ShockerError:
+        return  # removed meanwhile (rm -f)
+    if record.auto_remove:
+        store.containers.remove(container_id)
+
+
+def create_cgroup(settings: Settings, container_id: str, limits: dict[str, Any]) -> Cgroup:
+    from shocker.cgroups import detect
+    from shocker.cgroups.limits import Limits
+
+    return detect(settings.cgroup_root).create(
+        settings.cgroup_parent, container_id, Limits(**limits)
+    )
+
+
+def prepare_network(store: Store, settings: Settings, record: ContainerRecord) -> dict[str, Any]:
+    """Address and published ports for bridge mode, recorded before anything starts."""
+    mode = record.config["network"]
+    if mode in ("none", "host"):
+        return {"mode": mode}
+    if mode.startswith("container:"):
+        other = store.containers.resolve(mode.partition(":")[2])
+        from shocker.engine.status import is_running
+
+        if not is_running(other):
+            raise NotRunning(f"Container '{other.id}' exists but is not running")
+        return {"mode": f"/proc/{other.pid}/ns/net", "joined": other.id}
+    if mode != "bridge":
+        from shocker.errors import UsageError
+
+        raise UsageError(f"unknown network '{mode}': use bridge, none, host or container:ID")
+    from shocker.network import ipam
+    from shocker.network.bridge import ensure_host_network
+    from shocker.network.config import NetworkConfig
+
+    cfg = NetworkConfig.from_settings(settings, store.layout.network)
+    for line in ensure_host_network(cfg):
+        import sys
+
+        print(line, file=sys.stderr)
+    ip = ipam.allocate(cfg, record.id, record.config.get("ip"), lambda cid: _is_live(store, cid))
+    ports = _publish(store, cfg, record, str(ip))
+    from shocker.network.attach import mac_for
+
+    info = {
+        "mode": "bridge",
+        "ip": str(ip),
+        "gateway": str(cfg.gateway.ip),
+        "prefixlen": cfg.gateway.network.prefixlen,
+        "mac": mac_for(ip),
+        "bridge": cfg.bridge,
+    }
+
+    def save(r: ContainerRecord) -> None:
+        r.network = dict(info)
+        r.ports = ports
+
+    store.containers.update(record.id, save)
+    return {**info, "cfg": cfg, "ip": ip}
+
+
+def _publish(store: Store, cfg: Any, record: ContainerRecord, ip: str) -> list[dict[str, Any]]:
+    from dataclasses import asdict
+
+    from shocker.network.firewall import publish
+    from shocker.network.ports import from_exposed, parse_publish
+
+    config = record.config
+    wanted = [parse_publish(p) for p in config.get("publish", [])]
+    if config.get("publish_all"):
+        wanted += from_exposed(config.get("exposed_ports", []))
+    if not wanted:
+        return []
+    from shocker.engine.status import is_running
+
+    def taken(port: int, protocol: str) -> bool:
+        for other in store.containers.list():
+            if other.id != record.id and is_running(other):
+                for mapping in other.ports:
+                    if mapping["host_port"] == port and mapping["protocol"] == protocol:
+                        return True
+        return False
+
+    return [asdict(m) for m in publish(cfg, record.id, ip, wanted, taken)]
+
+
+def _is_live(store: Store, container_id: str) -> bool:
+    from shocker.engine.status import is_running
+
+    try:
+        record = store.containers.get(container_id)
+    except ShockerError:
+        return False
+    return record.state == "created" or is_running(record)
+
+
+def build_spec(store: Store, record: ContainerRecord, network: dict[str, Any]) -> ContainerSpec:
+    from shocker.runtime.spec import ContainerSpec
+
+    config = record.config
+    mode = network["mode"]
+    return ContainerSpec(
+        id=record.id,
+        rootfs=store.layout.container_rootfs(record.id),
+        argv=tuple(config["argv"]),
+        env=(*config["env"], f"HOSTNAME={config['hostname']}"),
+        cwd=config["cwd"] or "/",
+        user=config["user"] or "",
+        hostname=config["hostname"],
+        tty=config["tty"],
+        interactive=config["interactive"],
+        mounts=tuple(_mounts(store, record, network)),
+        network="new" if mode in ("bridge", "none") else mode,
+        capabilities=frozenset(config["capabilities"]),
+        privileged=config["privileged"],
+        rlimit_nofile=None,
+        log_path=store.containers.log_path(record.id),
+        stop_signal=stop_signal_number(config.get("stop_signal")) or signal.SIGTERM,
+    )
+
+
+def stop_signal_number(name: str | None) -> int | None:
+    """The image's StopSignal ("SIGQUIT", "QUIT", "3") as a number; None if absent or bad."""
+    if not name:
+        return None
+    text = name.upper()
+    if text.isdigit():
+        return int(text)
+    try:
+        return int(signal.Signals[text if text.startswith("SIG") else "SIG" + text])
+    except KeyError:
+        return None
+
+
+def _mounts(store: Store, record: ContainerRecord, network: dict[str, Any]) -> list[Mount]:
+    from shocker.runtime.spec import Mount
+
+    etc = write_etc_files(store.layout.container_dir(record.id), record, network)
+    mounts = [Mount(source=str(path), destination=dest) for dest, path in etc.items()]
+    for volume in record.config["volumes"]:
+        mounts.append(
+            Mount(
+                source=volume["source"],
+                destination=volume["destination"],
+                readonly=volume["readonly"],
+            )
+        )
+    return mounts
+
+
+def write_etc_files(
+    directory: Path, record: ContainerRecord, network: dict[str, Any]
+) -> dict[str, Path]:
+    """/etc/hostname, /etc/hosts, /etc/resolv.conf for the container, kept outside its rootfs."""
+    from shocker.network.dns import hosts_file, resolv_conf
+    from shocker.store.atomic import write_bytes_atomic
+
+    hostname = record.config["hostname"]
+    files: dict[str, str] = {"/etc/hostname": hostname + "\n"}
+    if network["mode"] == "host":
+        files["/etc/hosts"] = _read("/etc/hosts")
+    else:
+        files["/etc/hosts"] = hosts_file(hostname, network.get("ip") and str(network["ip"]))
+    upstream = "/run/systemd/resolve/resolv.conf"
+    files["/etc/resolv.conf"] = resolv_conf(
+        _read("/etc/resolv.conf"),
+        _read(upstream) or None,
+        list(record.config.get("dns", [])),
+    )
+    result: dict[str, Path] = {}
+    for destination, text in files.items():
+        path = directory / destination.rpartition("/")[2]
+        write_bytes_atomic(path, text.encode())
+        result[destination] = path
+    return result
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""

@@ -1,0 +1,136 @@
+"""RunOptions: what the user asked of a new container, validated, as plain data."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shocker.errors import NotFound, UsageError
+
+NAME_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    """`-v`: a bind of a host path, or a named volume, at a path inside."""
+
+    source: str  # a host path (absolute) or a volume name
+    destination: str
+    readonly: bool = False
+    named: bool = False
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    image: str
+    command: tuple[str, ...] = ()
+    detach: bool = False
+    remove: bool = False
+    interactive: bool = False
+    tty: bool = False
+    name: str | None = None
+    hostname: str | None = None
+    entrypoint: str | None = None
+    env: tuple[str, ...] = ()
+    workdir: str | None = None
+    user: str | None = None
+    volumes: tuple[VolumeSpec, ...] = ()
+    volumes_from: tuple[str, ...] = ()
+    memory: str | None = None
+    cpus: str | None = None
+    cpu_shares: str | None = None
+    pids_limit: str | None = None
+    privileged: bool = False
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    network: str = "bridge"
+    publish: tuple[str, ...] = ()
+    publish_all: bool = False
+    ip: str | None = None
+    dns: tuple[str, ...] = ()
+    platform: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def parse_volume(text: str) -> VolumeSpec:
+    """`HOST:CONTAINER[:ro|rw]`, `NAME:CONTAINER[:ro]`, or `PATH` (the same path inside)."""
+    parts = text.split(":")
+    mode = ""
+    if len(parts) == 3:
+        mode = parts.pop()
+    if mode not in ("", "ro", "rw") or len(parts) > 2 or not all(parts):
+        raise UsageError(f"invalid volume specification '{text}'")
+    source = parts[0]
+    destination = parts[1] if len(parts) == 2 else parts[0]
+    if not destination.startswith("/"):
+        raise UsageError(
+            f"invalid volume specification '{text}': the container path must be absolute"
+        )
+    named = not source.startswith(("/", "."))
+    if named:
+        if len(parts) == 1 or not NAME_PATTERN.fullmatch(source):
+            raise UsageError(f"invalid volume specification '{text}'")
+    else:
+        host = Path(source).absolute()
+        if not host.exists():
+            raise NotFound(f"host path '{source}' of volume '{text}' does not exist")
+        source = os.path.normpath(host)
+    return VolumeSpec(source, os.path.normpath(destination), mode == "ro", named)
+
+
+def parse_env(assignments: list[str], env_files: list[str]) -> tuple[str, ...]:
+    """`-e KEY=VAL`, `-e KEY` (taken from this environment, dropped if unset), --env-file."""
+    result: list[str] = []
+    lines: list[str] = []
+    for name in env_files:
+        try:
+            text = Path(name).read_text()
+        except OSError as error:
+            raise NotFound(f"cannot read env file '{name}': {error.strerror}") from None
+        lines += [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    for item in [*lines, *assignments]:
+        key, sep, _ = item.partition("=")
+        if not key or " " in key:
+            raise UsageError(f"invalid environment variable '{item}'")
+        if sep:
+            result.append(item)
+        elif key in os.environ:
+            result.append(f"{key}={os.environ[key]}")
+    return tuple(result)
+
+
+def options_from_args(args: argparse.Namespace) -> RunOptions:
+    if args.name is not None and not NAME_PATTERN.fullmatch(args.name):
+        raise UsageError(f"invalid container name '{args.name}': use [a-zA-Z0-9][a-zA-Z0-9_.-]*")
+    return RunOptions(
+        image=args.image,
+        command=tuple(args.command),
+        detach=args.detach,
+        remove=args.rm,
+        interactive=args.interactive,
+        tty=args.tty,
+        name=args.name,
+        hostname=args.hostname,
+        entrypoint=args.entrypoint,
+        env=parse_env(args.env, args.env_file),
+        workdir=args.workdir,
+        user=args.user,
+        volumes=tuple(parse_volume(v) for v in args.volume),
+        volumes_from=tuple(args.volumes_from),
+        memory=args.memory,
+        cpus=args.cpus,
+        cpu_shares=args.cpu_shares,
+        pids_limit=args.pids_limit,
+        privileged=args.privileged,
+        cap_add=tuple(args.cap_add),
+        cap_drop=tuple(args.cap_drop),
+        network=args.network,
+        publish=tuple(args.publish),
+        publish_all=args.publish_all,
+        ip=args.ip,
+        dns=tuple(args.dns),
+        platform=args.platform,
+    )

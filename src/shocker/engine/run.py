@@ -1,0 +1,22 @@
+"""`run` = create + launch, as `docker run` is `docker create` + `docker start`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shocker.engine.create import create_container
+from shocker.engine.launch import launch
+
+if TYPE_CHECKING:
+    from shocker.engine.options import RunOptions
+    from shocker.engine.pull import PullReporter
+    from shocker.settings import Settings
+    from shocker.store.store import Store
+
+
+def run_container(
+    store: Store, settings: Settings, options: RunOptions, reporter: PullReporter
+) -> tuple[str, int]:
+    """Returns (container id, exit code); detached: the code is 0 once it runs."""
+    record = create_container(store, settings, options, reporter)
+    return record.id, launch(store, settings, record, detach=options.detach)

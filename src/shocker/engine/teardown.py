@@ -1,0 +1,47 @@
+"""Free what a container holds outside its filesystem: cgroup, address, veth, port rules.
+
+Idempotent, so that the supervisor on exit, `rm -f` after a crash, and a failed start can all
+call it; each part is attempted even when another fails.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shocker.errors import ShockerError
+
+if TYPE_CHECKING:
+    from shocker.settings import Settings
+    from shocker.store.store import Store
+
+
+def teardown(store: Store, settings: Settings, container_id: str) -> list[str]:
+    """Release everything; returns the failures as lines (empty when all went well)."""
+    failures: list[str] = []
+    try:
+        from shocker.cgroups import detect
+
+        detect(settings.cgroup_root).open(settings.cgroup_parent, container_id).remove()
+    except (ShockerError, OSError) as error:
+        failures.append(f"cgroup: {error}")
+    if _uses_bridge(store, container_id):
+        try:
+            from shocker.network import ipam
+            from shocker.network.attach import detach
+            from shocker.network.config import NetworkConfig
+            from shocker.network.firewall import unpublish
+
+            cfg = NetworkConfig.from_settings(settings, store.layout.network)
+            unpublish(cfg, container_id)
+            detach(cfg, container_id)
+            ipam.release(cfg, container_id)
+        except (ShockerError, OSError) as error:
+            failures.append(f"network: {error}")
+    return failures
+
+
+def _uses_bridge(store: Store, container_id: str) -> bool:
+    try:
+        return store.containers.get(container_id).config.get("network") == "bridge"
+    except ShockerError:
+        return False
