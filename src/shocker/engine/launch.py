@@ -6,7 +6,6 @@ callbacks; the callbacks are where cgroups, network and the store meet.
 
 from __future__ import annotations
 
-import os
 import signal
 from typing import TYPE_CHECKING, Any
 
