@@ -1,0 +1,68 @@
+"""Durable small files: atomic JSON/bytes writes (temp + fsync + rename) and flock locks."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from shocker.errors import StorageError
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so readers see the old or the new content, never a mix.
+
+    The temporary file lives in the same directory (rename(2) is atomic only within one
+    filesystem) and is fsync'd before the rename so a crash cannot leave an empty file.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(3).hex()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        tmp.replace(path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise StorageError(f"cannot write {path}: {error.strerror}") from error
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    write_bytes_atomic(path, json.dumps(data, indent=1, sort_keys=True).encode() + b"\n")
+
+
+def read_json(path: Path) -> Any:
+    """Parsed JSON; FileNotFoundError passes through, a corrupt file is a StorageError."""
+    with open(path, "rb") as file:
+        raw = file.read()
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise StorageError(f"{path} is corrupt: {error}") from error
+
+
+@contextmanager
+def file_lock(path: Path, shared: bool = False) -> Iterator[None]:
+    """Hold flock(2) on `path` (created with its parents) for the duration of the block.
+
+    flock locks belong to the open file description, so they are released when the
+    process dies: a crashed shocker never leaves a stale lock behind.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -1,0 +1,182 @@
+"""Containers: a root filesystem `ROOT/ps-xxxxx` (snapshot of the image) and a state record.
+
+The record (`state.json` in the container's directory) is rewritten atomically on every
+change, under the container's lock when read-modify-write.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from shocker.errors import Conflict, NotFound, StorageError, UsageError
+from shocker.store import btrfs
+from shocker.store.atomic import file_lock, read_json, write_json_atomic
+from shocker.store.ids import new_id
+from shocker.store.images import ImageRecord
+from shocker.store.layers import scratch_path
+from shocker.store.layout import Layout
+from shocker.store.records import from_dict, record_files
+
+STATE_FILE = "state.json"
+LOG_FILE = "container.log"
+# Docker's rule for container names.
+VALID_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+
+@dataclass
+class ContainerRecord:
+    id: str
+    name: str | None
+    image_id: str
+    image: str  # what the user typed, or the image's familiar name
+    command: list[str]
+    created: str
+    state: str  # "created" | "running" | "exited"
+    pid: int | None
+    pid_start_time: int | None
+    supervisor_pid: int | None
+    exit_code: int | None
+    oom_killed: bool
+    started_at: str | None
+    finished_at: str | None
+    auto_remove: bool
+    config: dict[str, Any]  # the run options as data, enough to start it again
+    network: dict[str, Any]
+    ports: list[dict[str, Any]]
+    cgroup: str | None
+
+
+class ContainerStore:
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+
+    def _state_path(self, container_id: str) -> Path:
+        return self.layout.container_dir(container_id) / STATE_FILE
+
+    def _taken(self, container_id: str) -> bool:
+        rootfs = self.layout.container_rootfs(container_id)
+        return (
+            self.layout.container_dir(container_id).exists()
+            or rootfs.exists()
+            or rootfs.is_symlink()
+        )
+
+    def create(
+        self,
+        image: ImageRecord,
+        name: str | None,
+        make_record: Callable[[str], ContainerRecord],
+    ) -> ContainerRecord:
+        """Snapshot the image into a new `ps-xxxxx` and write its first record.
+
+        Raises Conflict if `name` belongs to another container (checked under the id lock,
+        so two concurrent creates cannot both take it).
+        """
+        if name is not None and not VALID_NAME.match(name):
+            raise UsageError(
+                f"invalid container name '{name}': use letters, digits and _ . - (not first)"
+            )
+        scratch = scratch_path(self.layout, "ps")
+        btrfs.snapshot(self.layout.image_rootfs(image.id), scratch)
+        container_id = None
+        try:
+            with file_lock(self.layout.lock("ids")):
+                if name is not None:
+                    self._check_name(name)
+                container_id = new_id("ps", self._taken)
+                scratch.rename(self.layout.container_rootfs(container_id))
+                self.layout.container_dir(container_id).mkdir(parents=True)
+                record = make_record(container_id)
+                self.save(record)
+        except BaseException:
+            btrfs.delete_subvolume(scratch)
+            if container_id is not None:
+                self.remove(container_id)
+            raise
+        return record
+
+    def _check_name(self, name: str) -> None:
+        for other in self.list():
+            if other.name == name:
+                raise Conflict(
+                    f"The container name '{name}' is already in use by {other.id}",
+                    hint=f"remove it with 'shocker rm {other.id}' or choose another name",
+                )
+
+    def save(self, record: ContainerRecord) -> None:
+        write_json_atomic(self._state_path(record.id), asdict(record))
+
+    def get(self, container_id: str) -> ContainerRecord:
+        if not container_id or "/" in container_id or container_id.startswith("."):
+            raise NotFound(f"No container named '{container_id}' exists")
+        try:
+            return from_dict(ContainerRecord, read_json(self._state_path(container_id)))
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFound(f"No container named '{container_id}' exists") from None
+
+    def list(self) -> list[ContainerRecord]:
+        records = []
+        for directory in record_files(self.layout.containers, suffix=""):
+            try:
+                records.append(from_dict(ContainerRecord, read_json(directory / STATE_FILE)))
+            except (FileNotFoundError, NotADirectoryError, StorageError, TypeError):
+                continue  # being created or removed
+        return records
+
+    def resolve(self, text: str) -> ContainerRecord:
+        """A container by id, name, or unique id prefix."""
+        if text.startswith("ps-") and self._state_path(text).exists():
+            return self.get(text)
+        records = self.list()
+        for record in records:
+            if record.name == text:
+                return record
+        hexpart = text.removeprefix("ps-")
+        if _HEX.match(hexpart):
+            matches = [r for r in records if r.id.removeprefix("ps-").startswith(hexpart)]
+            if len(matches) == 1:
+                return matches[0]
+            if matches:
+                ids = ", ".join(sorted(r.id for r in matches))
+                raise UsageError(f"'{text}' matches several containers: {ids}")
+        raise NotFound(f"No container named '{text}' exists")
+
+    def update(
+        self, container_id: str, change: Callable[[ContainerRecord], None]
+    ) -> ContainerRecord:
+        """Read, change and write the record under the container's lock; the new record."""
+        with file_lock(self.layout.lock(container_id)):
+            record = self.get(container_id)
+            change(record)
+            self.save(record)
+        return record
+
+    def remove(self, container_id: str) -> None:
+        """Unlist the container (its directory moves away first), then delete its files.
+
+        Idempotent: removing a container that is gone is not an error.
+        """
+        if not container_id or "/" in container_id or container_id.startswith("."):
+            raise NotFound(f"No container named '{container_id}' exists")
+        lock = self.layout.lock(container_id)
+        with file_lock(lock):
+            directory = self.layout.container_dir(container_id)
+            retired = scratch_path(self.layout, "rm")
+            try:
+                directory.rename(retired)
+            except FileNotFoundError:
+                pass
+            except OSError as error:
+                raise StorageError(f"cannot remove {container_id}: {error.strerror}") from error
+            btrfs.delete_subvolume(self.layout.container_rootfs(container_id))
+            shutil.rmtree(retired, ignore_errors=True)
+            lock.unlink(missing_ok=True)
+
+    def log_path(self, container_id: str) -> Path:
+        return self.layout.container_dir(container_id) / LOG_FILE

@@ -1,0 +1,57 @@
+"""Read-only layer subvolumes keyed by chain id: the parent's snapshot plus one layer."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from shocker.store import btrfs
+from shocker.store.atomic import file_lock
+from shocker.store.ids import random_hex
+from shocker.store.layout import Layout
+
+
+def scratch_path(layout: Layout, kind: str) -> Path:
+    """A fresh name under layout.tmp: `kind-<pid>-<random>`, swept once its process is gone."""
+    return layout.tmp / f"{kind}-{os.getpid()}-{random_hex(8)}"
+
+
+class LayerStore:
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+
+    def has(self, chain_id: str) -> bool:
+        return self.path(chain_id).exists()
+
+    def path(self, chain_id: str) -> Path:
+        return self.layout.layer(chain_id)
+
+    def create(
+        self, chain_id: str, parent_chain_id: str | None, apply: Callable[[Path], None]
+    ) -> Path:
+        """The layer subvolume of `chain_id`, made from its parent and `apply` if missing.
+
+        Work happens under a scratch name renamed into place once applied, so a crash never
+        leaves a half-applied layer under its chain id.
+        """
+        final = self.path(chain_id)
+        with file_lock(self.layout.lock(f"layer-{chain_id.partition(':')[2]}")):
+            if final.exists():
+                return final
+            final.parent.mkdir(parents=True, exist_ok=True)
+            scratch = scratch_path(self.layout, "layer")
+            if parent_chain_id is None:
+                btrfs.create_subvolume(scratch)
+            else:
+                btrfs.snapshot(self.path(parent_chain_id), scratch)
+            try:
+                apply(scratch)
+                # Renamed before it turns read-only: btrfs refuses to move a read-only
+                # subvolume to another directory (its ".." would change).
+                scratch.rename(final)
+            except BaseException:
+                btrfs.delete_subvolume(scratch)
+                raise
+            btrfs.set_readonly(final, True)
+        return final
