@@ -1,0 +1,42 @@
+"""/proc parsing: is a pid alive and still the same process, which signals it catches."""
+
+from __future__ import annotations
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields 3.. of /proc/<pid>/stat; the command name (field 2) may hold spaces and ')'."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    return raw[raw.rfind(b")") + 2 :].decode().split()
+
+
+def process_start_time(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat (clock ticks after boot); None when there is no such pid."""
+    fields = _stat_fields(pid)
+    if fields is None or len(fields) < 20:
+        return None
+    return int(fields[19])
+
+
+def is_alive(pid: int, start_time: int | None) -> bool:
+    """The pid runs (a zombie does not count) and, when start_time is given, is the same
+    process that had that start time (a recycled pid is another process)."""
+    fields = _stat_fields(pid)
+    if fields is None or len(fields) < 20 or fields[0] in ("Z", "X", "x"):
+        return False
+    return start_time is None or int(fields[19]) == start_time
+
+
+def caught_signals(pid: int) -> int:
+    """The SigCgt mask of /proc/<pid>/status (bit n-1 set: signal n has a handler); 0 if gone."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"SigCgt:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        return 0
+    return 0

@@ -1,0 +1,116 @@
+"""Linux capabilities: names and numbers, Docker's default set, --cap-add/--cap-drop parsing,
+and applying a set to the current process (bounding, effective/permitted/inheritable, ambient).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from shocker.errors import UsageError
+
+# capability(7), <linux/capability.h>; the index is the capability's number.
+CAPABILITY_NAMES = (
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+)
+CAPABILITY_NUMBERS = {name: number for number, name in enumerate(CAPABILITY_NAMES)}
+
+# Docker's default set (moby oci/caps/defaults.go); Podman's adds nothing to it by default.
+DEFAULT_CAPABILITIES = frozenset(
+    {
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_FSETID",
+        "CAP_FOWNER",
+        "CAP_MKNOD",
+        "CAP_NET_RAW",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETFCAP",
+        "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_SYS_CHROOT",
+        "CAP_KILL",
+        "CAP_AUDIT_WRITE",
+    }
+)
+
+
+def last_capability() -> int:
+    """The kernel's highest capability number (/proc/sys/kernel/cap_last_cap)."""
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as f:
+            return min(int(f.read()), len(CAPABILITY_NAMES) - 1)
+    except (OSError, ValueError):
+        return len(CAPABILITY_NAMES) - 1
+
+
+ALL_CAPABILITIES = frozenset(CAPABILITY_NAMES[: last_capability() + 1])
+
+
+def normalise(name: str) -> str:
+    """`net_admin`, `NET_ADMIN`, `cap_net_admin` -> `CAP_NET_ADMIN`; `all` -> `ALL`."""
+    upper = name.strip().upper()
+    if upper == "ALL":
+        return upper
+    canonical = upper if upper.startswith("CAP_") else "CAP_" + upper
+    if canonical not in CAPABILITY_NUMBERS:
+        raise UsageError(f"unknown capability: {name!r}")
+    return canonical
+
+
+def effective_capabilities(add: Iterable[str], drop: Iterable[str]) -> frozenset[str]:
+    """Docker's rule: start from the default set, drop (ALL empties it), then add (ALL: all)."""
+    added = {normalise(n) for n in add}
+    dropped = {normalise(n) for n in drop}
+    result = set() if "ALL" in dropped else set(DEFAULT_CAPABILITIES - dropped)
+    if "ALL" in added:
+        return ALL_CAPABILITIES
+    return frozenset(result | added)
+
+
+def mask(names: Iterable[str]) -> int:
+    """Capability names as a bit mask (bit n: capability number n)."""
+    value = 0
+    for name in names:
+        value |= 1 << CAPABILITY_NUMBERS[name]
+    return value

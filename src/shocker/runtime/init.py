@@ -1,0 +1,118 @@
+"""The container's pid 1 before its command: namespaces, the sync with the supervisor,
+the filesystem, then the shared hardening steps and execve. It fails closed: any error is
+reported on the sync socket and the command never runs."""
+
+from __future__ import annotations
+
+import os
+import resource
+import socket
+from pathlib import Path
+from typing import NoReturn
+
+from shocker.errors import EXIT_ENGINE, RuntimeFailure
+from shocker.linux import syscalls
+from shocker.runtime import process, rootfs, sync, terminal
+from shocker.runtime.failure import step
+from shocker.runtime.plan import confinement_steps, rootfs_steps
+from shocker.runtime.spec import ContainerSpec, final_env
+
+
+def enter(
+    spec: ContainerSpec, channel: socket.socket, stdio: tuple[int, int, int], size: bytes | None
+) -> NoReturn:
+    """Become the container's command, or report why not and exit with Docker's code."""
+    try:
+        _start(spec, channel, stdio, size)
+    except RuntimeFailure as failure:
+        code, message = failure.exit_code, failure.message
+    except BaseException as error:
+        code, message = EXIT_ENGINE, f"init: {error}"
+    try:
+        sync.send(channel, "fail", f"{code} {message}")
+    finally:
+        os._exit(code)
+
+
+def _start(
+    spec: ContainerSpec, channel: socket.socket, stdio: tuple[int, int, int], size: bytes | None
+) -> None:
+    process.reset_signals()
+    os.umask(0o022)
+    for target, fd in enumerate(stdio):
+        if fd != target:
+            os.dup2(fd, target)
+    create_namespaces(spec.network)
+    sync.send(channel, "created")
+    kind, _, _ = sync.receive(channel)
+    if kind != "go":
+        os._exit(EXIT_ENGINE)  # the start was abandoned; nobody waits for a reason
+    root = str(spec.rootfs)
+    devices = rootfs.host_devices() if spec.privileged else ()
+    rootfs.prepare(root, rootfs_steps(spec, devices))
+    rootfs.switch_root(root)
+    if spec.tty:
+        attach_terminal(channel, size)
+    rootfs.confine(confinement_steps(spec))
+    if spec.hostname:
+        with step("sethostname"):
+            socket.sethostname(spec.hostname)
+    if spec.rlimit_nofile is not None:
+        set_open_files_limit(spec.rlimit_nofile)
+    identity = process.read_identity(spec.user)
+    env = final_env(spec.env, hostname=spec.hostname, home=identity.home, tty=spec.tty)
+    with step(f"create working directory {spec.cwd}"):
+        # Docker creates a missing WORKDIR (as root, before the user switch).
+        Path(spec.cwd).mkdir(parents=True, exist_ok=True)
+    process.close_other_fds_on_exec()
+    process.drop_privileges(
+        identity,
+        spec.capabilities,
+        privileged=spec.privileged,
+        no_new_privileges=spec.no_new_privileges,
+    )
+    # A seccomp filter belongs here, last before execve (runc's order): installed earlier,
+    # it would have to allow the runtime's own set-up calls.
+    process.execute(spec.argv, env, spec.cwd)
+
+
+def create_namespaces(network: str) -> None:
+    """Fresh mount, UTS and IPC namespaces; the network one fresh (loopback up), the
+    host's ("host"), or joined from a path such as /proc/<pid>/ns/net."""
+    flags = syscalls.CLONE_NEWNS | syscalls.CLONE_NEWUTS | syscalls.CLONE_NEWIPC
+    if network not in ("new", "host"):
+        with step(f"join network namespace {network}"):
+            fd = os.open(network, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                syscalls.setns(fd, syscalls.CLONE_NEWNET)
+            finally:
+                os.close(fd)
+    elif network == "new":
+        flags |= syscalls.CLONE_NEWNET
+    with step("create namespaces"):
+        syscalls.unshare(flags)
+    if network == "new":
+        with step("bring up lo"):
+            syscalls.set_link_up("lo")
+
+
+def attach_terminal(channel: socket.socket, size: bytes | None) -> None:
+    """A pty from the container's devpts as its terminal and /dev/console; the master
+    goes to the supervisor, which relays it."""
+    with step("create terminal"):
+        master, slave, path = terminal.open_pty()
+        terminal.set_window_size(master, size)
+        console = "/dev/console"
+        os.close(os.open(console, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        syscalls.mount(path, console, None, syscalls.MS_BIND)
+        sync.send(channel, "pty", fds=(master,))
+        os.close(master)
+        terminal.make_controlling_terminal(slave)
+
+
+def set_open_files_limit(limit: int) -> None:
+    """RLIMIT_NOFILE, clamped to the current hard limit (raising it needs CAP_SYS_RESOURCE)."""
+    with step("setrlimit RLIMIT_NOFILE"):
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        value = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (value, value))

@@ -1,0 +1,169 @@
+"""Starting a container from the caller's side: fork the supervisor, run on_created at the
+right moment, report the start, and in the foreground forward signals and wait.
+
+Process tree: `shocker run` -> supervisor (own session; survives the caller) -> pid 1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+from shocker.errors import EXIT_ENGINE, RuntimeFailure, ShockerError
+from shocker.runtime import sync, terminal
+from shocker.runtime.signals import FORWARDED_SIGNALS, deliver
+from shocker.runtime.spec import ContainerSpec
+from shocker.runtime.supervisor import ExitStatus as ExitStatus
+from shocker.runtime.supervisor import supervise
+
+
+def start(
+    spec: ContainerSpec,
+    *,
+    detach: bool,
+    on_created: Callable[[int], None],
+    on_started: Callable[[int, int], None],
+    on_exit: Callable[[ExitStatus], None],
+) -> int:
+    """Start the container; foreground: relay and return its exit code; detached: return 0
+    once its command runs. A start failure raises RuntimeFailure (125, 126 or 127).
+
+    on_created(host pid of pid 1) runs in this process while pid 1 waits, namespaces made,
+    not yet pivoted (join the cgroup, move a veth in); on_started(pid, supervisor pid) and
+    on_exit(status) run in the supervisor.
+    """
+    terminal_fd = _terminal_fd() if spec.tty and not detach else None
+    size = terminal.window_size(terminal_fd) if terminal_fd is not None else None
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()  # a forked child must not write our buffered output a second time
+    forwarder = _Forwarder() if not detach else None
+    with forwarder.installed() if forwarder else nullcontext():
+        mine, theirs = sync.pair()
+        child = os.fork()
+        if child == 0:
+            _become_supervisor(spec, theirs, mine, detach, size, terminal_fd, on_started, on_exit)
+        theirs.close()
+        try:
+            if detach:
+                os.waitpid(child, 0)  # the intermediate process; the supervisor is orphaned
+            pid = _handshake(mine, on_created)
+        except BaseException:
+            if not detach:
+                _wait(child)
+            raise
+        finally:
+            mine.close()
+        if detach:
+            return 0
+        assert forwarder is not None
+        raw = (
+            terminal.raw_mode(0)
+            if spec.tty and spec.interactive and os.isatty(0)
+            else nullcontext()
+        )
+        with raw:
+            forwarder.attach(pid, child)
+            return _wait(child)
+
+
+def _become_supervisor(
+    spec: ContainerSpec,
+    channel: Any,
+    other_end: Any,
+    detach: bool,
+    size: bytes | None,
+    terminal_fd: int | None,
+    on_started: Callable[[int, int], None],
+    on_exit: Callable[[ExitStatus], None],
+) -> None:
+    try:
+        other_end.close()
+        # Detached: fork once more so the supervisor is nobody's child to reap.
+        if detach and os.fork() != 0:
+            os._exit(0)
+        supervise(
+            spec,
+            channel,
+            detach=detach,
+            size=size,
+            terminal_fd=terminal_fd,
+            on_started=on_started,
+            on_exit=on_exit,
+        )
+    finally:
+        os._exit(EXIT_ENGINE)
+
+
+def _terminal_fd() -> int | None:
+    for fd in (0, 1):
+        if os.isatty(fd):
+            return fd
+    return None
+
+
+def _handshake(channel: Any, on_created: Callable[[int], None]) -> int:
+    """created -> on_created -> go -> started; the container's host pid."""
+    kind, text, _ = sync.receive(channel)
+    if kind == "created":
+        pid = int(text)
+        try:
+            on_created(pid)
+        except BaseException as error:
+            sync.send(channel, "abort", f"on_created: {error}")
+            if isinstance(error, ShockerError):
+                raise RuntimeFailure(error.message, error.hint, error.exit_code) from error
+            raise
+        sync.send(channel, "go")
+        kind, text, _ = sync.receive(channel)
+    if kind == "started":
+        return int(text)
+    if kind == "fail":
+        code, _, message = text.partition(" ")
+        raise RuntimeFailure(message, exit_code=int(code))
+    raise RuntimeFailure("the container's supervisor exited before the container started")
+
+
+def _wait(child: int) -> int:
+    _, status = os.waitpid(child, 0)
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.waitstatus_to_exitcode(status)
+
+
+class _Forwarder:
+    """Signals to `shocker run` go to the container; before it runs they are kept."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.supervisor: int | None = None
+        self.pending: list[int] = []
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        numbers = (*FORWARDED_SIGNALS, signal.SIGWINCH)
+        saved = {n: signal.signal(n, self._handle) for n in numbers}
+        try:
+            yield
+        finally:
+            for number, handler in saved.items():
+                signal.signal(number, handler)
+
+    def attach(self, pid: int, supervisor: int) -> None:
+        self.pid, self.supervisor = pid, supervisor
+        for number in self.pending:
+            self._handle(number, None)
+        self.pending.clear()
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        if self.pid is None or self.supervisor is None:
+            if signum != signal.SIGWINCH:
+                self.pending.append(signum)
+        elif signum == signal.SIGWINCH:
+            # The supervisor owns the pty master; it reads our terminal's new size.
+            os.kill(self.supervisor, signal.SIGWINCH)
+        else:
+            deliver(self.pid, signum)

@@ -1,0 +1,132 @@
+"""The last steps of every container process, shared by the init and by exec: who it runs
+as, which capabilities it keeps, no_new_privs, its directory, and the execve itself.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+from collections.abc import Iterable
+from pathlib import Path
+from typing import NoReturn
+
+from shocker.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, RuntimeFailure
+from shocker.linux import syscalls
+from shocker.runtime import capabilities
+from shocker.runtime.failure import step
+from shocker.runtime.spec import DEFAULT_PATH
+from shocker.runtime.users import Identity, resolve_user
+
+
+def reset_signals() -> None:
+    """Default dispositions and an empty mask: Python ignores SIGPIPE and installs handlers,
+    and ignored signals survive execve (signal(7)), which would change the command."""
+    for number in range(1, signal.NSIG):
+        if number in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            signal.signal(number, signal.SIG_DFL)
+        except (OSError, ValueError):
+            continue
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
+def close_other_fds_on_exec() -> None:
+    """Mark every descriptor above stderr close-on-exec: nothing of the runtime (sync
+    sockets, the caller's files) leaks into the container; runc does the same."""
+    for entry in Path("/proc/self/fd").iterdir():
+        fd = int(entry.name)
+        if fd > 2:
+            try:
+                os.set_inheritable(fd, False)
+            except OSError:
+                continue
+
+
+def read_identity(user: str) -> Identity:
+    """Resolve `user` with the /etc/passwd and /etc/group of the current root."""
+    return resolve_user(user, _read("/etc/passwd"), _read("/etc/group"))
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def drop_privileges(
+    identity: Identity, names: Iterable[str], *, privileged: bool, no_new_privileges: bool
+) -> None:
+    """Bounding set, user and groups, then effective/permitted/inheritable and ambient,
+    then no_new_privs: runc's order (capabilities(7), "Effect of user ID changes")."""
+    wanted = capabilities.ALL_CAPABILITIES if privileged else frozenset(names)
+    with step("capabilities"):
+        _, permitted, _ = syscalls.capget()
+        # A capability we do not hold cannot be granted (e.g. CAP_SYS_RESOURCE on a host
+        # that withholds it): keep the intersection.
+        keep = capabilities.mask(wanted) & permitted
+        for number in range(capabilities.last_capability() + 1):
+            if not keep & (1 << number):
+                syscalls.drop_bounding_capability(number)
+    with step("set user"):
+        # Keep the permitted set across setuid; capset below trims it to `keep`.
+        syscalls.set_keep_capabilities(True)
+        os.setgroups(list(identity.groups))
+        os.setgid(identity.gid)
+        os.setuid(identity.uid)
+        syscalls.set_keep_capabilities(False)
+    with step("capabilities"):
+        # Inheritable stays empty, as Docker since CVE-2022-24769; no ambient capabilities,
+        # so a non-root user keeps none across execve, as with Docker.
+        syscalls.capset(keep, keep, 0)
+        syscalls.clear_ambient_capabilities()
+    if no_new_privileges:
+        with step("no_new_privs"):
+            syscalls.set_no_new_privs()
+
+
+def execute(argv: tuple[str, ...], env: list[str], cwd: str) -> NoReturn:
+    """chdir, then execve argv[0], searched in the PATH of `env` when it has no slash.
+
+    Raises RuntimeFailure 127 when not found, 126 when found but not executable."""
+    with step(f"chdir to {cwd}"):
+        os.chdir(cwd)
+    name = argv[0]
+    if "/" in name:
+        candidates = [name]
+    else:
+        path = next((e[5:] for e in env if e.startswith("PATH=")), DEFAULT_PATH)
+        candidates = [f"{d or '.'}/{name}" for d in path.split(":")]
+    denied: OSError | None = None
+    for candidate in candidates:
+        try:
+            os.execve(candidate, list(argv), _as_mapping(env))
+        except OSError as error:
+            if error.errno in (errno.ENOENT, errno.ENOTDIR) and "/" not in name:
+                continue
+            if error.errno in (errno.ENOENT, errno.ENOTDIR):
+                raise RuntimeFailure(
+                    f"exec: {name}: no such file or directory", exit_code=EXIT_NOT_FOUND
+                ) from None
+            denied = denied or error
+            if "/" in name or error.errno not in (errno.EACCES, errno.EPERM):
+                break
+    if denied is not None:
+        raise RuntimeFailure(
+            f"exec: {name}: {denied.strerror.lower() if denied.strerror else denied}",
+            exit_code=EXIT_NOT_EXECUTABLE,
+        )
+    raise RuntimeFailure(
+        f'exec: "{name}": executable file not found in $PATH', exit_code=EXIT_NOT_FOUND
+    )
+
+
+def _as_mapping(env: list[str]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for item in env:
+        key, _, value = item.partition("=")
+        result[key] = value
+    return result

@@ -1,0 +1,195 @@
+"""The container's filesystem view: rootfs steps under the new root, pivot_root, then
+masked and read-only paths. Runs inside the container's fresh mount namespace only.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from shocker.errors import RuntimeFailure
+from shocker.linux.syscalls import (
+    MNT_DETACH,
+    MS_BIND,
+    MS_NODEV,
+    MS_NOEXEC,
+    MS_NOSUID,
+    MS_PRIVATE,
+    MS_RDONLY,
+    MS_REC,
+    MS_REMOUNT,
+    MS_SLAVE,
+    mount,
+    pivot_root,
+    umount2,
+)
+from shocker.runtime.failure import step
+from shocker.runtime.plan import (
+    ConfinementStep,
+    DeviceNode,
+    Mask,
+    MountStep,
+    RemountReadonly,
+    Step,
+    Symlink,
+)
+
+# Linux's own limit on symlinks followed in one lookup (path_resolution(7)).
+_MAX_SYMLINKS = 40
+
+
+def resolve_in_root(root: str, path: str) -> str:
+    """`path` as seen from inside `root`, as a host path that stays under root.
+
+    Symlinks in the image are followed relative to root, never to the host's "/": a
+    rootfs is untrusted, and a link such as etc -> /etc must not send a bind mount onto the
+    host (the class of runc CVE-2021-30465 and the reason for its securejoin). Missing
+    components are kept as they are (they get created below root).
+    """
+    pending = [p for p in path.split("/") if p not in ("", ".")]
+    resolved: list[str] = []
+    links = 0
+    while pending:
+        part = pending.pop(0)
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        candidate = "/".join((root, *resolved, part))
+        try:
+            info = os.lstat(candidate)
+        except FileNotFoundError:
+            resolved.append(part)
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            links += 1
+            if links > _MAX_SYMLINKS:
+                raise RuntimeFailure(f"{path}: too many levels of symbolic links")
+            target = str(Path(candidate).readlink())
+            if target.startswith("/"):
+                resolved = []
+            pending[:0] = [p for p in target.split("/") if p not in ("", ".")]
+        else:
+            resolved.append(part)
+    return "/".join((root, *resolved))
+
+
+def prepare(rootfs: str, steps: list[Step]) -> None:
+    """Make every mount private, bind the rootfs onto itself, then apply the steps."""
+    with step("make mounts private"):
+        # Nothing we mount may propagate back to the host (mount_namespaces(7)).
+        mount(None, "/", None, MS_REC | MS_PRIVATE)
+    with step("bind rootfs"):
+        # pivot_root(2) needs new_root to be a mount point; a btrfs subvolume is not one.
+        mount(rootfs, rootfs, None, MS_BIND | MS_REC)
+    for item in steps:
+        _apply(rootfs, item)
+
+
+def _apply(rootfs: str, item: Step) -> None:
+    if isinstance(item, MountStep):
+        target = resolve_in_root(rootfs, item.target)
+        with step(f"mount {item.target}"):
+            _create_target(item, target)
+            mount(item.source, target, item.fstype, item.flags, item.data)
+    elif isinstance(item, RemountReadonly):
+        target = resolve_in_root(rootfs, item.target)
+        with step(f"remount {item.target} read-only"):
+            remount_readonly(target, recursive=False)
+    elif isinstance(item, DeviceNode):
+        path = resolve_in_root(rootfs, item.path)
+        with step(f"create {item.path}"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            kind = stat.S_IFBLK if item.is_block else stat.S_IFCHR
+            os.mknod(path, kind | item.mode, os.makedev(item.major, item.minor))
+            Path(path).chmod(item.mode)  # mknod honours the umask
+    elif isinstance(item, Symlink):
+        path = resolve_in_root(rootfs, item.path)
+        with step(f"link {item.path}"):
+            Path(path).symlink_to(item.target)
+
+
+def _create_target(item: MountStep, target: str) -> None:
+    """A directory to mount on, or for a bind of a file, an empty file."""
+    source = Path(item.source)
+    if item.is_bind and not source.is_dir():
+        if not source.exists():
+            raise FileNotFoundError(2, "No such file or directory", item.source)
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        if not os.path.lexists(target):
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
+        return
+    Path(target).mkdir(parents=True, exist_ok=True)
+
+
+def switch_root(rootfs: str) -> None:
+    """pivot_root into rootfs and detach the old root, as runc's pivotRoot does:
+    pivot_root(".", ".") stacks the old root under the new one, then it is unmounted
+    (pivot_root(2) NOTES; runc libcontainer/rootfs_linux.go)."""
+    with step("pivot_root"):
+        os.chdir(rootfs)
+        pivot_root(".", ".")
+        # Slave first, so the lazy unmount cannot propagate to the host's mounts.
+        mount(None, ".", None, MS_SLAVE | MS_REC)
+        umount2(".", MNT_DETACH)
+        os.chdir("/")
+
+
+def confine(steps: list[ConfinementStep]) -> None:
+    """Masked paths get /dev/null (files) or an empty read-only tmpfs (directories), as
+    runc's maskPaths does; read-only paths a read-only bind onto themselves."""
+    for item in steps:
+        for path in _expand(item.path):
+            if isinstance(item, Mask):
+                with step(f"mask {path}"):
+                    if Path(path).is_dir():
+                        mount("tmpfs", path, "tmpfs", MS_RDONLY)
+                    else:
+                        mount("/dev/null", path, None, MS_BIND)
+            else:
+                with step(f"make {path} read-only"):
+                    mount(path, path, None, MS_BIND | MS_REC)
+                    remount_readonly(path, recursive=True)
+
+
+def remount_readonly(path: str, *, recursive: bool) -> None:
+    """Read-only remount of a bind, keeping nosuid/nodev/noexec of what it binds (a remount
+    sets every flag anew; runc does the same)."""
+    kept = os.statvfs(path).f_flag & (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | kept | (MS_REC if recursive else 0))
+
+
+def _expand(path: str) -> list[str]:
+    if "*" in path:
+        return sorted(str(p) for p in Path("/").glob(path.lstrip("/")))
+    return [path] if os.path.lexists(path) else []
+
+
+_SKIPPED_DEVICES = ("/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/console", "/dev/ptmx")
+
+
+def host_devices(root: str = "/dev") -> list[DeviceNode]:
+    """The host's device nodes, recreated in a privileged container's /dev (as Docker does)."""
+    found = []
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = [d for d in subdirs if f"{directory}/{d}" not in _SKIPPED_DEVICES]
+        for name in files:
+            path = f"{directory}/{name}"
+            if path in _SKIPPED_DEVICES:
+                continue
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
+                found.append(
+                    DeviceNode(
+                        path,
+                        os.major(info.st_rdev),
+                        os.minor(info.st_rdev),
+                        is_block=stat.S_ISBLK(info.st_mode),
+                        mode=stat.S_IMODE(info.st_mode),
+                    )
+                )
+    return found

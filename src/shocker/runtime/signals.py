@@ -1,0 +1,45 @@
+"""Signals to a container: which ones a foreground `run` forwards, and pid 1's rule."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from shocker.linux.proc import caught_signals, is_alive
+
+FORWARDED_SIGNALS = (
+    signal.SIGINT,
+    signal.SIGTERM,
+    signal.SIGHUP,
+    signal.SIGQUIT,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+)
+
+
+def deliver(pid: int, signum: int) -> None:
+    """Send signum to a container's pid 1 (a host pid); nothing if it is gone.
+
+    pid 1 of a pid namespace only receives the signals it has a handler for
+    (pid_namespaces(7)), so `sleep` or a plain shell as pid 1 would ignore Ctrl-C and
+    SIGTERM and the container could not be stopped from its terminal. Users expect "Ctrl-C
+    stops it" (Docker with --init behaves so): when pid 1 catches neither, SIGKILL instead.
+    """
+    if signum in (signal.SIGINT, signal.SIGTERM) and not caught_signals(pid) & (1 << (signum - 1)):
+        signum = signal.SIGKILL
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        return
+
+
+def signal_container(pid: int, start_time: int | None, signum: int) -> bool:
+    """Send signum as it is to pid if it is still the process that started at start_time;
+    False when it is gone (a recycled pid is never signalled)."""
+    if not is_alive(pid, start_time):
+        return False
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        return False
+    return True

@@ -1,0 +1,241 @@
+"""The per-container supervisor: creates the pid namespace and pid 1, holds the log and
+the container's output, reports the start to the launcher, reaps pid 1, calls on_exit.
+
+It runs in its own session so it outlives the `shocker run` that forked it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NoReturn
+
+from shocker.errors import EXIT_ENGINE, RuntimeFailure
+from shocker.linux import syscalls
+from shocker.runtime import init, relay, sync, terminal
+from shocker.runtime.failure import step
+from shocker.runtime.signals import deliver
+from shocker.runtime.spec import ContainerSpec
+
+
+@dataclass(frozen=True)
+class ExitStatus:
+    exit_code: int  # 128 + signal when pid 1 was killed
+    signal: int | None
+
+
+# Job-control and terminal signals mean nothing to a process without a terminal; a stray
+# SIGHUP or SIGINT must not orphan a running container.
+_IGNORED = (
+    signal.SIGHUP,
+    signal.SIGINT,
+    signal.SIGQUIT,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+    signal.SIGTSTP,
+    signal.SIGTTIN,
+    signal.SIGTTOU,
+)
+
+
+@dataclass
+class _Container:
+    pid: int
+    pidfd: int
+    channel: socket.socket
+    outputs: dict[int, list[int]]
+    inputs: dict[int, list[int]]
+    master: int | None = None
+
+
+def supervise(
+    spec: ContainerSpec,
+    launcher: socket.socket,
+    *,
+    detach: bool,
+    size: bytes | None,
+    terminal_fd: int | None,
+    on_started: Callable[[int, int], None],
+    on_exit: Callable[[ExitStatus], None],
+) -> NoReturn:
+    """Run the container to its end and exit with its code (never returns)."""
+    code = EXIT_ENGINE
+    try:
+        code = _supervise(spec, launcher, detach, size, terminal_fd, on_started, on_exit)
+    finally:
+        os._exit(code)
+
+
+def _supervise(
+    spec: ContainerSpec,
+    launcher: socket.socket,
+    detach: bool,
+    size: bytes | None,
+    terminal_fd: int | None,
+    on_started: Callable[[int, int], None],
+    on_exit: Callable[[ExitStatus], None],
+) -> int:
+    os.setsid()
+    for number in _IGNORED:
+        signal.signal(number, signal.SIG_IGN)
+    for number in (signal.SIGTERM, signal.SIGWINCH):
+        signal.signal(number, signal.SIG_DFL)
+    devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+    if detach:
+        # The caller may be capturing our output through a pipe: holding it would hang it.
+        for target in (0, 1, 2):
+            os.dup2(devnull, target)
+    try:
+        container = _create(spec, launcher, detach, size, devnull)
+    except RuntimeFailure as failure:
+        if not _tell(launcher, "fail", f"{failure.exit_code} {failure.message}"):
+            _finish(on_exit, ExitStatus(failure.exit_code, None))
+        return failure.exit_code
+    try:
+        on_started(container.pid, os.getpid())
+    except Exception as error:
+        _kill(container)
+        _tell(launcher, "fail", f"{EXIT_ENGINE} on_started: {error}")
+        return EXIT_ENGINE
+    _tell(launcher, "started", str(container.pid))
+    launcher.close()
+    signal.signal(signal.SIGTERM, lambda signum, _: deliver(container.pid, signum))
+    if container.master is not None and terminal_fd is not None:
+        master = container.master
+
+        def resize(_signum: int, _frame: object) -> None:
+            terminal.set_window_size(master, terminal.window_size(terminal_fd))
+
+        signal.signal(signal.SIGWINCH, resize)
+    relay.pump(container.outputs, container.inputs, container.pidfd)
+    status = _reap(container.pid)
+    _finish(on_exit, status)
+    return status.exit_code
+
+
+def _create(
+    spec: ContainerSpec, launcher: socket.socket, detach: bool, size: bytes | None, devnull: int
+) -> _Container:
+    """Fork pid 1 in a new pid namespace and walk it through created -> go -> exec."""
+    with step("open log"):
+        log = os.open(spec.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    foreground = not detach
+    outputs: dict[int, list[int]] = {}
+    inputs: dict[int, list[int]] = {}
+    if spec.tty:
+        stdio = (devnull, devnull, devnull)
+        ends: tuple[int, ...] = ()
+    else:
+        out_read, out_write = os.pipe()
+        err_read, err_write = os.pipe()
+        # With -i the container reads the caller's stdin directly: nothing to relay.
+        stdin = 0 if spec.interactive and foreground else devnull
+        stdio = (stdin, out_write, err_write)
+        ends = (out_write, err_write)
+        outputs = {
+            out_read: [1, log] if foreground else [log],
+            err_read: [2, log] if foreground else [log],
+        }
+    mine, theirs = sync.pair()
+    pid = _fork_pid1(spec, theirs, stdio, size, (mine, launcher))
+    container = _Container(pid, os.pidfd_open(pid), mine, outputs, inputs)
+    theirs.close()
+    for fd in ends:
+        os.close(fd)
+    _expect(container, "created")
+    _tell(launcher, "created", str(pid))
+    kind, text, _ = sync.receive(launcher)
+    if kind != "go":
+        _kill(container)
+        raise RuntimeFailure(text or "start abandoned by the caller")
+    sync.send(mine, "go")
+    while True:
+        kind, text, fds = sync.receive(mine)
+        if kind == "pty":
+            container.master = fds[0]
+            container.outputs = {fds[0]: [1, log] if foreground else [log]}
+            if spec.interactive and foreground:
+                container.inputs = {0: [fds[0]]}
+            continue
+        if kind == "":
+            return container  # close-on-exec closed the init's end: execve succeeded
+        _fail_with(container, kind, text)
+
+
+def _fork_pid1(
+    spec: ContainerSpec,
+    channel: socket.socket,
+    stdio: tuple[int, int, int],
+    size: bytes | None,
+    unrelated: tuple[socket.socket, ...],
+) -> int:
+    """Fork the init as pid 1 of a new pid namespace, and restore ours for later children:
+    on_exit may run subprocesses, which must not land in the dying namespace
+    (setns(2): CLONE_NEWPID sets the namespace of children)."""
+    with step("create pid namespace"):
+        own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        syscalls.unshare(syscalls.CLONE_NEWPID)
+    pid = os.fork()
+    if pid == 0:
+        for sock in unrelated:
+            sock.close()
+        init.enter(spec, channel, stdio, size)
+    try:
+        syscalls.setns(own, syscalls.CLONE_NEWPID)
+    except OSError as error:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise RuntimeFailure(f"restore pid namespace: {error.strerror}") from None
+    finally:
+        os.close(own)
+    return pid
+
+
+def _expect(container: _Container, wanted: str) -> None:
+    kind, text, _ = sync.receive(container.channel)
+    if kind != wanted:
+        _fail_with(container, kind, text)
+
+
+def _fail_with(container: _Container, kind: str, text: str) -> NoReturn:
+    """The init reported a failure (or died): reap it and raise what it said."""
+    _reap(container.pid)
+    if kind == "fail":
+        code, _, message = text.partition(" ")
+        raise RuntimeFailure(message, exit_code=int(code))
+    raise RuntimeFailure("container init exited before its command started")
+
+
+def _kill(container: _Container) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(container.pid, signal.SIGKILL)
+    _reap(container.pid)
+
+
+def _reap(pid: int) -> ExitStatus:
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        return ExitStatus(128 + number, number)
+    return ExitStatus(os.waitstatus_to_exitcode(status), None)
+
+
+def _tell(launcher: socket.socket, kind: str, text: str) -> bool:
+    """Send to the launcher; False when it is gone (killed meanwhile)."""
+    try:
+        sync.send(launcher, kind, text)
+    except OSError:
+        return False
+    return True
+
+
+def _finish(on_exit: Callable[[ExitStatus], None], status: ExitStatus) -> None:
+    # Nobody is left to hear about a failing on_exit: the exit code still goes out.
+    try:
+        on_exit(status)
+    except Exception:
+        return
