@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure, ShockerError
 from shocker.runtime import sync, terminal
-from shocker.runtime.signals import FORWARDED_SIGNALS, deliver
+from shocker.runtime.signals import Forwarder, deliver
 from shocker.runtime.spec import ContainerSpec
 from shocker.runtime.supervisor import ExitStatus as ExitStatus
 from shocker.runtime.supervisor import supervise
@@ -40,7 +40,7 @@ def start(
     size = terminal.window_size(terminal_fd) if terminal_fd is not None else None
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # a forked child must not write our buffered output a second time
-    forwarder = _Forwarder() if not detach else None
+    forwarder = Forwarder() if not detach else None
     with forwarder.installed() if forwarder else nullcontext():
         mine, theirs = sync.pair()
         child = os.fork()
@@ -53,7 +53,7 @@ def start(
             pid = _handshake(mine, on_created)
         except BaseException:
             if not detach:
-                _wait(child)
+                wait_child(child)
             raise
         finally:
             mine.close()
@@ -65,9 +65,15 @@ def start(
             if spec.tty and spec.interactive and os.isatty(0)
             else nullcontext()
         )
+        supervisor = child
+
+        def resize() -> None:
+            # The supervisor owns the pty master; it reads our terminal's new size.
+            os.kill(supervisor, signal.SIGWINCH)
+
         with raw:
-            forwarder.attach(pid, child)
-            return _wait(child)
+            forwarder.attach(lambda signum: deliver(pid, signum), resize if spec.tty else None)
+            return wait_child(child)
 
 
 def _become_supervisor(
@@ -127,43 +133,8 @@ def _handshake(channel: Any, on_created: Callable[[int], None]) -> int:
     raise RuntimeFailure("the container's supervisor exited before the container started")
 
 
-def _wait(child: int) -> int:
+def wait_child(child: int) -> int:
     _, status = os.waitpid(child, 0)
     if os.WIFSIGNALED(status):
         return 128 + os.WTERMSIG(status)
     return os.waitstatus_to_exitcode(status)
-
-
-class _Forwarder:
-    """Signals to `shocker run` go to the container; before it runs they are kept."""
-
-    def __init__(self) -> None:
-        self.pid: int | None = None
-        self.supervisor: int | None = None
-        self.pending: list[int] = []
-
-    @contextmanager
-    def installed(self) -> Iterator[None]:
-        numbers = (*FORWARDED_SIGNALS, signal.SIGWINCH)
-        saved = {n: signal.signal(n, self._handle) for n in numbers}
-        try:
-            yield
-        finally:
-            for number, handler in saved.items():
-                signal.signal(number, handler)
-
-    def attach(self, pid: int, supervisor: int) -> None:
-        self.pid, self.supervisor = pid, supervisor
-        for number in self.pending:
-            self._handle(number, None)
-        self.pending.clear()
-
-    def _handle(self, signum: int, _frame: object) -> None:
-        if self.pid is None or self.supervisor is None:
-            if signum != signal.SIGWINCH:
-                self.pending.append(signum)
-        elif signum == signal.SIGWINCH:
-            # The supervisor owns the pty master; it reads our terminal's new size.
-            os.kill(self.supervisor, signal.SIGWINCH)
-        else:
-            deliver(self.pid, signum)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from shocker.linux.proc import caught_signals, is_alive
 
@@ -43,3 +45,38 @@ def signal_container(pid: int, start_time: int | None, signum: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+class Forwarder:
+    """While installed, the caller's signals go to a process; until `attach` names it they
+    are kept, so a Ctrl-C during the start is not lost. SIGWINCH calls `resize`."""
+
+    def __init__(self) -> None:
+        self._send: Callable[[int], None] | None = None
+        self._resize: Callable[[], None] | None = None
+        self._pending: list[int] = []
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        numbers = (*FORWARDED_SIGNALS, signal.SIGWINCH)
+        saved = {n: signal.signal(n, self._handle) for n in numbers}
+        try:
+            yield
+        finally:
+            for number, handler in saved.items():
+                signal.signal(number, handler)
+
+    def attach(self, send: Callable[[int], None], resize: Callable[[], None] | None) -> None:
+        self._send, self._resize = send, resize
+        pending, self._pending = self._pending, []
+        for number in pending:
+            send(number)
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        if signum == signal.SIGWINCH:
+            if self._resize is not None:
+                self._resize()
+        elif self._send is None:
+            self._pending.append(signum)
+        else:
+            self._send(signum)

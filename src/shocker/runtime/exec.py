@@ -1,0 +1,181 @@
+"""`exec`: a new process in a running container's namespaces and cgroup, confined by the
+same steps as the container's own command (process.py), with the same I/O and tty rules."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sys
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+from shocker.errors import EXIT_ENGINE, RuntimeFailure
+from shocker.linux import syscalls
+from shocker.runtime import process, relay, sync, terminal
+from shocker.runtime.capabilities import DEFAULT_CAPABILITIES
+from shocker.runtime.failure import step
+from shocker.runtime.launcher import wait_child
+from shocker.runtime.signals import Forwarder
+from shocker.runtime.spec import final_env
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExecSpec:
+    argv: tuple[str, ...]
+    env: tuple[str, ...]
+    cwd: str = "/"
+    user: str = ""
+    tty: bool = False
+    interactive: bool = False
+    capabilities: frozenset[str] = DEFAULT_CAPABILITIES
+    privileged: bool = False
+    no_new_privileges: bool = True
+    cgroup_procs: tuple[Path, ...] = ()  # cgroup.procs files to join first
+
+
+# The order nsenter(1) and runc use; mnt last, since the others are opened by host paths.
+_NAMESPACES = (
+    ("ipc", syscalls.CLONE_NEWIPC),
+    ("uts", syscalls.CLONE_NEWUTS),
+    ("net", syscalls.CLONE_NEWNET),
+    ("mnt", syscalls.CLONE_NEWNS),
+)
+
+
+def exec_in(pid: int, spec: ExecSpec) -> int:
+    """Run spec.argv in the container whose pid 1 is host pid `pid`; its exit code.
+
+    Raises RuntimeFailure: 127 not found, 126 not executable, 125 anything else."""
+    with step("open the container's namespaces"):
+        fds = {
+            name: os.open(f"/proc/{pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)
+            for name in ("pid", *(n for n, _ in _NAMESPACES))
+        }
+    terminal_fd = next((fd for fd in (0, 1) if os.isatty(fd)), None) if spec.tty else None
+    size = terminal.window_size(terminal_fd) if terminal_fd is not None else None
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    forwarder = Forwarder()
+    try:
+        with forwarder.installed():
+            child, master = _start(spec, fds, size)
+            return _attend(child, master, spec, forwarder, terminal_fd)
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+
+
+def _start(spec: ExecSpec, fds: dict[str, int], size: bytes | None) -> tuple[int, int | None]:
+    """Fork into the container's pid namespace; (child pid, pty master) once it exec'd."""
+    mine, theirs = sync.pair()
+    with step("join pid namespace"):
+        own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        # setns(2) with CLONE_NEWPID moves only our future children; we go back after fork.
+        syscalls.setns(fds["pid"], syscalls.CLONE_NEWPID)
+    try:
+        child = os.fork()
+        if child == 0:
+            mine.close()
+            _enter(spec, fds, theirs, size)
+    finally:
+        syscalls.setns(own, syscalls.CLONE_NEWPID)
+        os.close(own)
+    theirs.close()
+    master = None
+    try:
+        while True:
+            kind, text, received = sync.receive(mine)
+            if kind == "pty":
+                master = received[0]
+                continue
+            if kind == "":
+                return child, master
+            wait_child(child)
+            code, _, message = text.partition(" ")
+            raise RuntimeFailure(message, exit_code=int(code) if code.isdigit() else EXIT_ENGINE)
+    finally:
+        mine.close()
+
+
+def _attend(
+    child: int, master: int | None, spec: ExecSpec, forwarder: Forwarder, terminal_fd: int | None
+) -> int:
+    """Forward signals (and with a tty: relay it, raw mode, window size) until it exits."""
+
+    def send(signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signum)
+
+    if master is None:
+        forwarder.attach(send, None)
+        return wait_child(child)
+    tty_master = master
+
+    def resize() -> None:
+        terminal.set_window_size(tty_master, terminal.window_size(terminal_fd or 0))
+
+    forwarder.attach(send, resize if terminal_fd is not None else None)
+    raw = terminal.raw_mode(0) if spec.interactive and os.isatty(0) else nullcontext()
+    pidfd = os.pidfd_open(child)
+    try:
+        with raw:
+            inputs = {0: [master]} if spec.interactive else {}
+            relay.pump({master: [1]}, inputs, pidfd)
+    finally:
+        os.close(pidfd)
+        os.close(master)
+    return wait_child(child)
+
+
+def _enter(
+    spec: ExecSpec, fds: dict[str, int], channel: socket.socket, size: bytes | None
+) -> NoReturn:
+    try:
+        _join_and_exec(spec, fds, channel, size)
+    except RuntimeFailure as failure:
+        code, message = failure.exit_code, failure.message
+    except BaseException as error:
+        code, message = EXIT_ENGINE, f"exec: {error}"
+    try:
+        sync.send(channel, "fail", f"{code} {message}")
+    finally:
+        os._exit(code)
+
+
+def _join_and_exec(
+    spec: ExecSpec, fds: dict[str, int], channel: socket.socket, size: bytes | None
+) -> None:
+    process.reset_signals()
+    if not spec.interactive:
+        devnull = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+    for path in spec.cgroup_procs:
+        with step(f"join cgroup {path}"):
+            # "0" is the writing process itself (cgroups(7)); these are host paths, so
+            # before the mount namespace changes.
+            Path(path).write_text("0")
+    for name, kind in _NAMESPACES:
+        with step(f"join {name} namespace"):
+            syscalls.setns(fds[name], kind)
+    if spec.tty:
+        with step("create terminal"):
+            master, slave, _ = terminal.open_pty()
+            terminal.set_window_size(master, size)
+            sync.send(channel, "pty", fds=(master,))
+            os.close(master)
+            terminal.make_controlling_terminal(slave)
+    identity = process.read_identity(spec.user)
+    env = final_env(spec.env, hostname=socket.gethostname(), home=identity.home, tty=spec.tty)
+    process.close_other_fds_on_exec()
+    process.drop_privileges(
+        identity,
+        spec.capabilities,
+        privileged=spec.privileged,
+        no_new_privileges=spec.no_new_privileges,
+    )
+    # Seccomp, when it comes, goes here as in init.py: last before execve.
+    process.execute(spec.argv, env, spec.cwd)
