@@ -1,0 +1,185 @@
+"""Fixtures for runtime tests: a busybox rootfs in a tmp dir, a client driver, and a guard
+that fails a test leaving a mount or a container process behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shocker.runtime.spec import ContainerSpec
+
+BUSYBOX = Path("/bin/busybox")
+APPLETS = (
+    "sh",
+    "cat",
+    "ls",
+    "id",
+    "hostname",
+    "ps",
+    "mount",
+    "sleep",
+    "grep",
+    "echo",
+    "true",
+    "false",
+    "tty",
+    "stty",
+    "env",
+    "pwd",
+    "readlink",
+    "wc",
+    "head",
+    "touch",
+    "mkdir",
+    "ulimit",
+    "trap",
+    "ip",
+    "ifconfig",
+)
+DRIVER = Path(__file__).with_name("driver.py")
+SRC = Path(__file__).resolve().parents[3] / "src"
+
+
+def _require(condition: bool, reason: str) -> None:
+    if condition:
+        return
+    if os.environ.get("SHOCKER_TEST_STRICT") == "1":
+        pytest.fail(f"missing prerequisite: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def rootfs(tmp_path: Path) -> Path:
+    """A minimal image: busybox-static, its applets, root and nobody users."""
+    _require(os.geteuid() == 0, "needs root")
+    _require(BUSYBOX.exists(), "needs busybox-static")
+    root = tmp_path / "rootfs"
+    for directory in ("bin", "etc", "mnt", "tmp", "root"):
+        (root / directory).mkdir(parents=True)
+    shutil.copy2(BUSYBOX, root / "bin/busybox")
+    for applet in APPLETS:
+        (root / "bin" / applet).symlink_to("busybox")
+    (root / "etc/passwd").write_text(
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+    )
+    (root / "etc/group").write_text("root:x:0:\nnogroup:x:65534:\n")
+    return root
+
+
+@pytest.fixture
+def make_spec(rootfs: Path, tmp_path: Path) -> Callable[..., ContainerSpec]:
+    def make(*argv: str, **changes: Any) -> ContainerSpec:
+        fields: dict[str, Any] = {
+            "id": "ps-7e57a",
+            "rootfs": rootfs,
+            "argv": argv,
+            "env": ("PATH=/bin",),
+            "hostname": "ps-7e57a",
+            "log_path": tmp_path / "container.log",
+        }
+        return ContainerSpec(**{**fields, **changes})
+
+    return make
+
+
+@dataclass
+class Client:
+    """A driver process running launcher.start, and the files its callbacks leave."""
+
+    process: subprocess.Popen[bytes]
+    events: Path
+
+    def event(self, name: str, timeout_s: float = 10) -> str:
+        deadline = time.monotonic() + timeout_s
+        path = self.events / name
+        while not path.exists() or not path.read_text():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {name} event within {timeout_s} s")
+            time.sleep(0.01)
+        return path.read_text()
+
+    def pids(self) -> tuple[int, int]:
+        """(container pid 1, supervisor) on the host."""
+        pid, supervisor = self.event("started").split()
+        return int(pid), int(supervisor)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[Callable[..., Client]]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def launch(spec: ContainerSpec, *, detach: bool = False, **popen: Any) -> Client:
+        events = tmp_path / f"events{len(started)}"
+        events.mkdir()
+        data = {
+            k: (str(v) if isinstance(v, Path) else v)
+            for k, v in spec.__dict__.items()
+            if k not in ("capabilities", "mounts", "masked_paths", "readonly_paths")
+        }
+        data["mounts"] = [m.__dict__ for m in spec.mounts]
+        data["detach"] = detach
+        env = {**os.environ, "PYTHONPATH": str(SRC)}
+        process = subprocess.Popen(
+            [sys.executable, str(DRIVER), json.dumps(data), str(events)], env=env, **popen
+        )
+        started.append(process)
+        return Client(process, events)
+
+    yield launch
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def _root_of(pid: str) -> str | None:
+    """The path, in its filesystem, of the mount a process sees as "/" (mountinfo(5))."""
+    try:
+        with open(f"/proc/{pid}/mountinfo") as f:
+            for line in f:
+                fields = line.split()
+                if fields[4] == "/":
+                    return fields[3]
+    except OSError:
+        return None
+    return None
+
+
+def _container_processes(root: Path) -> list[int]:
+    """Processes whose root is the rootfs (readlink of /proc/pid/root says "/" for them)."""
+    return [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and _root_of(entry.name) == str(root)
+    ]
+
+
+def _mounts() -> set[str]:
+    return set(Path("/proc/self/mounts").read_text().splitlines())
+
+
+@pytest.fixture(autouse=True)
+def leak_guard(tmp_path: Path) -> Iterator[None]:
+    """Fail the test that leaves a host mount or a process inside one of its rootfs."""
+    before = _mounts()
+    yield
+    root = tmp_path / "rootfs"
+    deadline = time.monotonic() + 10
+    while (left := _container_processes(root)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    new_mounts = _mounts() - before
+    assert not left, f"container processes left running: {left}"
+    assert not new_mounts, f"mounts left on the host: {new_mounts}"
