@@ -49,13 +49,14 @@ class _GzipReader(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         limit = CHUNK if size is None or size < 0 else size
         while not self._eof:
-            pending = self._inflate.unconsumed_tail
-            if not pending and self._inflate.eof:
+            if self._inflate.eof:
+                # After a member's end zlib may still show input in unconsumed_tail; what
+                # follows the member is in unused_data.
                 pending = self._next_member()
                 if not pending:
                     break
-            elif not pending:
-                pending = self._fileobj.read(CHUNK)
+            else:
+                pending = self._inflate.unconsumed_tail or self._fileobj.read(CHUNK)
                 if not pending:
                     raise StorageError("layer blob ends early (truncated gzip stream)")
             data = self._inflate.decompress(pending, limit)
