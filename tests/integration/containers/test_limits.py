@@ -1,0 +1,66 @@
+"""cgroup limits through `run`: defaults, flags, OOM and fork bombs contained."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support.shocker import Shocker
+
+
+def test_memory_hog_over_its_limit_is_oom_killed_and_ps_says_so(
+    shocker: Shocker, busybox_id: str, containers: list[str]
+) -> None:
+    # Fill a tmpfs-backed /dev/shm beyond the limit: the memory is charged to the container.
+    result = shocker(
+        "run",
+        "--name",
+        "hog",
+        "--memory",
+        "32m",
+        busybox_id,
+        "sh",
+        "-c",
+        "dd if=/dev/zero of=/dev/shm/fill bs=1M count=200; sleep 1",
+        timeout_s=60,
+    )
+    containers.append("hog")
+    assert result.rc == 137, str(result)
+    row = [ln for ln in shocker("ps").check().lines if " hog " in ln]
+    assert row and "OOM" in row[0], row
+
+
+def test_fork_bomb_is_stopped_by_the_pids_limit(shocker: Shocker, busybox_id: str) -> None:
+    result = shocker(
+        "run",
+        "--rm",
+        "--pids-limit",
+        "20",
+        busybox_id,
+        "sh",
+        "-c",
+        "for i in $(seq 1 60); do sleep 5 & done 2>/dev/null; "
+        "echo running=$(ls /proc | grep -c '^[0-9]')",
+        timeout_s=60,
+    )
+    count = int(result.out.strip().rpartition("=")[2])
+    assert count <= 20, str(result)
+
+
+def test_default_limits_come_from_the_environment(shocker: Shocker, busybox_id: str) -> None:
+    limited = shocker.with_env(SHOCKER_MEM_LIMIT="64", SHOCKER_CPU_SHARE="512")
+    result = limited("run", "-d", busybox_id, "sleep", "30").check()
+    container_id = result.lines[-1]
+    try:
+        parent = shocker.env["SHOCKER_CGROUP_PARENT"]
+        memory_v1 = Path("/sys/fs/cgroup/memory") / parent / container_id
+        if memory_v1.exists():
+            assert int((memory_v1 / "memory.limit_in_bytes").read_text()) == 64 * 2**20
+            shares = Path("/sys/fs/cgroup/cpu") / parent / container_id / "cpu.shares"
+            assert int(shares.read_text()) == 512
+            pids = Path("/sys/fs/cgroup/pids") / parent / container_id / "pids.max"
+            assert pids.read_text().strip() == "4096"
+        else:
+            unified = Path("/sys/fs/cgroup") / parent / container_id
+            assert int((unified / "memory.max").read_text()) == 64 * 2**20
+    finally:
+        shocker("rm", "-f", container_id)
