@@ -55,6 +55,7 @@ class Forwarder:
         self._send: Callable[[int], None] | None = None
         self._resize: Callable[[], None] | None = None
         self._pending: list[int] = []
+        self._resized = False
 
     @contextmanager
     def installed(self) -> Iterator[None]:
@@ -71,11 +72,15 @@ class Forwarder:
         pending, self._pending = self._pending, []
         for number in pending:
             send(number)
+        if self._resized and resize is not None:
+            resize()
 
     def _handle(self, signum: int, _frame: object) -> None:
         if signum == signal.SIGWINCH:
             if self._resize is not None:
                 self._resize()
+            else:
+                self._resized = True
         elif self._send is None:
             self._pending.append(signum)
         else:

@@ -11,13 +11,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shocker.runtime.spec import ContainerSpec
+from tests.integration.runtime.helpers import DRIVER, SRC, Client, container_processes
 
 BUSYBOX = Path("/bin/busybox")
 APPLETS = (
@@ -47,8 +47,6 @@ APPLETS = (
     "ip",
     "ifconfig",
 )
-DRIVER = Path(__file__).with_name("driver.py")
-SRC = Path(__file__).resolve().parents[3] / "src"
 
 
 def _require(condition: bool, reason: str) -> None:
@@ -93,28 +91,6 @@ def make_spec(rootfs: Path, tmp_path: Path) -> Callable[..., ContainerSpec]:
     return make
 
 
-@dataclass
-class Client:
-    """A driver process running launcher.start, and the files its callbacks leave."""
-
-    process: subprocess.Popen[bytes]
-    events: Path
-
-    def event(self, name: str, timeout_s: float = 10) -> str:
-        deadline = time.monotonic() + timeout_s
-        path = self.events / name
-        while not path.exists() or not path.read_text():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no {name} event within {timeout_s} s")
-            time.sleep(0.01)
-        return path.read_text()
-
-    def pids(self) -> tuple[int, int]:
-        """(container pid 1, supervisor) on the host."""
-        pid, supervisor = self.event("started").split()
-        return int(pid), int(supervisor)
-
-
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[Callable[..., Client]]:
     started: list[subprocess.Popen[bytes]] = []
@@ -143,28 +119,6 @@ def client(tmp_path: Path) -> Iterator[Callable[..., Client]]:
         process.wait()
 
 
-def _root_of(pid: str) -> str | None:
-    """The path, in its filesystem, of the mount a process sees as "/" (mountinfo(5))."""
-    try:
-        with open(f"/proc/{pid}/mountinfo") as f:
-            for line in f:
-                fields = line.split()
-                if fields[4] == "/":
-                    return fields[3]
-    except OSError:
-        return None
-    return None
-
-
-def _container_processes(root: Path) -> list[int]:
-    """Processes whose root is the rootfs (readlink of /proc/pid/root says "/" for them)."""
-    return [
-        int(entry.name)
-        for entry in Path("/proc").iterdir()
-        if entry.name.isdigit() and _root_of(entry.name) == str(root)
-    ]
-
-
 def _mounts() -> set[str]:
     return set(Path("/proc/self/mounts").read_text().splitlines())
 
@@ -176,7 +130,7 @@ def leak_guard(tmp_path: Path) -> Iterator[None]:
     yield
     root = tmp_path / "rootfs"
     deadline = time.monotonic() + 10
-    while (left := _container_processes(root)) and time.monotonic() < deadline:
+    while (left := container_processes(root)) and time.monotonic() < deadline:
         time.sleep(0.02)
     for pid in left:
         os.kill(pid, signal.SIGKILL)

@@ -32,6 +32,9 @@ def main() -> int:
     detach = data.pop("detach", False)
     spec = spec_from_json(data)
 
+    def on_created(pid: int) -> None:
+        (events / "created").write_text(str(pid))
+
     def on_started(pid: int, supervisor: int) -> None:
         (events / "started").write_text(f"{pid} {supervisor}")
 
@@ -42,7 +45,7 @@ def main() -> int:
         return launcher.start(
             spec,
             detach=detach,
-            on_created=lambda pid: (events / "created").write_text(str(pid)),
+            on_created=on_created,
             on_started=on_started,
             on_exit=on_exit,
         )

@@ -1,0 +1,107 @@
+"""Detached starts, the supervisor outliving its client, and signals from the client."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from shocker.linux.proc import is_alive
+from shocker.runtime.spec import ContainerSpec
+from tests.integration.runtime.helpers import Client
+
+MakeSpec = Callable[..., ContainerSpec]
+Launch = Callable[..., Client]
+
+
+def wait_gone(pid: int, timeout_s: float = 10) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while is_alive(pid, None):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_detached_start_returns_while_the_container_runs(
+    make_spec: MakeSpec, client: Launch
+) -> None:
+    started = client(make_spec("sleep", "60"), detach=True, stdout=subprocess.PIPE)
+    # The caller captures our output: a supervisor holding the pipe would hang this read.
+    out, _ = started.process.communicate(timeout=10)
+    assert started.process.returncode == 0
+    assert out == b""
+    pid, supervisor = started.pids()
+    assert is_alive(pid, None)
+    assert is_alive(supervisor, None)
+    os.kill(pid, signal.SIGKILL)
+    assert started.event("exit") == "137 9"
+    assert wait_gone(supervisor)
+
+
+def test_detached_output_goes_to_the_log_only(
+    make_spec: MakeSpec, client: Launch, tmp_path: Path
+) -> None:
+    started = client(make_spec("sh", "-c", "echo out; echo err >&2"), detach=True)
+    assert started.process.wait(timeout=10) == 0
+    assert started.event("exit") == "0 None"
+    _, supervisor = started.pids()
+    assert wait_gone(supervisor)
+    log = (tmp_path / "container.log").read_text()
+    assert sorted(log.splitlines()) == ["err", "out"]
+
+
+def test_detached_start_failure_is_reported_to_the_caller(
+    make_spec: MakeSpec, client: Launch
+) -> None:
+    started = client(make_spec("no-such-command"), detach=True, stderr=subprocess.PIPE)
+    _, err = started.process.communicate(timeout=10)
+    assert started.process.returncode == 127
+    assert b"executable file not found" in err
+
+
+def test_supervisor_survives_kill_9_of_a_foreground_client(
+    make_spec: MakeSpec, client: Launch
+) -> None:
+    started = client(make_spec("sleep", "60"))
+    pid, supervisor = started.pids()
+    started.process.kill()
+    started.process.wait()
+    assert is_alive(pid, None)
+    assert is_alive(supervisor, None)
+    os.kill(pid, signal.SIGTERM)  # ignored: sleep as pid 1 has no handler
+    os.kill(pid, signal.SIGKILL)
+    assert started.event("exit") == "137 9"
+    assert wait_gone(supervisor)
+
+
+def test_ctrl_c_stops_a_command_without_a_handler(make_spec: MakeSpec, client: Launch) -> None:
+    started = client(make_spec("sleep", "60"))
+    started.pids()
+    started.process.send_signal(signal.SIGINT)
+    assert started.process.wait(timeout=10) == 137
+    assert started.event("exit") == "137 9"
+
+
+def test_signals_reach_a_command_that_handles_them(make_spec: MakeSpec, client: Launch) -> None:
+    script = "trap 'echo got-term; exit 5' TERM; echo ready; while true; do sleep 0.05; done"
+    started = client(make_spec("sh", "-c", script), stdout=subprocess.PIPE)
+    assert started.process.stdout is not None
+    assert started.process.stdout.readline() == b"ready\n"
+    started.process.send_signal(signal.SIGTERM)
+    assert started.process.wait(timeout=10) == 5
+    assert started.process.stdout.read() == b"got-term\n"
+
+
+def test_interactive_stdin_reaches_the_container(make_spec: MakeSpec, client: Launch) -> None:
+    started = client(
+        make_spec("sh", "-c", "read line; echo got:$line", interactive=True),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    out, _ = started.process.communicate(b"hello\n", timeout=10)
+    assert out == b"got:hello\n"
+    assert started.process.returncode == 0
