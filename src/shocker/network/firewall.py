@@ -1,0 +1,177 @@
+"""Published ports (`-p`): DNAT rules in shocker's chains tagged with the container id, and a
+claims file saying which container holds which host port.
+
+From the host itself (127.0.0.1:PORT and its other addresses) we DNAT in OUTPUT, with
+route_localnet on the bridge and a MASQUERADE of loopback sources, instead of Docker's
+userland proxy: shocker has no daemon to keep a proxy per port, the kernel forwards at full
+speed instead of copying every byte through a process, the rules are visible with
+`iptables -S` beside the others and go away with them. The known hole of route_localnet
+(containers reaching the host's loopback services, CVE-2020-8558) is closed by a DROP in
+shocker's INPUT chain (see rules.host_rules).
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, replace
+from typing import TYPE_CHECKING, Any
+
+from shocker.errors import Conflict, UsageError
+from shocker.network import state
+from shocker.network.ports import PortMapping
+
+if TYPE_CHECKING:
+    from shocker.network.config import NetworkConfig
+
+# Attempts at a kernel-chosen free port that no other container holds.
+_PICK_ATTEMPTS = 64
+
+
+def _clash(a: PortMapping, b: PortMapping) -> bool:
+    same_port = a.host_port == b.host_port and a.protocol == b.protocol
+    return same_port and (not a.host_ip or not b.host_ip or a.host_ip == b.host_ip)
+
+
+def _bind(mapping: PortMapping) -> int:
+    """Bind a socket like a host service would and return its port; OSError when in use.
+
+    SO_REUSEADDR makes a TCP bind fail only for a listening socket, not for connections
+    lingering in TIME_WAIT (socket(7)).
+    """
+    kind = socket.SOCK_STREAM if mapping.protocol == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as sock:
+        if kind == socket.SOCK_STREAM:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((mapping.host_ip or "0.0.0.0", mapping.host_port))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _host_allows(mapping: PortMapping) -> int | None:
+    """The port a bind got, or None when the host already uses it."""
+    try:
+        return _bind(mapping)
+    except OSError as error:
+        if error.errno == errno.EADDRNOTAVAIL:
+            raise UsageError(f"{mapping.host_ip} is not an address of this host") from None
+        if error.errno == errno.EADDRINUSE:
+            return None
+        raise
+
+
+def _reserve(
+    mapping: PortMapping,
+    claims: list[tuple[str, PortMapping]],
+    taken: Callable[[int, str], bool],
+) -> PortMapping:
+    """`mapping` with a real host port that no container and no host service holds."""
+    name = f"{mapping.host_port}/{mapping.protocol}"
+    if mapping.host_port:
+        for owner, claimed in claims:
+            if _clash(mapping, claimed):
+                raise Conflict(f"port {name} is already published by {owner}")
+        if taken(mapping.host_port, mapping.protocol):
+            raise Conflict(f"port {name} is already published by another container")
+        if _host_allows(mapping) is None:
+            raise Conflict(f"port {name} is already in use on the host")
+        return mapping
+    for _ in range(_PICK_ATTEMPTS):
+        port = _host_allows(mapping)
+        if port is None:
+            continue
+        candidate = replace(mapping, host_port=port)
+        if not taken(port, mapping.protocol) and not any(
+            _clash(candidate, claimed) for _, claimed in claims
+        ):
+            return candidate
+    raise Conflict(f"no free host port for {mapping.container_port}/{mapping.protocol}")
+
+
+def _read_claims(cfg: NetworkConfig) -> list[tuple[str, PortMapping]]:
+    claims = []
+    for entry in state.read(cfg.ports_file).get("ports", []):
+        owner = entry.pop("container", "")
+        try:
+            claims.append((owner, PortMapping(**entry)))
+        except TypeError:
+            continue
+    return claims
+
+
+def _write_claims(cfg: NetworkConfig, claims: list[tuple[str, PortMapping]]) -> None:
+    entries: list[dict[str, Any]] = [{"container": c, **asdict(m)} for c, m in claims]
+    state.write(cfg.ports_file, {"ports": entries})
+
+
+def _delete_rules(cfg: NetworkConfig, container_ids: Iterable[str]) -> None:
+    from shocker.network import iptables, rules
+
+    saved = rules.parse_save(iptables.save())
+    iptables.restore(rules.plan_unpublish(saved, rules.Chains(cfg.chain_prefix), container_ids))
+
+
+def publish(
+    cfg: NetworkConfig,
+    container_id: str,
+    ip: str,
+    ports: list[PortMapping],
+    taken: Callable[[int, str], bool],
+) -> list[PortMapping]:
+    """Forward each host port to `ip`; return the mappings with their real host ports.
+
+    `taken(port, protocol)` says whether another running container holds it. Raises
+    Conflict for a port already published or used on the host, UsageError for a host
+    address that is not this host's, NetworkError when iptables fails. The container's
+    earlier rules (a restart) are replaced.
+    """
+    from shocker.network import iptables, rules
+
+    with state.locked(cfg.ports_file):
+        claims = _read_claims(cfg)
+        others = [(owner, m) for owner, m in claims if owner != container_id]
+        if len(others) != len(claims):
+            _delete_rules(cfg, [container_id])
+            _write_claims(cfg, others)
+        chosen: list[PortMapping] = []
+        for mapping in ports:
+            mine = [(container_id, m) for m in chosen]
+            chosen.append(_reserve(mapping, others + mine, taken))
+        if not chosen:
+            return []
+        # Claims first: a crash in between leaves a claim unpublish clears, never an
+        # unclaimed rule.
+        _write_claims(cfg, others + [(container_id, m) for m in chosen])
+        wanted: dict[str, list[str]] = {"nat": [], "filter": []}
+        for mapping in chosen:
+            for table, lines in rules.port_rules(cfg, container_id, ip, mapping).items():
+                wanted[table] += lines
+        try:
+            iptables.restore(rules.restore_text(wanted))
+        except BaseException:
+            _write_claims(cfg, others)
+            raise
+    return chosen
+
+
+def unpublish(cfg: NetworkConfig, container_id: str) -> None:
+    """Remove the container's port rules and claims; nothing happens when it has none (and
+    then no iptables command runs)."""
+    if not cfg.ports_file.exists():
+        return
+    with state.locked(cfg.ports_file):
+        claims = _read_claims(cfg)
+        others = [(owner, m) for owner, m in claims if owner != container_id]
+        if len(others) == len(claims):
+            return
+        _delete_rules(cfg, [container_id])
+        _write_claims(cfg, others)
+
+
+def published(cfg: NetworkConfig) -> dict[str, list[PortMapping]]:
+    """Container id -> its published ports (for `network inspect`)."""
+    result: dict[str, list[PortMapping]] = {}
+    for owner, mapping in _read_claims(cfg):
+        result.setdefault(owner, []).append(mapping)
+    return result

@@ -1,0 +1,61 @@
+"""Small JSON state files under an exclusive lock (IPAM addresses, published ports).
+
+Each update runs read-modify-write while holding flock(2) on a sibling `.lock` file, and
+replaces the file by rename(2), so readers never see half a file and a crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from shocker.errors import NetworkError
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock named after `path` (created with its directory when missing)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as error:
+        raise NetworkError(f"cannot lock {path}: {error.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def read(path: Path) -> dict[str, Any]:
+    """The file's object, or {} when it does not exist yet."""
+    try:
+        with path.open("rb") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as error:
+        raise NetworkError(f"cannot read {path}: {error}") from None
+    if not isinstance(data, dict):
+        raise NetworkError(f"cannot read {path}: not a JSON object")
+    return data
+
+
+def write(path: Path, data: dict[str, Any]) -> None:
+    """Replace the file atomically (temp file, fsync, rename); call it under `locked`."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with temporary.open("w") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        temporary.replace(path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise NetworkError(f"cannot write {path}: {error.strerror}") from None
