@@ -66,3 +66,11 @@ def file_lock(path: Path, shared: bool = False) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def move(source: Path, dest: Path) -> None:
+    """rename(2) of a finished file, directory or subvolume into place, as a StorageError."""
+    try:
+        source.rename(dest)
+    except OSError as error:
+        raise StorageError(f"cannot move {source} to {dest}: {error.strerror}") from error

@@ -15,7 +15,7 @@ from typing import Any
 
 from shocker.errors import Conflict, NotFound, StorageError, UsageError
 from shocker.store import btrfs
-from shocker.store.atomic import file_lock, read_json, write_json_atomic
+from shocker.store.atomic import file_lock, move, read_json, write_json_atomic
 from shocker.store.ids import new_id
 from shocker.store.images import ImageRecord
 from shocker.store.layers import scratch_path
@@ -90,7 +90,7 @@ class ContainerStore:
                 if name is not None:
                     self._check_name(name)
                 container_id = new_id("ps", self._taken)
-                scratch.rename(self.layout.container_rootfs(container_id))
+                move(scratch, self.layout.container_rootfs(container_id))
                 self.layout.container_dir(container_id).mkdir(parents=True)
                 record = make_record(container_id)
                 self.save(record)

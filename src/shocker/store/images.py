@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from shocker.errors import NotFound, StorageError, UsageError
 from shocker.store import btrfs
-from shocker.store.atomic import file_lock, read_json, write_json_atomic
+from shocker.store.atomic import file_lock, move, read_json, write_json_atomic
 from shocker.store.ids import new_id
 from shocker.store.layers import scratch_path
 from shocker.store.layout import Layout
@@ -46,7 +47,7 @@ class ImageStore:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
 
-    def _ids_lock(self) -> Any:
+    def _ids_lock(self) -> AbstractContextManager[None]:
         return file_lock(self.layout.lock("ids"))
 
     def _taken(self, image_id: str) -> bool:
@@ -89,7 +90,7 @@ class ImageStore:
             with self._ids_lock():
                 image_id = new_id("img", self._taken)
                 rootfs = self.layout.image_rootfs(image_id)
-                scratch.rename(rootfs)
+                move(scratch, rootfs)
                 scratch = rootfs
                 record = ImageRecord(
                     id=image_id,
@@ -192,12 +193,12 @@ class ImageStore:
                 record = self.get(image_id)
                 rootfs = self.layout.image_rootfs(image_id)
                 if rootfs.exists():
-                    rootfs.rename(retired)
+                    move(rootfs, retired)
                 try:
-                    scratch.rename(rootfs)
-                except OSError:
+                    move(scratch, rootfs)
+                except StorageError:
                     if retired.exists():
-                        retired.rename(rootfs)
+                        move(retired, rootfs)
                     raise
                 if config is not None:
                     record.config = config

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shocker.store import btrfs
-from shocker.store.atomic import file_lock
+from shocker.store.atomic import file_lock, move
 from shocker.store.ids import random_hex
 from shocker.store.layout import Layout
 
@@ -49,7 +49,7 @@ class LayerStore:
                 apply(scratch)
                 # Renamed before it turns read-only: btrfs refuses to move a read-only
                 # subvolume to another directory (its ".." would change).
-                scratch.rename(final)
+                move(scratch, final)
             except BaseException:
                 btrfs.delete_subvolume(scratch)
                 raise
