@@ -43,7 +43,7 @@ def host_veth_name(container_id: str, bridge: str = DEFAULT_BRIDGE) -> str:
     is appended (`vshk-58122-1f0c`), so that two installs with the same container id on two
     bridges never clash. At most 15 characters (IFNAMSIZ - 1)."""
     suffix = container_id.rpartition("-")[2] or container_id
-    suffix = "".join(c for c in suffix if c.isalnum())[:5] or "0"
+    suffix = "".join(c for c in suffix if c.isascii() and c.isalnum())[:5] or "0"
     name = f"vshk-{suffix}"
     if bridge != DEFAULT_BRIDGE:
         name += f"-{zlib.crc32(bridge.encode()) & 0xFFFF:04x}"

@@ -146,7 +146,8 @@ def publish(
         wanted: dict[str, list[str]] = {"nat": [], "filter": []}
         for mapping in chosen:
             for table, lines in rules.port_rules(cfg, container_id, ip, mapping).items():
-                wanted[table] += lines
+                # Two host ports to one container port share the FORWARD accept.
+                wanted[table] += [line for line in lines if line not in wanted[table]]
         try:
             iptables.restore(rules.restore_text(wanted))
         except BaseException:
