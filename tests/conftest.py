@@ -4,7 +4,9 @@ prerequisite into failures."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,16 @@ import pytest
 from tests.support.prereqs import STRICT_ENV
 
 TESTS = Path(__file__).resolve().parent
+
+# Run from a checkout without installing: the source tree stands in for the package. An
+# installed shocker (CI installs it) always wins, so the suite tests what users get.
+if importlib.util.find_spec("shocker") is None:
+    _SOURCE = str(TESTS.parent / "src")
+    sys.path.append(_SOURCE)
+    # Subprocesses (`python -m shocker`, import-time probes) need it too.
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (_SOURCE, os.environ.get("PYTHONPATH", "")) if p
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
