@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import sys
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from shocker.runtime.failure import step
 from shocker.runtime.launcher import wait_child
 from shocker.runtime.signals import Forwarder
 from shocker.runtime.spec import final_env
+from shocker.runtime.sync import Channel
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,9 +130,7 @@ def _attend(
     return wait_child(child)
 
 
-def _enter(
-    spec: ExecSpec, fds: dict[str, int], channel: socket.socket, size: bytes | None
-) -> NoReturn:
+def _enter(spec: ExecSpec, fds: dict[str, int], channel: Channel, size: bytes | None) -> NoReturn:
     try:
         _join_and_exec(spec, fds, channel, size)
     except RuntimeFailure as failure:
@@ -146,7 +144,7 @@ def _enter(
 
 
 def _join_and_exec(
-    spec: ExecSpec, fds: dict[str, int], channel: socket.socket, size: bytes | None
+    spec: ExecSpec, fds: dict[str, int], channel: Channel, size: bytes | None
 ) -> None:
     process.reset_signals()
     if not spec.interactive:
@@ -169,7 +167,7 @@ def _join_and_exec(
             os.close(master)
             terminal.make_controlling_terminal(slave)
     identity = process.read_identity(spec.user)
-    env = final_env(spec.env, hostname=socket.gethostname(), home=identity.home, tty=spec.tty)
+    env = final_env(spec.env, hostname=os.uname().nodename, home=identity.home, tty=spec.tty)
     process.close_other_fds_on_exec()
     process.drop_privileges(
         identity,

@@ -4,9 +4,9 @@ reported on the sync socket and the command never runs."""
 
 from __future__ import annotations
 
+import _socket
 import os
 import resource
-import socket
 from pathlib import Path
 from typing import NoReturn
 
@@ -16,10 +16,11 @@ from shocker.runtime import process, rootfs, sync, terminal
 from shocker.runtime.failure import step
 from shocker.runtime.plan import confinement_steps, rootfs_steps
 from shocker.runtime.spec import ContainerSpec, final_env
+from shocker.runtime.sync import Channel
 
 
 def enter(
-    spec: ContainerSpec, channel: socket.socket, stdio: tuple[int, int, int], size: bytes | None
+    spec: ContainerSpec, channel: Channel, stdio: tuple[int, int, int], size: bytes | None
 ) -> NoReturn:
     """Become the container's command, or report why not and exit with Docker's code."""
     try:
@@ -35,7 +36,7 @@ def enter(
 
 
 def _start(
-    spec: ContainerSpec, channel: socket.socket, stdio: tuple[int, int, int], size: bytes | None
+    spec: ContainerSpec, channel: Channel, stdio: tuple[int, int, int], size: bytes | None
 ) -> None:
     process.reset_signals()
     os.umask(0o022)
@@ -56,7 +57,7 @@ def _start(
     rootfs.confine(confinement_steps(spec))
     if spec.hostname:
         with step("sethostname"):
-            socket.sethostname(spec.hostname)
+            _socket.sethostname(spec.hostname)
     if spec.rlimit_nofile is not None:
         set_open_files_limit(spec.rlimit_nofile)
     identity = process.read_identity(spec.user)
@@ -96,7 +97,7 @@ def create_namespaces(network: str) -> None:
             syscalls.set_link_up("lo")
 
 
-def attach_terminal(channel: socket.socket, size: bytes | None) -> None:
+def attach_terminal(channel: Channel, size: bytes | None) -> None:
     """A pty from the container's devpts as its terminal and /dev/console; the master
     goes to the supervisor, which relays it."""
     with step("create terminal"):

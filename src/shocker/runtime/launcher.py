@@ -11,7 +11,6 @@ import signal
 import sys
 from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Any
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure, ShockerError
 from shocker.runtime import sync, terminal
@@ -19,6 +18,7 @@ from shocker.runtime.signals import Forwarder, deliver
 from shocker.runtime.spec import ContainerSpec
 from shocker.runtime.supervisor import ExitStatus as ExitStatus
 from shocker.runtime.supervisor import supervise
+from shocker.runtime.sync import Channel
 
 
 def start(
@@ -78,8 +78,8 @@ def start(
 
 def _become_supervisor(
     spec: ContainerSpec,
-    channel: Any,
-    other_end: Any,
+    channel: Channel,
+    other_end: Channel,
     detach: bool,
     size: bytes | None,
     terminal_fd: int | None,
@@ -111,7 +111,7 @@ def _terminal_fd() -> int | None:
     return None
 
 
-def _handshake(channel: Any, on_created: Callable[[int], None]) -> int:
+def _handshake(channel: Channel, on_created: Callable[[int], None]) -> int:
     """created -> on_created -> go -> started; the container's host pid."""
     kind, text, _ = sync.receive(channel)
     if kind == "created":

@@ -140,7 +140,7 @@ def confine(steps: list[ConfinementStep]) -> None:
     """Masked paths get /dev/null (files) or an empty read-only tmpfs (directories), as
     runc's maskPaths does; read-only paths a read-only bind onto themselves."""
     for item in steps:
-        for path in _expand(item.path):
+        for path in expand_pattern(item.path):
             if isinstance(item, Mask):
                 with step(f"mask {path}"):
                     if Path(path).is_dir():
@@ -160,10 +160,23 @@ def remount_readonly(path: str, *, recursive: bool) -> None:
     mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | kept | (MS_REC if recursive else 0))
 
 
-def _expand(path: str) -> list[str]:
-    if "*" in path:
-        return sorted(str(p) for p in Path("/").glob(path.lstrip("/")))
-    return [path] if os.path.lexists(path) else []
+def expand_pattern(path: str) -> list[str]:
+    """A path, or for one `*` component (cpu*), the existing paths it matches."""
+    if "*" not in path:
+        return [path] if os.path.lexists(path) else []
+    parent, _, rest = path.partition("*")
+    directory, _, prefix = parent.rpartition("/")
+    suffix, _, tail = rest.partition("/")
+    try:
+        names = sorted(
+            e.name
+            for e in os.scandir(directory or "/")
+            if e.name.startswith(prefix) and e.name.endswith(suffix)
+        )
+    except OSError:
+        return []
+    found = [f"{directory}/{name}" + (f"/{tail}" if tail else "") for name in names]
+    return [p for p in found if os.path.lexists(p)]
 
 
 _SKIPPED_DEVICES = ("/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/console", "/dev/ptmx")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
@@ -20,6 +19,7 @@ from shocker.runtime import init, relay, sync, terminal
 from shocker.runtime.failure import step
 from shocker.runtime.signals import deliver
 from shocker.runtime.spec import ContainerSpec
+from shocker.runtime.sync import Channel
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ _IGNORED = (
 class _Container:
     pid: int
     pidfd: int
-    channel: socket.socket
+    channel: Channel
     outputs: dict[int, list[int]]
     inputs: dict[int, list[int]]
     master: int | None = None
@@ -54,7 +54,7 @@ class _Container:
 
 def supervise(
     spec: ContainerSpec,
-    launcher: socket.socket,
+    launcher: Channel,
     *,
     detach: bool,
     size: bytes | None,
@@ -72,7 +72,7 @@ def supervise(
 
 def _supervise(
     spec: ContainerSpec,
-    launcher: socket.socket,
+    launcher: Channel,
     detach: bool,
     size: bytes | None,
     terminal_fd: int | None,
@@ -118,7 +118,7 @@ def _supervise(
 
 
 def _create(
-    spec: ContainerSpec, launcher: socket.socket, detach: bool, size: bytes | None, devnull: int
+    spec: ContainerSpec, launcher: Channel, detach: bool, size: bytes | None, devnull: int
 ) -> _Container:
     """Fork pid 1 in a new pid namespace and walk it through created -> go -> exec."""
     with step("open log"):
@@ -168,10 +168,10 @@ def _create(
 
 def _fork_pid1(
     spec: ContainerSpec,
-    channel: socket.socket,
+    channel: Channel,
     stdio: tuple[int, int, int],
     size: bytes | None,
-    unrelated: tuple[socket.socket, ...],
+    unrelated: tuple[Channel, ...],
 ) -> int:
     """Fork the init as pid 1 of a new pid namespace, and restore ours for later children:
     on_exit may run subprocesses, which must not land in the dying namespace
@@ -224,7 +224,7 @@ def _reap(pid: int) -> ExitStatus:
     return ExitStatus(os.waitstatus_to_exitcode(status), None)
 
 
-def _tell(launcher: socket.socket, kind: str, text: str) -> bool:
+def _tell(launcher: Channel, kind: str, text: str) -> bool:
     """Send to the launcher; False when it is gone (killed meanwhile)."""
     try:
         sync.send(launcher, kind, text)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shocker.errors import RuntimeFailure
-from shocker.runtime.rootfs import resolve_in_root
+from shocker.runtime.rootfs import expand_pattern, resolve_in_root
 
 
 def test_plain_path_resolves_under_root(tmp_path: Path) -> None:
@@ -52,3 +52,19 @@ def test_every_resolved_path_stays_under_root(hostile_root: str, parts: list[str
     resolved = resolve_in_root(hostile_root, "/" + "/".join(parts))
     assert resolved == hostile_root or resolved.startswith(hostile_root + "/")
     assert ".." not in resolved.split("/")
+
+
+def test_a_star_component_expands_to_existing_paths_only(tmp_path: Path) -> None:
+    for cpu in ("cpu0", "cpu1", "cpufreq"):
+        (tmp_path / cpu).mkdir()
+    (tmp_path / "cpu0" / "thermal_throttle").mkdir()
+    (tmp_path / "cpu1" / "thermal_throttle").mkdir()
+    assert expand_pattern(f"{tmp_path}/cpu*/thermal_throttle") == [
+        f"{tmp_path}/cpu0/thermal_throttle",
+        f"{tmp_path}/cpu1/thermal_throttle",
+    ]
+
+
+def test_a_plain_path_expands_to_itself_when_it_exists(tmp_path: Path) -> None:
+    assert expand_pattern(str(tmp_path)) == [str(tmp_path)]
+    assert expand_pattern(f"{tmp_path}/missing") == []
