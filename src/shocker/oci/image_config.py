@@ -1,0 +1,109 @@
+"""The image configuration (OCI image spec config.md; Docker's container.image.v1): the
+fields shocker runs containers from, plus a minimal valid config for imported images."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from shocker.errors import RegistryError
+from shocker.oci.digest import validate_digest
+from shocker.oci.platform import host_platform
+
+DEFAULT_ENV_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def _strings(value: Any, field: str) -> tuple[str, ...] | None:
+    """A JSON string list; null stays None; Docker also accepts a lone string (strslice)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise RegistryError(f"invalid image config: {field} must be a list of strings")
+
+
+def _string(value: Any, field: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise RegistryError(f"invalid image config: {field} must be a string")
+    return value
+
+
+def _port(spec: str) -> str:
+    # Docker writes "80/tcp"; a bare port means TCP.
+    return spec if "/" in spec else f"{spec}/tcp"
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    raw: dict[str, Any]
+    entrypoint: tuple[str, ...] | None
+    cmd: tuple[str, ...] | None
+    env: tuple[str, ...]
+    working_dir: str
+    user: str
+    exposed_ports: tuple[str, ...]
+    stop_signal: str | None
+    diff_ids: tuple[str, ...]
+    architecture: str
+    os: str
+
+    @classmethod
+    def from_json(cls, data: bytes | dict[str, Any]) -> ImageConfig:
+        """Parse a config blob (or its decoded dict); RegistryError when malformed."""
+        if isinstance(data, dict):
+            raw = data
+        else:
+            try:
+                raw = json.loads(data)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise RegistryError(f"invalid image config: not JSON ({exc})") from None
+        if not isinstance(raw, dict):
+            raise RegistryError("invalid image config: not a JSON object")
+        section = raw.get("config") or {}
+        if not isinstance(section, dict):
+            raise RegistryError("invalid image config: config must be an object")
+        rootfs = raw.get("rootfs") or {}
+        if not isinstance(rootfs, dict):
+            raise RegistryError("invalid image config: rootfs must be an object")
+        diff_ids = _strings(rootfs.get("diff_ids"), "rootfs.diff_ids") or ()
+        for diff_id in diff_ids:
+            validate_digest(diff_id)
+        ports = section.get("ExposedPorts") or {}
+        if not isinstance(ports, dict):
+            raise RegistryError("invalid image config: ExposedPorts must be an object")
+        stop_signal = _string(section.get("StopSignal"), "StopSignal") or None
+        return cls(
+            raw=raw,
+            entrypoint=_strings(section.get("Entrypoint"), "Entrypoint"),
+            cmd=_strings(section.get("Cmd"), "Cmd"),
+            env=_strings(section.get("Env"), "Env") or (),
+            working_dir=_string(section.get("WorkingDir"), "WorkingDir"),
+            user=_string(section.get("User"), "User"),
+            exposed_ports=tuple(_port(str(p)) for p in ports),
+            stop_signal=stop_signal,
+            diff_ids=diff_ids,
+            architecture=_string(raw.get("architecture"), "architecture"),
+            os=_string(raw.get("os"), "os"),
+        )
+
+
+def empty_config(created: str | None = None) -> dict[str, Any]:
+    """A minimal valid OCI config for the host's platform, with no layers and no command."""
+    platform = host_platform()
+    config: dict[str, Any] = {
+        "architecture": platform.architecture,
+        "os": platform.os,
+        "config": {"Env": [DEFAULT_ENV_PATH]},
+        "rootfs": {"type": "layers", "diff_ids": []},
+        "history": [],
+    }
+    if platform.variant:
+        config["variant"] = platform.variant
+    if created:
+        config["created"] = created
+    return config
