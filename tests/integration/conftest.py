@@ -9,7 +9,6 @@ import json
 import secrets
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,10 +16,10 @@ import pytest
 from tests.support import leaks
 from tests.support.btrfs import loop_btrfs, remove_tree
 from tests.support.catalog import VICTIM, VICTIM_CONTENT, TestImages, publish_test_images
-from tests.support.images import PushedImage, push_busybox
+from tests.support.images import push_busybox
 from tests.support.prereqs import integration_missing, require
 from tests.support.push import Pusher
-from tests.support.registry import Registry, running_registry
+from tests.support.registry import AuthRegistry, Registry, running_registry
 from tests.support.shocker import Shocker, base_environment
 
 
@@ -108,15 +107,6 @@ def pusher(registry: Registry) -> Iterator[Pusher]:
     """For tests that push their own images to the open registry (use unique names)."""
     with Pusher(registry.url) as client:
         yield client
-
-
-@dataclass(frozen=True)
-class AuthRegistry:
-    registry: Registry
-    user: str
-    password: str
-    private: PushedImage  # needs credentials
-    public: PushedImage | None  # anonymous pull allowed (token registry only)
 
 
 @pytest.fixture(scope="session")

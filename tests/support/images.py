@@ -238,12 +238,12 @@ def push_busybox(
 
 def random_layer(size_bytes: int, name: str = "data/blob", seed: bytes | None = None) -> Layer:
     """A layer of incompressible bytes: a single file of `size_bytes` random data."""
-    data = os.urandom(size_bytes) if seed is None else _seeded_bytes(seed, size_bytes)
+    data = os.urandom(size_bytes) if seed is None else seeded_bytes(seed, size_bytes)
     return layer([tb.directory("data"), tb.file(name, data)])
 
 
-def _seeded_bytes(seed: bytes, size_bytes: int) -> bytes:
+def seeded_bytes(seed: bytes, size_bytes: int) -> bytes:
+    """Incompressible bytes that are the same on every call (SHAKE-256 of `seed`)."""
     import hashlib
 
-    stream = hashlib.shake_256(seed)
-    return stream.digest(size_bytes)
+    return hashlib.shake_256(seed).digest(size_bytes)

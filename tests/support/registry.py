@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.images import PushedImage
 from tests.support.tokenserver import ISSUER, SERVICE, TokenServer, make_signing_key
 
 REGISTRY_BINARY = "/usr/bin/docker-registry"
@@ -71,6 +72,17 @@ class Registry:
                 self.process.wait(timeout=10)
         if self.tokens is not None:
             self.tokens.stop()
+
+
+@dataclass(frozen=True)
+class AuthRegistry:
+    """A registry that wants credentials, with the images pushed to it."""
+
+    registry: Registry
+    user: str
+    password: str
+    private: PushedImage  # needs credentials
+    public: PushedImage | None  # anonymous pull allowed (token registry only)
 
 
 def _config(port: int, storage: Path, auth: dict[str, object] | None) -> dict[str, object]:
