@@ -11,6 +11,7 @@ import contextlib
 import ipaddress
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -20,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from shocker.network.attach import host_veth_name
-from shocker.network.bridge import prune
+from shocker.network import ipam
+from shocker.network.attach import attach, host_veth_name
+from shocker.network.bridge import ensure_host_network, prune
 from shocker.network.config import NetworkConfig
 from tests.integration.network.netprog import CLIENT, SERVER
 from tests.support.prereqs import have, require
@@ -203,3 +205,52 @@ def external_host(make_namespace: Callable[[], Namespace]) -> Iterator[ExternalH
         namespace.stop()
         if (Path("/sys/class/net") / link).exists():
             subprocess.run(["ip", "link", "del", link], capture_output=True)
+
+
+MakeNamespace = Callable[[], Namespace]
+
+
+def nobody_else(port: int, protocol: str) -> bool:
+    return False
+
+
+def everyone_alive(container_id: str) -> bool:
+    return True
+
+
+def ask(host: str, port: int) -> str:
+    """Connect from the host; the answer is the address the server saw."""
+    with socket.create_connection((host, port), timeout=5) as connection:
+        return connection.makefile().readline().strip()
+
+
+def start_container(
+    cfg: NetworkConfig, make_namespace: MakeNamespace, container_id: str
+) -> tuple[Namespace, str]:
+    ensure_host_network(cfg)
+    namespace = make_namespace()
+    address = ipam.allocate(cfg, container_id, None, everyone_alive)
+    attach(cfg, container_id, namespace.pid, address)
+    return namespace, str(address)
+
+
+def answer_once(server: socket.socket) -> None:
+    server.settimeout(10)
+    connection, peer = server.accept()
+    with connection:
+        connection.sendall(peer[0].encode() + b"\n")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def host_addresses() -> list[str]:
+    """The host's own IPv4 addresses outside loopback (published ports answer on all)."""
+    shown = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+    return [
+        line.split()[3].partition("/")[0] for line in shown.splitlines() if line.split()[1] != "lo"
+    ]
