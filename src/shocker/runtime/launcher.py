@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure, ShockerError
@@ -28,6 +28,7 @@ def start(
     on_created: Callable[[int], None],
     on_started: Callable[[int, int], None],
     on_exit: Callable[[ExitStatus], None],
+    exit_command: Sequence[str] | None = None,
 ) -> int:
     """Start the container; foreground: relay and return its exit code; detached: return 0
     once its command runs. A start failure raises RuntimeFailure (125, 126 or 127).
@@ -45,7 +46,10 @@ def start(
         mine, theirs = sync.pair()
         child = os.fork()
         if child == 0:
-            _become_supervisor(spec, theirs, mine, detach, size, terminal_fd, on_started, on_exit)
+            command = tuple(exit_command) if exit_command is not None else None
+            _become_supervisor(
+                spec, theirs, mine, detach, size, terminal_fd, on_started, on_exit, command
+            )
         theirs.close()
         try:
             if detach:
@@ -85,6 +89,7 @@ def _become_supervisor(
     terminal_fd: int | None,
     on_started: Callable[[int, int], None],
     on_exit: Callable[[ExitStatus], None],
+    exit_command: tuple[str, ...] | None,
 ) -> None:
     try:
         other_end.close()
@@ -99,6 +104,7 @@ def _become_supervisor(
             terminal_fd=terminal_fd,
             on_started=on_started,
             on_exit=on_exit,
+            exit_command=exit_command,
         )
     finally:
         os._exit(EXIT_ENGINE)

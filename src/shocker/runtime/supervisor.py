@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
 from shocker.linux import syscalls
-from shocker.runtime import init, relay, sync, terminal
+from shocker.runtime import init, monitor, relay, sync, terminal
 from shocker.runtime.failure import step
 from shocker.runtime.signals import deliver
 from shocker.runtime.spec import ContainerSpec
@@ -49,6 +49,7 @@ class _Container:
     channel: Channel
     outputs: dict[int, list[int]]
     inputs: dict[int, list[int]]
+    log: int
     master: int | None = None
 
 
@@ -61,11 +62,14 @@ def supervise(
     terminal_fd: int | None,
     on_started: Callable[[int, int], None],
     on_exit: Callable[[ExitStatus], None],
+    exit_command: tuple[str, ...] | None = None,
 ) -> NoReturn:
     """Run the container to its end and exit with its code (never returns)."""
     code = EXIT_ENGINE
     try:
-        code = _supervise(spec, launcher, detach, size, terminal_fd, on_started, on_exit)
+        code = _supervise(
+            spec, launcher, detach, size, terminal_fd, on_started, on_exit, exit_command
+        )
     finally:
         os._exit(code)
 
@@ -78,6 +82,7 @@ def _supervise(
     terminal_fd: int | None,
     on_started: Callable[[int, int], None],
     on_exit: Callable[[ExitStatus], None],
+    exit_command: tuple[str, ...] | None,
 ) -> int:
     os.setsid()
     for number in _IGNORED:
@@ -103,6 +108,8 @@ def _supervise(
         return EXIT_ENGINE
     _tell(launcher, "started", str(container.pid))
     launcher.close()
+    if detach and exit_command is not None:
+        monitor.become(container.pid, list(container.outputs), container.log, exit_command)
     signal.signal(signal.SIGTERM, lambda signum, _: deliver(container.pid, signum))
     if container.master is not None and terminal_fd is not None:
         master = container.master
@@ -142,7 +149,7 @@ def _create(
         }
     mine, theirs = sync.pair()
     pid = _fork_pid1(spec, theirs, stdio, size, (mine, launcher))
-    container = _Container(pid, os.pidfd_open(pid), mine, outputs, inputs)
+    container = _Container(pid, os.pidfd_open(pid), mine, outputs, inputs, log)
     theirs.close()
     for fd in ends:
         os.close(fd)
@@ -217,11 +224,7 @@ def _kill(container: _Container) -> None:
 
 
 def _reap(pid: int) -> ExitStatus:
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        return ExitStatus(128 + number, number)
-    return ExitStatus(os.waitstatus_to_exitcode(status), None)
+    return ExitStatus(*monitor.exit_status(os.waitpid(pid, 0)[1]))
 
 
 def _tell(launcher: Channel, kind: str, text: str) -> bool:

@@ -95,7 +95,13 @@ def make_spec(rootfs: Path, tmp_path: Path) -> Callable[..., ContainerSpec]:
 def client(tmp_path: Path) -> Iterator[Callable[..., Client]]:
     started: list[subprocess.Popen[bytes]] = []
 
-    def launch(spec: ContainerSpec, *, detach: bool = False, **popen: Any) -> Client:
+    def launch(
+        spec: ContainerSpec,
+        *,
+        detach: bool = False,
+        exit_command: list[str] | None = None,
+        **popen: Any,
+    ) -> Client:
         events = tmp_path / f"events{len(started)}"
         events.mkdir()
         data = {
@@ -105,6 +111,7 @@ def client(tmp_path: Path) -> Iterator[Callable[..., Client]]:
         }
         data["mounts"] = [m.__dict__ for m in spec.mounts]
         data["detach"] = detach
+        data["exit_command"] = exit_command
         env = {**os.environ, "PYTHONPATH": str(SRC)}
         process = subprocess.Popen(
             [sys.executable, str(DRIVER), json.dumps(data), str(events)], env=env, **popen

@@ -1,7 +1,8 @@
 """A `shocker run` stand-in for tests that need a separate client process.
 
-Usage: python driver.py SPEC_JSON EVENTS_DIR. The callbacks leave files in EVENTS_DIR
-(created, started: "pid supervisor", exit: "code signal"); the exit code is start()'s.
+Usage: python driver.py SPEC_JSON EVENTS_DIR; the JSON may add "detach" and "exit_command".
+The callbacks leave files in EVENTS_DIR (created, started: "pid supervisor", exit: "code
+signal"); the exit code is start()'s.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def main() -> int:
     data = json.loads(sys.argv[1])
     events = Path(sys.argv[2])
     detach = data.pop("detach", False)
+    exit_command = data.pop("exit_command", None)
     spec = spec_from_json(data)
 
     def on_created(pid: int) -> None:
@@ -48,6 +50,7 @@ def main() -> int:
             on_created=on_created,
             on_started=on_started,
             on_exit=on_exit,
+            exit_command=exit_command,
         )
     except RuntimeFailure as failure:
         print(f"failure: {failure}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -105,3 +106,28 @@ def test_interactive_stdin_reaches_the_container(make_spec: MakeSpec, client: La
     out, _ = started.process.communicate(b"hello\n", timeout=10)
     assert out == b"got:hello\n"
     assert started.process.returncode == 0
+
+
+def test_detached_supervisor_becomes_a_lean_monitor_that_runs_the_exit_command(
+    make_spec: MakeSpec, client: Launch, tmp_path: Path
+) -> None:
+    record = tmp_path / "exit-command-args"
+    command = [
+        sys.executable,
+        "-c",
+        f"import sys; open({str(record)!r}, 'w').write(' '.join(sys.argv[1:]))",
+    ]
+    started = client(
+        make_spec("sh", "-c", "echo before; sleep 60"), detach=True, exit_command=command
+    )
+    assert started.process.wait(timeout=10) == 0
+    _, supervisor = started.pids()
+    deadline = time.monotonic() + 10
+    while b"shocker.runtime.monitor" not in Path(f"/proc/{supervisor}/cmdline").read_bytes():
+        assert time.monotonic() < deadline, "the supervisor never became the monitor"
+        time.sleep(0.01)
+    os.kill(supervisor, signal.SIGTERM)  # forwarded; sh as pid 1 has no handler: SIGKILL
+    assert wait_gone(supervisor)
+    assert record.read_text() == "137 9"
+    assert not (started.events / "exit").exists()  # the exit command replaced on_exit
+    assert (tmp_path / "container.log").read_text() == "before\n"
