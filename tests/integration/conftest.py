@@ -15,7 +15,7 @@ import pytest
 
 from tests.support import leaks
 from tests.support.btrfs import loop_btrfs, remove_tree
-from tests.support.catalog import VICTIM, VICTIM_CONTENT, TestImages, publish_test_images
+from tests.support.catalog import VICTIM, VICTIM_CONTENT, ImageSet, publish_test_images
 from tests.support.images import push_busybox
 from tests.support.prereqs import integration_missing, require
 from tests.support.push import Pusher
@@ -96,7 +96,7 @@ def canary(session_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def images(registry: Registry, canary: Path) -> TestImages:
+def images(registry: Registry, canary: Path) -> ImageSet:
     """The session's test images, pushed to `registry` (names as SHOCKER_REGISTRY users type)."""
     with Pusher(registry.url) as pusher:
         return publish_test_images(pusher, canary)
@@ -160,14 +160,14 @@ def session_env(
 
 
 @pytest.fixture
-def shocker(session_env: dict[str, str], images: TestImages) -> Shocker:
+def shocker(session_env: dict[str, str], images: ImageSet) -> Shocker:
     """The CLI with the session's environment; SHOCKER_ROOT is shared by the whole session."""
     return Shocker(session_env)
 
 
 @pytest.fixture
 def fresh_shocker(
-    session_env: dict[str, str], images: TestImages, btrfs_mount: Path
+    session_env: dict[str, str], images: ImageSet, btrfs_mount: Path
 ) -> Iterator[Shocker]:
     """The CLI with an empty SHOCKER_ROOT of its own (on the session's btrfs), removed after."""
     root = btrfs_mount / f"root-{secrets.token_hex(4)}"
@@ -179,7 +179,7 @@ def fresh_shocker(
 
 
 @pytest.fixture(scope="session")
-def busybox_id(session_env: dict[str, str], images: TestImages) -> str:
+def busybox_id(session_env: dict[str, str], images: ImageSet) -> str:
     """busybox pulled once into the session's SHOCKER_ROOT; its image id."""
     result = Shocker(session_env)("pull", images.busybox.ref).check()
     for line in result.lines:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.support.assertions import IMAGE_ID, image_rows
-from tests.support.catalog import TestImages
+from tests.support.catalog import ImageSet
 from tests.support.shocker import Shocker
 
 
@@ -19,7 +19,7 @@ def test_images_quiet_on_an_empty_store_prints_nothing(fresh_shocker: Shocker) -
 
 
 def test_images_lists_each_pulled_image_with_its_source(
-    fresh_shocker: Shocker, images: TestImages
+    fresh_shocker: Shocker, images: ImageSet
 ) -> None:
     busybox = fresh_shocker("pull", images.busybox.ref).check().created_id()
     layered = fresh_shocker("pull", images.layered.ref).check().created_id()
@@ -31,7 +31,7 @@ def test_images_lists_each_pulled_image_with_its_source(
     assert len(rows) == 2
 
 
-def test_images_quiet_prints_one_id_per_line(fresh_shocker: Shocker, images: TestImages) -> None:
+def test_images_quiet_prints_one_id_per_line(fresh_shocker: Shocker, images: ImageSet) -> None:
     first = fresh_shocker("pull", images.busybox.ref).check().created_id()
     second = fresh_shocker("pull", images.zstd.ref).check().created_id()
 
@@ -42,7 +42,7 @@ def test_images_quiet_prints_one_id_per_line(fresh_shocker: Shocker, images: Tes
 
 
 def test_image_rows_start_with_the_id_so_scripts_can_cut_it(
-    fresh_shocker: Shocker, images: TestImages
+    fresh_shocker: Shocker, images: ImageSet
 ) -> None:
     image_id = fresh_shocker("pull", images.busybox.ref).check().created_id()
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from tests.support.assertions import assert_one_line_error
-from tests.support.catalog import TestImages
+from tests.support.catalog import ImageSet
 from tests.support.shocker import Shocker
 
 
@@ -29,7 +29,7 @@ def _values(data: Any) -> list[Any]:
 
 
 def test_inspect_shows_reference_digests_config_and_layers(
-    fresh_shocker: Shocker, images: TestImages
+    fresh_shocker: Shocker, images: ImageSet
 ) -> None:
     image_id = fresh_shocker("pull", images.busybox.ref).check().created_id()
 
@@ -44,7 +44,7 @@ def test_inspect_shows_reference_digests_config_and_layers(
     assert any(isinstance(v, int) and v > 1_000_000 for v in values), "no size in bytes"
 
 
-def test_inspect_by_name_and_by_id_agree(fresh_shocker: Shocker, images: TestImages) -> None:
+def test_inspect_by_name_and_by_id_agree(fresh_shocker: Shocker, images: ImageSet) -> None:
     image_id = fresh_shocker("pull", images.layered.ref).check().created_id()
 
     by_id = _document(fresh_shocker("inspect", image_id).check().out)
@@ -53,7 +53,7 @@ def test_inspect_by_name_and_by_id_agree(fresh_shocker: Shocker, images: TestIma
     assert by_id == by_name
 
 
-def test_inspect_lists_every_layer_of_the_image(fresh_shocker: Shocker, images: TestImages) -> None:
+def test_inspect_lists_every_layer_of_the_image(fresh_shocker: Shocker, images: ImageSet) -> None:
     image_id = fresh_shocker("pull", images.layered.ref).check().created_id()
 
     text = fresh_shocker("inspect", image_id).check().out

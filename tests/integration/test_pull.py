@@ -13,7 +13,7 @@ from tests.support.assertions import (
     pulled_layers,
     up_to_date_id,
 )
-from tests.support.catalog import LAYERED_ABSENT, LAYERED_PRESENT, TestImages
+from tests.support.catalog import LAYERED_ABSENT, LAYERED_PRESENT, ImageSet
 from tests.support.images import ISSUE, busybox_layer, host_arch, layer, other_arch, push_image
 from tests.support.push import Pusher
 from tests.support.registry import free_port
@@ -21,7 +21,7 @@ from tests.support.shocker import Shocker
 
 
 def test_pull_prints_one_line_per_layer_then_the_created_id(
-    fresh_shocker: Shocker, images: TestImages
+    fresh_shocker: Shocker, images: ImageSet
 ) -> None:
     result = fresh_shocker("pull", images.layered.ref).check()
 
@@ -31,7 +31,7 @@ def test_pull_prints_one_line_per_layer_then_the_created_id(
 
 
 def test_pulled_image_root_filesystem_is_a_directory_named_by_its_id(
-    fresh_shocker: Shocker, images: TestImages
+    fresh_shocker: Shocker, images: ImageSet
 ) -> None:
     image_id = fresh_shocker("pull", images.busybox.ref).check().created_id()
 
@@ -42,7 +42,7 @@ def test_pulled_image_root_filesystem_is_a_directory_named_by_its_id(
 
 
 def test_pulling_the_same_reference_again_reuses_the_image(
-    fresh_shocker: Shocker, images: TestImages
+    fresh_shocker: Shocker, images: ImageSet
 ) -> None:
     image_id = fresh_shocker("pull", images.busybox.ref).check().created_id()
 
@@ -74,7 +74,7 @@ def test_a_new_digest_takes_the_name_and_the_old_image_stays_listed_by_id(
 
 
 def test_an_image_sharing_all_but_its_top_layer_downloads_only_that_layer(
-    fresh_shocker: Shocker, images: TestImages
+    fresh_shocker: Shocker, images: ImageSet
 ) -> None:
     fresh_shocker("pull", images.layered.ref).check()
 
@@ -87,7 +87,7 @@ def test_an_image_sharing_all_but_its_top_layer_downloads_only_that_layer(
 
 
 def test_whiteouts_and_opaque_directories_hide_lower_layer_files(
-    fresh_shocker: Shocker, images: TestImages
+    fresh_shocker: Shocker, images: ImageSet
 ) -> None:
     rootfs = fresh_shocker.root / fresh_shocker("pull", images.layered.ref).check().created_id()
 
@@ -98,28 +98,28 @@ def test_whiteouts_and_opaque_directories_hide_lower_layer_files(
     assert list(rootfs.rglob(".wh.*")) == []
 
 
-def test_a_zstd_layer_is_applied(shocker: Shocker, images: TestImages) -> None:
+def test_a_zstd_layer_is_applied(shocker: Shocker, images: ImageSet) -> None:
     result = shocker("pull", images.zstd.ref).check()
     image_id = result.created_id() if "Created:" in result.out else up_to_date_id(result)
 
     assert (shocker.root / image_id / "etc/zstd-marker").read_text() == "zstd\n"
 
 
-def test_an_uncompressed_layer_is_applied(shocker: Shocker, images: TestImages) -> None:
+def test_an_uncompressed_layer_is_applied(shocker: Shocker, images: ImageSet) -> None:
     result = shocker("pull", images.plain.ref).check()
     image_id = result.created_id() if "Created:" in result.out else up_to_date_id(result)
 
     assert (shocker.root / image_id / "etc/plain-marker").read_text() == "plain\n"
 
 
-def test_pull_by_digest(fresh_shocker: Shocker, images: TestImages) -> None:
+def test_pull_by_digest(fresh_shocker: Shocker, images: ImageSet) -> None:
     result = fresh_shocker("pull", images.layered.by_digest).check()
 
     assert (fresh_shocker.root / result.created_id() / "data/keep").exists()
 
 
 def test_a_multi_platform_index_resolves_to_this_machine(
-    fresh_shocker: Shocker, images: TestImages
+    fresh_shocker: Shocker, images: ImageSet
 ) -> None:
     result = fresh_shocker("pull", images.multiarch.ref).check()
 
@@ -128,7 +128,7 @@ def test_a_multi_platform_index_resolves_to_this_machine(
 
 
 def test_the_platform_flag_picks_another_architecture(
-    fresh_shocker: Shocker, images: TestImages
+    fresh_shocker: Shocker, images: ImageSet
 ) -> None:
     other = other_arch()
 
@@ -140,7 +140,7 @@ def test_the_platform_flag_picks_another_architecture(
 
 
 def test_an_absent_platform_is_an_error_naming_the_available_ones(
-    fresh_shocker: Shocker, images: TestImages
+    fresh_shocker: Shocker, images: ImageSet
 ) -> None:
     result = fresh_shocker("pull", images.foreign.ref)
 
@@ -148,13 +148,13 @@ def test_an_absent_platform_is_an_error_naming_the_available_ones(
     assert image_rows(fresh_shocker("images").check()) == {}
 
 
-def test_a_missing_image_says_no_image_named(fresh_shocker: Shocker, images: TestImages) -> None:
+def test_a_missing_image_says_no_image_named(fresh_shocker: Shocker, images: ImageSet) -> None:
     result = fresh_shocker("pull", "test/nothing-here:v1")
 
     assert_one_line_error(result, "No image named 'test/nothing-here:v1' exists")
 
 
-def test_a_missing_tag_says_no_image_named(fresh_shocker: Shocker, images: TestImages) -> None:
+def test_a_missing_tag_says_no_image_named(fresh_shocker: Shocker, images: ImageSet) -> None:
     result = fresh_shocker("pull", f"{images.layered.name}:no-such-tag")
 
     assert_one_line_error(result, f"No image named '{images.layered.name}:no-such-tag' exists")
@@ -170,7 +170,7 @@ def test_an_unreachable_registry_is_one_line_naming_it(fresh_shocker: Shocker) -
 
 @pytest.mark.parametrize("name", ["busybox", "library/busybox", "busybox:latest"])
 def test_official_image_names_are_looked_up_under_library(
-    fresh_shocker: Shocker, images: TestImages, name: str
+    fresh_shocker: Shocker, images: ImageSet, name: str
 ) -> None:
     result = fresh_shocker("pull", name).check()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.catalog import VICTIM, VICTIM_CONTENT, TestImages
+from tests.support.catalog import VICTIM, VICTIM_CONTENT, ImageSet
 from tests.support.shocker import Shocker
 
 
@@ -35,7 +35,7 @@ def _stray_escapes(btrfs_root: Path, shocker_root: Path) -> list[str]:
 
 @pytest.mark.parametrize("kind", ["traversal", "absolute", "symlink", "hardlink"])
 def test_a_hostile_layer_writes_nothing_outside_the_image(
-    fresh_shocker: Shocker, images: TestImages, btrfs_mount: Path, kind: str
+    fresh_shocker: Shocker, images: ImageSet, btrfs_mount: Path, kind: str
 ) -> None:
     passwd_before = hashlib.sha256(Path("/etc/passwd").read_bytes()).hexdigest()
 
@@ -50,7 +50,7 @@ def test_a_hostile_layer_writes_nothing_outside_the_image(
 
 @pytest.mark.parametrize("kind", ["traversal", "absolute", "symlink", "hardlink"])
 def test_a_refused_hostile_layer_leaves_no_image(
-    fresh_shocker: Shocker, images: TestImages, kind: str
+    fresh_shocker: Shocker, images: ImageSet, kind: str
 ) -> None:
     result = fresh_shocker("pull", images.hostile[kind].ref)
 

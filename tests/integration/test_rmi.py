@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from tests.support.assertions import assert_one_line_error, image_rows
-from tests.support.catalog import TestImages
+from tests.support.catalog import ImageSet
 from tests.support.shocker import Shocker
 
 
 def test_rmi_by_id_removes_the_image_and_its_root_filesystem(
-    fresh_shocker: Shocker, images: TestImages
+    fresh_shocker: Shocker, images: ImageSet
 ) -> None:
     image_id = fresh_shocker("pull", images.busybox.ref).check().created_id()
 
@@ -19,15 +19,13 @@ def test_rmi_by_id_removes_the_image_and_its_root_filesystem(
     assert not (fresh_shocker.root / image_id).exists()
 
 
-def test_rmi_by_name(fresh_shocker: Shocker, images: TestImages) -> None:
+def test_rmi_by_name(fresh_shocker: Shocker, images: ImageSet) -> None:
     image_id = fresh_shocker("pull", images.layered.ref).check().created_id()
 
     assert fresh_shocker("rmi", images.layered.ref).check().lines == [f"Removed: {image_id}"]
 
 
-def test_rm_removes_an_image_as_the_original_did(
-    fresh_shocker: Shocker, images: TestImages
-) -> None:
+def test_rm_removes_an_image_as_the_original_did(fresh_shocker: Shocker, images: ImageSet) -> None:
     image_id = fresh_shocker("pull", images.busybox.ref).check().created_id()
 
     assert fresh_shocker("rm", image_id).check().lines == [f"Removed: {image_id}"]
@@ -35,7 +33,7 @@ def test_rm_removes_an_image_as_the_original_did(
 
 
 def test_removing_one_image_keeps_another_that_shares_its_layers(
-    fresh_shocker: Shocker, images: TestImages
+    fresh_shocker: Shocker, images: ImageSet
 ) -> None:
     layered = fresh_shocker("pull", images.layered.ref).check().created_id()
     sibling = fresh_shocker("pull", images.layered_sibling.ref).check().created_id()
@@ -49,7 +47,7 @@ def test_removing_one_image_keeps_another_that_shares_its_layers(
 
 
 def test_pulling_after_rmi_creates_the_image_again(
-    fresh_shocker: Shocker, images: TestImages
+    fresh_shocker: Shocker, images: ImageSet
 ) -> None:
     first = fresh_shocker("pull", images.busybox.ref).check().created_id()
     fresh_shocker("rmi", first).check()

@@ -33,7 +33,7 @@ VICTIM_CONTENT = "original\n"
 
 
 @dataclass(frozen=True)
-class TestImages:
+class ImageSet:
     busybox: PushedImage  # Docker schema 2 media types, repository library/busybox
     busybox_toplevel: PushedImage  # the same image under the one-part repository "busybox"
     layered: PushedImage  # OCI: whiteouts and an opaque directory
@@ -179,7 +179,7 @@ def push_foreign(pusher: Pusher, name: str) -> PushedImage:
     return push_index(pusher, name, entries)
 
 
-def publish_test_images(pusher: Pusher, canary: Path) -> TestImages:
+def publish_test_images(pusher: Pusher, canary: Path) -> ImageSet:
     """Push the whole set; `canary` is a host directory that hostile layers aim at."""
     base = busybox_layer()
     middle = layer(layered_layers())
@@ -193,7 +193,7 @@ def publish_test_images(pusher: Pusher, canary: Path) -> TestImages:
         kind: push_image(pusher, f"test/hostile-{kind}", [layer(members)])
         for kind, members in hostile_members(canary).items()
     }
-    return TestImages(
+    return ImageSet(
         busybox=push_busybox(pusher, "busybox"),
         busybox_toplevel=push_image(
             pusher, "busybox", [base], docker_media_types=True, repository="busybox"
