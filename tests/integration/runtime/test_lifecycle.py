@@ -10,12 +10,25 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from shocker.linux.proc import is_alive
+from shocker.runtime import launcher
 from shocker.runtime.spec import ContainerSpec
 from tests.integration.runtime.helpers import Client
 
 MakeSpec = Callable[..., ContainerSpec]
 Launch = Callable[..., Client]
+
+
+def run(spec: ContainerSpec) -> int:
+    return launcher.start(
+        spec,
+        detach=False,
+        on_created=lambda pid: None,
+        on_started=lambda pid, supervisor: None,
+        on_exit=lambda status: None,
+    )
 
 
 def wait_gone(pid: int, timeout_s: float = 10) -> bool:
@@ -131,3 +144,25 @@ def test_detached_supervisor_becomes_a_lean_monitor_that_runs_the_exit_command(
     assert record.read_text() == "137 9"
     assert not (started.events / "exit").exists()  # the exit command replaced on_exit
     assert (tmp_path / "container.log").read_text() == "before\n"
+
+
+def test_a_container_can_join_another_containers_network_namespace(
+    make_spec: MakeSpec, client: Launch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    started = client(make_spec("sleep", "60"), detach=True)
+    assert started.process.wait(timeout=10) == 0
+    pid, _ = started.pids()
+    try:
+        joined = make_spec("readlink", "/proc/self/ns/net", network=f"/proc/{pid}/ns/net")
+        assert run(joined) == 0
+        assert capfd.readouterr().out.strip() == str(Path(f"/proc/{pid}/ns/net").readlink())
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        started.event("exit")
+
+
+def test_host_network_keeps_the_hosts_namespace(
+    make_spec: MakeSpec, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert run(make_spec("readlink", "/proc/self/ns/net", network="host")) == 0
+    assert capfd.readouterr().out.strip() == str(Path("/proc/self/ns/net").readlink())
