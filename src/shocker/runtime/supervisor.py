@@ -42,6 +42,10 @@ _IGNORED = (
 )
 
 
+class _Abandoned(Exception):
+    """The launcher stopped the start (on_created failed); it reports the failure."""
+
+
 @dataclass
 class _Container:
     pid: int
@@ -96,6 +100,8 @@ def _supervise(
             os.dup2(devnull, target)
     try:
         container = _create(spec, launcher, detach, size, devnull)
+    except _Abandoned:
+        return EXIT_ENGINE  # the launcher failed the start itself and records the outcome
     except RuntimeFailure as failure:
         if not _tell(launcher, "fail", f"{failure.exit_code} {failure.message}"):
             _finish(on_exit, ExitStatus(failure.exit_code, None))
@@ -158,7 +164,9 @@ def _create(
     kind, text, _ = sync.receive(launcher)
     if kind != "go":
         _kill(container)
-        raise RuntimeFailure(text or "start abandoned by the caller")
+        if kind == "abort":
+            raise _Abandoned(text)
+        raise RuntimeFailure("start abandoned: the caller went away")
     sync.send(mine, "go")
     while True:
         kind, text, fds = sync.receive(mine)
