@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from shocker.runtime.spec import ContainerSpec
-from tests.integration.runtime.helpers import DRIVER, SRC, Client, container_processes
+from tests.integration.runtime.processes import DRIVER, SRC, Client, container_processes
 
 BUSYBOX = Path("/bin/busybox")
 APPLETS = (

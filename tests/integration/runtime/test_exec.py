@@ -15,7 +15,7 @@ import pytest
 from shocker.errors import RuntimeFailure
 from shocker.runtime.exec import ExecSpec, exec_in
 from shocker.runtime.spec import ContainerSpec
-from tests.integration.runtime.helpers import SRC, Client
+from tests.integration.runtime.processes import SRC, Client
 
 MakeSpec = Callable[..., ContainerSpec]
 

@@ -15,7 +15,7 @@ import pytest
 from shocker.linux.proc import is_alive
 from shocker.runtime import launcher
 from shocker.runtime.spec import ContainerSpec
-from tests.integration.runtime.helpers import Client
+from tests.integration.runtime.processes import Client
 
 MakeSpec = Callable[..., ContainerSpec]
 Launch = Callable[..., Client]

@@ -16,7 +16,7 @@ import pexpect
 import pytest
 
 from shocker.runtime.spec import ContainerSpec
-from tests.integration.runtime.helpers import DRIVER, SRC, container_processes
+from tests.integration.runtime.processes import DRIVER, SRC, container_processes
 
 MakeSpec = Callable[..., ContainerSpec]
 

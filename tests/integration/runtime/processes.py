@@ -1,4 +1,4 @@
-"""Helpers for runtime integration tests: the client driver and finding container processes."""
+"""Runtime test processes: the client driver, and finding the processes of a container."""
 
 from __future__ import annotations
 
