@@ -7,7 +7,7 @@ import contextlib
 import os
 import socket
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from shocker.errors import NetworkError
 
 if TYPE_CHECKING:
+    from shocker.network import netlink
     from shocker.network.config import NetworkConfig
 
 DEFAULT_BRIDGE = "bridge0"
@@ -119,17 +120,64 @@ def attach(cfg: NetworkConfig, container_id: str, pid: int, ip: IPv4Address) -> 
     return Attachment(str(ip), interface.network.prefixlen, str(cfg.gateway.ip), mac, host)
 
 
-def detach(cfg: NetworkConfig, container_id: str) -> None:
-    """Delete the host end of the container's veth if it still exists (it normally went away
-    with the container's namespace; deleting one end deletes the pair)."""
+def detach(cfg: NetworkConfig, container_id: str, *, wait: bool = False) -> None:
+    """Make sure the container's veth pair goes away (deleting one end deletes both).
+
+    Once the container's last process has exited, the kernel destroys its namespace and the
+    pair asynchronously; that takes about 20 ms of RCU grace periods, and deleting the veth
+    ourselves takes as long. Unless `wait`, the deletion is left to a short-lived grandchild
+    process so that a foreground `run --rm` does not wait for it. It deletes by interface
+    index, never by name, so the veth of a quick restart of the same container is safe.
+    """
     host = host_veth_name(container_id, cfg.bridge)
-    if not os.path.lexists(f"/sys/class/net/{host}"):
+    try:
+        index = int(Path(f"/sys/class/net/{host}/ifindex").read_text())
+    except (OSError, ValueError):
         return
+    from shocker.network import netlink
+
+    message = netlink.delete_index(index)
+    if not wait:
+        try:
+            _in_grandchild(lambda: _delete(message, host))
+        except OSError:
+            pass
+        else:
+            return
+    _delete(message, host)
+
+
+def _delete(message: netlink.Message, host: str) -> None:
     from errno import ENODEV
 
     from shocker.network import netlink
 
     with netlink.Netlink() as link:
-        (error,) = link.send([netlink.delete_link(host)])
+        (error,) = link.send([message])
     if error not in (0, ENODEV):
         raise NetworkError(f"cannot delete {host}: {os.strerror(error)}")
+
+
+def _in_grandchild(work: Callable[[], None]) -> None:
+    """Run `work` in a grandchild adopted by init and return at once (double fork, as
+    daemon(3) does): the child exits immediately and is reaped here, so no zombie stays.
+    The grandchild closes every inherited descriptor first: a caller reading our output
+    through a pipe must not wait for it."""
+    child = os.fork()
+    if child == 0:
+        try:
+            if os.fork() == 0:
+                try:
+                    os.closerange(0, _max_descriptors())
+                    work()
+                finally:
+                    os._exit(0)
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+
+
+def _max_descriptors() -> int:
+    import resource
+
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]

@@ -120,6 +120,10 @@ def delete_link(name: str) -> Message:
     return Message(RTM_DELLINK, 0, _ifinfo() + attr(IFLA_IFNAME, _name(name)))
 
 
+def delete_index(index: int) -> Message:
+    return Message(RTM_DELLINK, 0, _ifinfo(index))
+
+
 def add_address(index: int, interface: IPv4Interface) -> Message:
     local = interface.ip.packed
     payload = (

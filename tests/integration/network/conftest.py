@@ -254,3 +254,14 @@ def host_addresses() -> list[str]:
     return [
         line.split()[3].partition("/")[0] for line in shown.splitlines() if line.split()[1] != "lo"
     ]
+
+
+def eventually(condition: Callable[[], bool], timeout_s: float = 10) -> bool:
+    """Poll `condition` until it holds or `timeout_s` passes (the kernel and background
+    deletions finish asynchronously); its last value."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() >= deadline:
+            return condition()
+        time.sleep(0.02)
+    return True

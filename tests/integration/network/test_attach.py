@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import socket
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -23,6 +24,7 @@ from tests.integration.network.conftest import (
     MakeNamespace,
     answer_once,
     ask,
+    eventually,
     everyone_alive,
     start_container,
     veths,
@@ -84,17 +86,43 @@ def test_killing_the_container_leaves_no_veth(
     assert veths(cfg) == {host_veth_name("ps-a0012", cfg.bridge)}
     container.stop()
     detach(cfg, "ps-a0012")
-    assert veths(cfg) == set()
+    assert eventually(lambda: veths(cfg) == set())
 
 
-def test_detach_removes_the_veth_of_a_container_still_running(
+def test_detach_with_wait_removes_the_veth_before_returning(
     cfg: NetworkConfig, make_namespace: MakeNamespace
 ) -> None:
     container, _ = start_container(cfg, make_namespace, "ps-a0013")
-    detach(cfg, "ps-a0013")
-    detach(cfg, "ps-a0013")
+    detach(cfg, "ps-a0013", wait=True)
     assert veths(cfg) == set()
     assert "eth0" not in container.run("ip", "-o", "link").stdout
+    detach(cfg, "ps-a0013", wait=True)
+
+
+def test_detach_removes_the_veth_of_a_running_container_in_the_background(
+    cfg: NetworkConfig, make_namespace: MakeNamespace
+) -> None:
+    container, _ = start_container(cfg, make_namespace, "ps-a0019")
+    detach(cfg, "ps-a0019")
+    assert eventually(lambda: veths(cfg) == set())
+    assert "eth0" not in container.run("ip", "-o", "link").stdout
+    detach(cfg, "ps-a0019")
+
+
+def test_a_quick_restart_keeps_its_new_veth(
+    cfg: NetworkConfig, make_namespace: MakeNamespace
+) -> None:
+    first, address = start_container(cfg, make_namespace, "ps-a001a")
+    first.stop()
+    detach(cfg, "ps-a001a")
+    second = make_namespace()
+    attach(cfg, "ps-a001a", second.pid, IPv4Address(address))
+    new_index = Path(f"/sys/class/net/{host_veth_name('ps-a001a', cfg.bridge)}/ifindex")
+    index = new_index.read_text()
+    # Let the background deletion of the old veth finish, then the new one must be there.
+    time.sleep(0.5)
+    assert new_index.read_text() == index
+    assert ask(address, SERVER_PORT) == str(cfg.gateway.ip)
 
 
 def test_attach_refuses_the_hosts_own_namespace(cfg: NetworkConfig) -> None:
