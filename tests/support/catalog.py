@@ -75,38 +75,63 @@ def layered_top() -> list[tb.Member]:
     ]
 
 
+def _parents(path: str) -> list[str]:
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
 def hostile_members(canary: Path) -> dict[str, list[tb.Member]]:
-    """Layers that try to write into `canary` (an absolute host path) or elsewhere outside."""
+    """Layers that try to write into `canary` (an absolute host path) or elsewhere outside.
+
+    One attack per layer, so that a layer refused at its first member hides no other case.
+    Hardlink layers first create their target inside the image, where a contained link resolves.
+    """
     up = "../" * 40
     inside = str(canary).lstrip("/")
+    victim_inside = [tb.directory(part) for part in _parents(f"{inside}/{VICTIM}")]
+    victim_inside.append(tb.file(f"{inside}/{VICTIM}", "the image's own victim\n"))
     return {
-        "traversal": [
-            tb.file("../../escape-traversal", "pwned\n"),
-            tb.file(f"{up}{inside}/traversal", "pwned\n"),
-            tb.file(f"usr/../../../{inside}/dotdot-middle", "pwned\n"),
-        ],
-        "absolute": [
-            tb.file(f"{canary}/absolute", "pwned\n"),
-            tb.directory(f"{canary}/absolute-dir"),
-        ],
-        "symlink": [
+        "traversal": [tb.file("../../escape-traversal", "pwned\n")],
+        "deep-traversal": [tb.file(f"{up}{inside}/traversal", "pwned\n")],
+        "middle-dotdot": [tb.file(f"usr/../../../{inside}/dotdot-middle", "pwned\n")],
+        "absolute": [tb.file(f"{canary}/absolute", "pwned\n")],
+        "absolute-dir": [tb.directory(f"{canary}/absolute-dir")],
+        "symlink-root": [
             tb.symlink("link", "/"),
             tb.file(f"link/{inside}/through-root-link", "pwned\n"),
+        ],
+        "symlink-relative": [
             tb.symlink("rel", up.rstrip("/")),
             tb.file(f"rel/{inside}/through-relative-link", "pwned\n"),
+        ],
+        "symlink-dir": [
             tb.symlink("dirlink", str(canary)),
             tb.file("dirlink/through-dir-link", "pwned\n"),
+        ],
+        "symlink-replaced-by-file": [
             tb.symlink("victim-symlink", f"{canary}/{VICTIM}"),
             tb.file("victim-symlink", "pwned\n"),
         ],
-        "hardlink": [
+        "hardlink-absolute": [
+            *victim_inside,
             tb.hardlink("victim-link", f"{canary}/{VICTIM}"),
             tb.file("victim-link", "pwned\n"),
+        ],
+        "hardlink-relative": [
+            *victim_inside,
             tb.hardlink("rel-victim-link", f"{up}{inside}/{VICTIM}"),
             tb.file("rel-victim-link", "pwned\n"),
+        ],
+        "hardlink-passwd": [
+            tb.directory("etc"),
+            tb.file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
             tb.hardlink("passwd-link", "/etc/passwd"),
+            tb.file("passwd-link", "pwned\n"),
         ],
     }
+
+
+HOSTILE_KINDS = tuple(hostile_members(Path("/canary")))
 
 
 def _attestation(pusher: Pusher, name: str, subject: PushedImage) -> tuple[PushedImage, int]:
