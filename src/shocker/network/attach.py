@@ -83,13 +83,18 @@ def attach(cfg: NetworkConfig, container_id: str, pid: int, ip: IPv4Address) -> 
     ip = IPv4Address(ip)
     mac = mac_for(ip)
     host = host_veth_name(container_id, cfg.bridge)
-    namespace = f"/proc/{pid}/ns/net"
     try:
-        if Path(namespace).samefile("/proc/thread-self/ns/net"):
+        if Path(f"/proc/{pid}/ns/net").samefile("/proc/thread-self/ns/net"):
             raise NetworkError(f"process {pid} has no network namespace of its own")
+    except OSError:
+        raise NetworkError(f"cannot attach {container_id}: process {pid} is gone") from None
+    try:
         master = socket.if_nametoindex(cfg.bridge)
-    except OSError as error:
-        raise NetworkError(f"cannot attach {container_id}: {error.strerror}") from None
+    except OSError:
+        raise NetworkError(
+            f"cannot attach {container_id}: bridge {cfg.bridge} does not exist",
+            hint="`shocker network prune` removed it; the next `shocker run` creates it",
+        ) from None
     interface = IPv4Interface(f"{ip}/{cfg.gateway.network.prefixlen}")
     with netlink.Netlink() as host_link:
         if os.path.lexists(f"/sys/class/net/{host}"):
@@ -101,9 +106,14 @@ def attach(cfg: NetworkConfig, container_id: str, pid: int, ip: IPv4Address) -> 
                 f"create veth {host}",
             )
             with _inside_netns(pid):
+                # A netlink socket stays in the namespace it was made in (netlink(7)).
                 inner = netlink.Netlink()
-                loopback = socket.if_nametoindex("lo")
-                index = socket.if_nametoindex(CONTAINER_IFNAME)
+                try:
+                    loopback = socket.if_nametoindex("lo")
+                    index = socket.if_nametoindex(CONTAINER_IFNAME)
+                except OSError:
+                    inner.close()
+                    raise
             with inner:
                 inner.check(
                     [
@@ -174,7 +184,9 @@ def _in_grandchild(work: Callable[[], None]) -> None:
                     os._exit(0)
         finally:
             os._exit(0)
-    os.waitpid(child, 0)
+    # A caller that reaps every child (SIGCHLD handler) may have reaped it already.
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(child, 0)
 
 
 def _max_descriptors() -> int:
