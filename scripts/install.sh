@@ -49,6 +49,14 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$python" -m venv "$VENV"
 fi
 # A regular (not editable) install: the suite tests the package as users get it.
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check "$REPO[test,dev]" >&2
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --force-reinstall "$REPO" >&2
+# pip's output is kept in a log and shown only when it fails.
+log="$(mktemp /tmp/shocker-install.XXXXXX)"
+trap 'rm -f "$log"' EXIT
+pip=("$VENV/bin/python" -m pip install --disable-pip-version-check)
+if ! { "${pip[@]}" "$REPO[test,dev]" && "${pip[@]}" --no-deps --force-reinstall "$REPO"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "install.sh: pip install failed" >&2
+  exit 1
+fi
+echo "+ shocker installed in $VENV" >&2
 echo "$VENV/bin"
