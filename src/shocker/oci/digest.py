@@ -42,6 +42,11 @@ class DigestVerifier:
         self._hash = hashlib.new(algorithm)
         self.size = 0
 
+    def reset(self) -> None:
+        """Forget every byte seen (a download starts over)."""
+        self._hash = hashlib.new(self.algorithm)
+        self.size = 0
+
     @classmethod
     def for_digest(cls, digest: str) -> DigestVerifier:
         return cls(validate_digest(digest).partition(":")[0])

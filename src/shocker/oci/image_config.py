@@ -33,6 +33,14 @@ def _string(value: Any, field: str) -> str:
     return value
 
 
+def _object(value: Any, field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RegistryError(f"invalid image config: {field} must be an object")
+    return value
+
+
 def _port(spec: str) -> str:
     # Docker writes "80/tcp"; a bare port means TCP.
     return spec if "/" in spec else f"{spec}/tcp"
@@ -64,18 +72,12 @@ class ImageConfig:
                 raise RegistryError(f"invalid image config: not JSON ({exc})") from None
         if not isinstance(raw, dict):
             raise RegistryError("invalid image config: not a JSON object")
-        section = raw.get("config") or {}
-        if not isinstance(section, dict):
-            raise RegistryError("invalid image config: config must be an object")
-        rootfs = raw.get("rootfs") or {}
-        if not isinstance(rootfs, dict):
-            raise RegistryError("invalid image config: rootfs must be an object")
+        section = _object(raw.get("config"), "config")
+        rootfs = _object(raw.get("rootfs"), "rootfs")
         diff_ids = _strings(rootfs.get("diff_ids"), "rootfs.diff_ids") or ()
         for diff_id in diff_ids:
             validate_digest(diff_id)
-        ports = section.get("ExposedPorts") or {}
-        if not isinstance(ports, dict):
-            raise RegistryError("invalid image config: ExposedPorts must be an object")
+        ports = _object(section.get("ExposedPorts"), "ExposedPorts")
         stop_signal = _string(section.get("StopSignal"), "StopSignal") or None
         return cls(
             raw=raw,
