@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 DEFAULT_BRIDGE = "bridge0"
 CONTAINER_IFNAME = "eth0"
+VETH_PREFIX = "vshk-"
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def host_veth_name(container_id: str, bridge: str = DEFAULT_BRIDGE) -> str:
     bridges never clash. At most 15 characters (IFNAMSIZ - 1)."""
     suffix = container_id.rpartition("-")[2] or container_id
     suffix = "".join(c for c in suffix if c.isascii() and c.isalnum())[:5] or "0"
-    name = f"vshk-{suffix}"
+    name = f"{VETH_PREFIX}{suffix}"
     if bridge != DEFAULT_BRIDGE:
         name += f"-{zlib.crc32(bridge.encode()) & 0xFFFF:04x}"
     return name

@@ -156,6 +156,7 @@ def prune(cfg: NetworkConfig) -> list[str]:
     """Remove shocker's iptables chains (with every jump to them and published port) and the
     bridge; return what was removed. Forwarding is left on: other software may rely on it."""
     from shocker.network import iptables, netlink, rules, state
+    from shocker.network.attach import VETH_PREFIX
 
     chains = rules.Chains(cfg.chain_prefix)
     done: list[str] = []
@@ -167,7 +168,16 @@ def prune(cfg: NetworkConfig) -> list[str]:
             f"removed iptables chain {line[3:]}" for line in plan.splitlines() if line[:3] == "-X "
         ]
         if (_SYS_NET / cfg.bridge).exists():
+            # Veths still on the bridge belong to containers whose namespace outlived them
+            # (held by another process); other ports are not shocker's to delete.
+            leftovers = [
+                port.name
+                for port in (_SYS_NET / cfg.bridge / "brif").iterdir()
+                if port.name.startswith(VETH_PREFIX)
+            ]
             with netlink.Netlink() as link:
+                link.send([netlink.delete_link(name) for name in leftovers])
+                done += [f"removed veth {name}" for name in leftovers]
                 (error,) = link.send([netlink.delete_link(cfg.bridge)])
             if error not in (0, errno.ENODEV):
                 raise NetworkError(f"cannot delete bridge {cfg.bridge}: {os.strerror(error)}")

@@ -170,6 +170,9 @@ class Netlink:
         each one's errno, 0 for success."""
         sequences: list[int] = []
         datagram = b""
+        messages = list(messages)
+        if not messages:
+            return []
         for message in messages:
             self._sequence += 1
             sequences.append(self._sequence)

@@ -10,7 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from shocker.network import firewall
-from shocker.network.attach import mac_for
+from shocker.network.attach import host_veth_name, mac_for
 from shocker.network.bridge import ensure_host_network, prune
 from shocker.network.config import NetworkConfig
 from shocker.network.ports import parse_publish
@@ -19,6 +19,7 @@ from tests.integration.network.conftest import (
     iptables_lines,
     nobody_else,
     start_container,
+    veths,
 )
 
 
@@ -45,13 +46,16 @@ def test_the_bridge_keeps_the_gateways_mac_and_address(cfg: NetworkConfig) -> No
     assert str(cfg.gateway) in shown.stdout
 
 
-def test_after_prune_no_chain_jump_rule_or_bridge_remains(
+def test_after_prune_no_chain_jump_rule_veth_or_bridge_remains(
     cfg: NetworkConfig, make_namespace: MakeNamespace
 ) -> None:
-    _container, address = start_container(cfg, make_namespace, "ps-a0018")
+    container, address = start_container(cfg, make_namespace, "ps-a0018")
     firewall.publish(cfg, "ps-a0018", address, [parse_publish("8000")], nobody_else)
     removed = prune(cfg)
     assert f"removed bridge {cfg.bridge}" in removed
+    assert f"removed veth {host_veth_name('ps-a0018', cfg.bridge)}" in removed
+    assert veths(cfg) == set()
+    assert "eth0" not in container.run("ip", "-o", "link").stdout
     assert iptables_lines(cfg.chain_prefix) == []
     assert not Path(f"/sys/class/net/{cfg.bridge}").exists()
     assert firewall.published(cfg) == {}
