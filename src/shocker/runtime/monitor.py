@@ -43,6 +43,9 @@ def become(pid: int, outputs: Sequence[int], log: int, exit_command: Sequence[st
         f"import sys; sys.path[:0] = [{source_root!r}]; "
         "from shocker.runtime.monitor import main; main()"
     )
+    # The signal mask survives execve (signal(7)): a SIGTERM that arrives while the new
+    # interpreter starts stays pending until main() has its handler, instead of killing us.
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
     # -S -I: no site packages, no PYTHON* variables; only what the monitor imports.
     os.execv(
         sys.executable,
@@ -68,6 +71,7 @@ def main() -> NoReturn:
     code = _ENGINE_FAILURE
     try:
         signal.signal(signal.SIGTERM, lambda signum, _: deliver(pid, signum))
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
         pidfd = os.pidfd_open(pid)
         relay.pump({fd: [log] for fd in outputs}, {}, pidfd)
         code, number = exit_status(os.waitpid(pid, 0)[1])
