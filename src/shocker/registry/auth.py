@@ -27,6 +27,7 @@ DEFAULT_TOKEN_LIFETIME = 60
 # Ask for a new token this long before the old one expires.
 EXPIRY_MARGIN = 5.0
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_BARE_VALUE = re.compile(r"[^\s,]+")
 _HUB_KEYS = frozenset({"index.docker.io", "docker.io", HUB_REGISTRY})
 PASSWORD_REFUSED = "the user name or password was refused"
 CREDENTIALS_HINT = "set SHOCKER_REGISTRY_USER and SHOCKER_REGISTRY_PASS (or `docker login`)"
@@ -73,7 +74,8 @@ def parse_www_authenticate(header: str) -> list[Challenge]:
             if i < len(header) and header[i] == '"':
                 value, i = _quoted(header, i)
             else:
-                value_match = _TOKEN.match(header, i)
+                # Lenient: servers send unquoted URLs although RFC 7235 wants a token.
+                value_match = _BARE_VALUE.match(header, i)
                 value = value_match.group() if value_match else ""
                 i = value_match.end() if value_match else i + 1
             challenges[-1].params[word.lower()] = value
