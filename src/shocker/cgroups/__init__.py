@@ -1,0 +1,18 @@
+"""cgroups v1 and v2 behind one interface; `detect` picks the host's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shocker.cgroups.driver import CgroupDriver
+
+
+def detect(root: Path = Path("/sys/fs/cgroup")) -> CgroupDriver:
+    """v2 when `root` is a unified hierarchy (it has cgroup.controllers), else v1."""
+    if (root / "cgroup.controllers").exists():
+        from shocker.cgroups.v2 import V2Driver
+
+        return V2Driver(root)
+    from shocker.cgroups.v1 import V1Driver
+
+    return V1Driver(root)

@@ -1,0 +1,65 @@
+"""Resource limits as data, and the parsing of the flags that set them."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from shocker.errors import UsageError
+
+_MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*([bkmgt]?)b?", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+CFS_PERIOD_US = 100_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_bytes: int | None = None
+    cpu_shares: int | None = None
+    cpu_quota_cores: float | None = None
+    pids_max: int | None = None
+
+
+def parse_memory(text: str) -> int:
+    """`512m`, `1g`, `1048576`, `100k` (Docker's units, powers of 1024) -> bytes."""
+    match = _MEMORY.fullmatch(text.strip())
+    if not match:
+        raise UsageError(f"invalid memory limit '{text}': use a number with b, k, m or g")
+    value = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    if value < 6 * 2**20:
+        raise UsageError(f"invalid memory limit '{text}': the minimum is 6m")
+    return value
+
+
+def parse_cpus(text: str) -> float:
+    """`--cpus 1.5` -> 1.5 cores of CFS quota."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"invalid value for --cpus: '{text}' is not a number") from None
+    if not value > 0 or math.isinf(value):
+        raise UsageError(f"invalid value for --cpus: '{text}' must be positive")
+    return value
+
+
+def shares_to_weight(shares: int) -> int:
+    """cgroup v1 cpu.shares -> v2 cpu.weight, as current runc converts them.
+
+    A quadratic in log2(shares) through the three fixed points 2 -> 1, 1024 -> 100 (both
+    defaults) and 262144 -> 10000 (runc's ConvertCPUSharesToCgroupV2Value); the older linear
+    formula mapped the default 1024 to 39, starving containers beside v2 services.
+    """
+    if shares <= 0:
+        return 0
+    if shares <= 2:
+        return 1
+    if shares >= 262144:
+        return 10000
+    log = math.log2(shares)
+    exponent = (log * log + 125 * log) / 612.0 - 7.0 / 34.0
+    return math.ceil(10**exponent)
+
+
+def quota_us(cores: float) -> int:
+    return max(1000, round(cores * CFS_PERIOD_US))
