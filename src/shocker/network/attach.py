@@ -3,9 +3,9 @@ namespace (found by pid) with its address, MAC and default route, and `lo` up.""
 
 from __future__ import annotations
 
+import _socket
 import contextlib
 import os
-import socket
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -90,7 +90,7 @@ def attach(cfg: NetworkConfig, container_id: str, pid: int, ip: IPv4Address) -> 
     except OSError:
         raise NetworkError(f"cannot attach {container_id}: process {pid} is gone") from None
     try:
-        master = socket.if_nametoindex(cfg.bridge)
+        master = _socket.if_nametoindex(cfg.bridge)
     except OSError:
         raise NetworkError(
             f"cannot attach {container_id}: bridge {cfg.bridge} does not exist",
@@ -110,8 +110,8 @@ def attach(cfg: NetworkConfig, container_id: str, pid: int, ip: IPv4Address) -> 
                 # A netlink socket stays in the namespace it was made in (netlink(7)).
                 inner = netlink.Netlink()
                 try:
-                    loopback = socket.if_nametoindex("lo")
-                    index = socket.if_nametoindex(CONTAINER_IFNAME)
+                    loopback = _socket.if_nametoindex("lo")
+                    index = _socket.if_nametoindex(CONTAINER_IFNAME)
                 except OSError:
                     inner.close()
                     raise

@@ -8,10 +8,10 @@ and starts no process. A host reboot removes the bridge, so the marker cannot ou
 
 from __future__ import annotations
 
+import _socket
 import errno
 import fcntl
 import os
-import socket
 import struct
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -44,11 +44,13 @@ def _read(path: Path) -> str:
 
 
 def _primary_address(name: str) -> IPv4Address | None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            reply = fcntl.ioctl(sock, _SIOCGIFADDR, struct.pack("256s", name.encode()))
-        except OSError:
-            return None
+    sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM | _socket.SOCK_CLOEXEC)
+    try:
+        reply = fcntl.ioctl(sock.fileno(), _SIOCGIFADDR, struct.pack("256s", name.encode()))
+    except OSError:
+        return None
+    finally:
+        sock.close()
     return IPv4Address(reply[20:24])  # struct ifreq: name[16], sockaddr_in (family, port, addr)
 
 
@@ -109,7 +111,7 @@ def _ensure_bridge(cfg: NetworkConfig) -> list[str]:
                 done.append(f"created bridge {cfg.bridge}")
             elif not (device / "bridge").is_dir():
                 raise NetworkError(f"{cfg.bridge} exists and is not a bridge")
-            index = socket.if_nametoindex(cfg.bridge)
+            index = _socket.if_nametoindex(cfg.bridge)
             added, up = link.send([netlink.add_address(index, cfg.gateway), netlink.set_up(index)])
             if added not in (0, errno.EEXIST):
                 raise OSError(added, f"add {cfg.gateway}")

@@ -13,7 +13,6 @@ shocker's INPUT chain (see rules.host_rules).
 from __future__ import annotations
 
 import errno
-import socket
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
@@ -40,6 +39,8 @@ def _bind(mapping: PortMapping) -> int:
     SO_REUSEADDR makes a TCP bind fail only for a listening socket, not for connections
     lingering in TIME_WAIT (socket(7)).
     """
+    import socket
+
     kind = socket.SOCK_STREAM if mapping.protocol == "tcp" else socket.SOCK_DGRAM
     with socket.socket(socket.AF_INET, kind) as sock:
         if kind == socket.SOCK_STREAM:

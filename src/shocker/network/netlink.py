@@ -3,13 +3,14 @@
 pyroute2 would do the same, but importing any part of it loads its whole package (asyncio,
 multiprocessing, NDB: ~105 ms here), several times the budget of a container start; these
 messages are a few structs (layouts from <linux/netlink.h>, <linux/rtnetlink.h>,
-<linux/if_link.h>, <linux/veth.h>).
+<linux/if_link.h>, <linux/veth.h>). The C module `_socket` is used directly, as the runtime
+does: the `socket` module's enum set-up costs every start ~2 ms.
 """
 
 from __future__ import annotations
 
+import _socket
 import os
-import socket
 import struct
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Interface
@@ -76,7 +77,7 @@ def _mac(mac: str) -> bytes:
 
 
 def _ifinfo(index: int = 0, up: bool = False) -> bytes:
-    return _IFINFO.pack(socket.AF_UNSPEC, 0, index, IFF_UP if up else 0, IFF_UP if up else 0)
+    return _IFINFO.pack(_socket.AF_UNSPEC, 0, index, IFF_UP if up else 0, IFF_UP if up else 0)
 
 
 def new_bridge(name: str, mac: str) -> Message:
@@ -127,7 +128,7 @@ def delete_index(index: int) -> Message:
 def add_address(index: int, interface: IPv4Interface) -> Message:
     local = interface.ip.packed
     payload = (
-        _IFADDR.pack(socket.AF_INET, interface.network.prefixlen, 0, RT_SCOPE_UNIVERSE, index)
+        _IFADDR.pack(_socket.AF_INET, interface.network.prefixlen, 0, RT_SCOPE_UNIVERSE, index)
         + attr(IFA_LOCAL, local)
         + attr(IFA_ADDRESS, local)
         + attr(IFA_BROADCAST, interface.network.broadcast_address.packed)
@@ -137,7 +138,7 @@ def add_address(index: int, interface: IPv4Interface) -> Message:
 
 def add_default_route(index: int, gateway: IPv4Address) -> Message:
     header = _RTMSG.pack(
-        socket.AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0
+        _socket.AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0
     )
     payload = header + attr(RTA_GATEWAY, gateway.packed) + attr(RTA_OIF, struct.pack("=i", index))
     return Message(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, payload)
@@ -148,9 +149,9 @@ class Netlink:
     namespace the calling thread is in later (netlink(7))."""
 
     def __init__(self) -> None:
-        self._socket = socket.socket(
-            socket.AF_NETLINK,
-            socket.SOCK_RAW | socket.SOCK_CLOEXEC,
+        self._socket = _socket.socket(
+            _socket.AF_NETLINK,
+            _socket.SOCK_RAW | _socket.SOCK_CLOEXEC,
             0,  # NETLINK_ROUTE
         )
         self._socket.bind((0, 0))

@@ -22,9 +22,13 @@ from shocker.errors import NetworkError
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
     """Hold an exclusive lock named after `path` (created with its directory when missing)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fd = os.open(f"{path}.lock", flags, 0o600)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(f"{path}.lock", flags, 0o600)
     except OSError as error:
         raise NetworkError(f"cannot lock {path}: {error.strerror}") from None
     try:
@@ -53,8 +57,8 @@ def write(path: Path, data: dict[str, Any]) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with temporary.open("w") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-            f.write("\n")
+            # Compact: an indent would switch json to its slower pure-Python encoder.
+            f.write(json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n")
         temporary.replace(path)
     except OSError as error:
         temporary.unlink(missing_ok=True)
