@@ -11,6 +11,7 @@ import contextlib
 import ipaddress
 import os
 import secrets
+import shlex
 import socket
 import subprocess
 import sys
@@ -73,23 +74,29 @@ def veths(config: NetworkConfig) -> set[str]:
 
 @pytest.fixture
 def cfg(tmp_path: Path) -> Iterator[NetworkConfig]:
-    """A test bridge shkt<hex> on a free 10.213.x.0/24 with chains SHKT<HEX>-*; afterwards
+    """A test bridge shkn<hex> on a free 10.213.x.0/24 with chains SHKN<HEX>-*; afterwards
     prune must leave no bridge, chain, rule or veth of it."""
     require(os.geteuid() == 0, "network tests need root")
     for program in ("iptables-save", "iptables-restore", "unshare", "nsenter", "ip"):
         require(have(program), f"network tests need {program}")
     tag = secrets.token_hex(2)
+    while (Path("/sys/class/net") / f"shkn{tag}").exists():
+        tag = secrets.token_hex(2)
     network = free_network([f"10.213.{n}.0/24" for n in range(256)])
     config = NetworkConfig(
-        bridge=f"shkt{tag}",
+        bridge=f"shkn{tag}",
         gateway=ipaddress.IPv4Interface(f"{network.network_address + 1}/24"),
-        chain_prefix=f"SHKT{tag.upper()}",
+        chain_prefix=f"SHKN{tag.upper()}",
         state_dir=tmp_path / "network",
     )
     try:
         yield config
     finally:
-        prune(config)
+        problems: list[str] = []
+        try:
+            prune(config)
+        except Exception as error:
+            problems.append(f"prune failed: {error}")
         # The kernel destroys a dead process's namespace, and the veth in it, asynchronously.
         deadline = time.monotonic() + 10
         while veths(config) and time.monotonic() < deadline:
@@ -97,9 +104,31 @@ def cfg(tmp_path: Path) -> Iterator[NetworkConfig]:
         leftovers = iptables_lines(config.chain_prefix)
         leftovers += sorted(links(config.bridge) | veths(config))
         if leftovers:
-            for link in links(config.bridge) | veths(config):
-                subprocess.run(["ip", "link", "del", link], capture_output=True)
-            pytest.fail(f"prune left: {leftovers}")
+            problems.append(f"prune left: {leftovers}")
+            force_cleanup(config)
+        if problems:
+            pytest.fail("; ".join(problems))
+
+
+def force_cleanup(config: NetworkConfig) -> None:
+    """Remove the test's links and iptables objects without shocker's code."""
+    for link in links(config.bridge) | veths(config):
+        subprocess.run(["ip", "link", "del", link], capture_output=True)
+    for table in ("nat", "filter"):
+        listed = subprocess.run(
+            ["iptables", "-w", "-t", table, "-S"], capture_output=True, text=True
+        ).stdout.splitlines()
+        for line in listed:
+            if line.startswith("-A ") and config.chain_prefix in line:
+                argv = ["iptables", "-w", "-t", table, "-D", *shlex.split(line)[1:]]
+                subprocess.run(argv, capture_output=True)
+        for line in listed:
+            if line.startswith("-N ") and config.chain_prefix in line:
+                chain = line.split()[1]
+                for action in ("-F", "-X"):
+                    subprocess.run(
+                        ["iptables", "-w", "-t", table, action, chain], capture_output=True
+                    )
 
 
 @dataclass

@@ -148,7 +148,7 @@ def test_attach_without_the_bridge_is_a_clear_error(
     cfg: NetworkConfig, make_namespace: MakeNamespace
 ) -> None:
     container = make_namespace()
-    with pytest.raises(NetworkError, match=r"bridge shkt\w+ does not exist"):
+    with pytest.raises(NetworkError, match=r"bridge shkn\w+ does not exist"):
         attach(cfg, "ps-a0017", container.pid, IPv4Address(int(cfg.gateway.ip) + 1))
 
 
