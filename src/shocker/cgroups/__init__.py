@@ -1,14 +1,19 @@
-"""cgroups v1 and v2 behind one interface; `detect` picks the host's."""
+"""Per-container cgroups, v1 and v2 behind one interface; `detect` picks the host's."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from shocker.cgroups.driver import CgroupDriver
+if TYPE_CHECKING:
+    from shocker.cgroups.driver import CgroupDriver
 
 
 def detect(root: Path = Path("/sys/fs/cgroup")) -> CgroupDriver:
-    """v2 when `root` is a unified hierarchy (it has cgroup.controllers), else v1."""
+    """v2 when `root` is a cgroup2 mount, else v1 hierarchies under root/<controller>.
+
+    One stat: only a cgroup2 root has cgroup.controllers (v1's root is a tmpfs of mounts).
+    """
     if (root / "cgroup.controllers").exists():
         from shocker.cgroups.v2 import V2Driver
 

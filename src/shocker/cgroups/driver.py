@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import time
@@ -41,6 +42,13 @@ class CgroupDriver(Protocol):
     def open(self, parent: str, name: str) -> Cgroup: ...
 
 
+def check_names(parent: str, name: str) -> None:
+    """Refuse names that would leave the cgroup root or collide with cgroupfs' own files."""
+    parts = [*parent.split("/"), name] if parent else [name]
+    if "/" in name or any(not p or p in (".", "..") or p.startswith("cgroup.") for p in parts):
+        raise CgroupError(f"invalid cgroup name '{parent}/{name}'")
+
+
 def write(path: Path, value: str, what: str) -> None:
     try:
         with open(path, "w") as f:
@@ -57,6 +65,19 @@ def read_int(path: Path) -> int | None:
     return int(text) if text.lstrip("-").isdigit() else None
 
 
+def read_keyed(path: Path, key: str) -> int | None:
+    """The number after `key` in a flat keyed file (memory.events, memory.oom_control)."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        field, _, value = line.partition(" ")
+        if field == key and value.strip().isdigit():
+            return int(value)
+    return None
+
+
 def read_pids(procs: Iterable[Path]) -> list[int]:
     found: set[int] = set()
     for path in procs:
@@ -67,16 +88,43 @@ def read_pids(procs: Iterable[Path]) -> list[int]:
     return sorted(found)
 
 
+def add_pid(procs: Iterable[Path], pid: int) -> None:
+    for path in procs:
+        try:
+            with open(path, "w") as f:
+                f.write(str(pid))
+        except OSError as error:
+            raise CgroupError(
+                f"cannot add process {pid} to cgroup {path.parent}: {error.strerror}"
+            ) from None
+
+
+def kill_procs(procs: Iterable[Path]) -> None:
+    """SIGKILL whatever the procs files list, again while forks add new pids.
+
+    Killed tasks leave cgroup.procs as they exit (cgroups(7)), so a pid seen twice is
+    one still dying, not one to kill again; the round limit bounds a racing fork bomb,
+    which the pids limit already bounds in size.
+    """
+    procs = list(procs)
+    killed: set[int] = set()
+    for _ in range(100):
+        fresh = set(read_pids(procs)) - killed
+        if not fresh:
+            return
+        for pid in fresh:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        killed |= fresh
+
+
 def remove_dirs(directories: Iterable[Path], procs: Iterable[Path]) -> None:
     """Kill what is left, then rmdir each directory (retrying while the kernel reaps)."""
     directories = [d for d in directories if d.exists()]
-    if not directories:
-        return
+    procs = list(procs)
     deadline = time.monotonic() + 5
-    while True:
-        for pid in read_pids(procs):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+    while directories:
+        kill_procs(procs)
         busy = []
         for directory in directories:
             try:
@@ -84,11 +132,20 @@ def remove_dirs(directories: Iterable[Path], procs: Iterable[Path]) -> None:
             except FileNotFoundError:
                 pass
             except OSError as error:
+                if error.errno == errno.ENOTEMPTY:
+                    # cgroupfs answers EBUSY, never ENOTEMPTY: this is a plain directory
+                    # standing in for one (a root pointed elsewhere), holding plain files.
+                    _remove_plain_files(directory)
                 busy.append((directory, error))
-        if not busy:
-            return
-        if time.monotonic() > deadline:
+        if busy and time.monotonic() > deadline:
             stuck, reason = busy[0]
             raise CgroupError(f"cannot remove cgroup {stuck}: {reason.strerror}")
         directories = [d for d, _ in busy]
-        time.sleep(0.01)
+        if directories:
+            time.sleep(0.005)
+
+
+def _remove_plain_files(directory: Path) -> None:
+    for entry in directory.iterdir():
+        if entry.is_file() and not entry.is_symlink():
+            entry.unlink(missing_ok=True)

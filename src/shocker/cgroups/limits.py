@@ -8,13 +8,15 @@ from dataclasses import dataclass
 
 from shocker.errors import UsageError
 
-_MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*([bkmgt]?)b?", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+_MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([kmgt])b?|b)?", re.IGNORECASE)
+_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 CFS_PERIOD_US = 100_000
 
 
 @dataclass(frozen=True)
 class Limits:
+    """What one container may use; None leaves the kernel's default (unlimited)."""
+
     memory_bytes: int | None = None
     cpu_shares: int | None = None
     cpu_quota_cores: float | None = None
@@ -22,11 +24,14 @@ class Limits:
 
 
 def parse_memory(text: str) -> int:
-    """`512m`, `1g`, `1048576`, `100k` (Docker's units, powers of 1024) -> bytes."""
+    """`512m`, `1g`, `1048576`, `100k` (Docker's units, powers of 1024) -> bytes.
+
+    Like Docker, less than 6m is refused: such a container is OOM-killed before its command runs.
+    """
     match = _MEMORY.fullmatch(text.strip())
     if not match:
         raise UsageError(f"invalid memory limit '{text}': use a number with b, k, m or g")
-    value = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    value = int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])
     if value < 6 * 2**20:
         raise UsageError(f"invalid memory limit '{text}': the minimum is 6m")
     return value
@@ -62,4 +67,5 @@ def shares_to_weight(shares: int) -> int:
 
 
 def quota_us(cores: float) -> int:
+    """CFS quota per 100 ms period for `cores`; the kernel refuses less than 1 ms."""
     return max(1000, round(cores * CFS_PERIOD_US))

@@ -1,114 +1,149 @@
-"""cgroup v1: one directory per controller hierarchy (memory, cpu, pids)."""
+"""cgroup v1: one directory per controller hierarchy (memory, cpu, pids), one file per limit.
+
+Files and semantics: the kernel's Documentation/admin-guide/cgroup-v1/{memory,cgroups}.rst,
+sched-bwc.rst (CFS bandwidth) and pids.rst.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 from pathlib import Path
 
-from shocker.cgroups.driver import read_int, read_pids, remove_dirs, write
+from shocker.cgroups.driver import (
+    add_pid,
+    check_names,
+    kill_procs,
+    read_int,
+    read_keyed,
+    read_pids,
+    remove_dirs,
+    write,
+)
 from shocker.cgroups.limits import CFS_PERIOD_US, Limits, quota_us
+from shocker.errors import CgroupError
 
-# Controllers shocker limits; a hierarchy may combine several (cpu,cpuacct).
+# Only what we limit is joined; cpuacct, freezer and the rest keep the caller's cgroup.
 CONTROLLERS = ("memory", "cpu", "pids")
 
 
+def hierarchies(root: Path) -> dict[str, Path]:
+    """controller -> its hierarchy's directory, whatever the mount layout.
+
+    Each hierarchy is mounted under a name listing its controllers ("memory",
+    "cpu,cpuacct"), often with a symlink per controller beside it; one listdir covers all.
+    """
+    try:
+        entries = sorted(root.iterdir())
+    except OSError:
+        return {}
+    found: dict[str, Path] = {}
+    for entry in entries:
+        for controller in entry.name.split(","):
+            if controller in CONTROLLERS and controller not in found:
+                found[controller] = entry
+    return found
+
+
 class V1Cgroup:
-    def __init__(self, directories: dict[str, Path], description: str) -> None:
-        self.directories = directories  # controller -> this cgroup's directory
-        self.description = description
+    """One container's directory in each limited hierarchy."""
+
+    def __init__(self, dirs: dict[str, Path], description: str) -> None:
+        self.dirs = dirs
+        self._description = description
 
     @property
     def path_description(self) -> str:
-        return self.description
+        return self._description
 
     def _unique_dirs(self) -> list[Path]:
-        seen: dict[str, Path] = {}
-        for directory in self.directories.values():
-            seen.setdefault(os.path.realpath(directory), directory)
-        return list(seen.values())
+        # Two controllers co-mounted in one hierarchy ("cpu,memory") share a directory.
+        return list(dict.fromkeys(self.dirs.values()))
 
     def procs_files(self) -> tuple[Path, ...]:
         return tuple(d / "cgroup.procs" for d in self._unique_dirs())
 
     def add_process(self, pid: int) -> None:
-        for path in self.procs_files():
-            write(path, str(pid), "the container's cgroup")
+        add_pid(self.procs_files(), pid)
 
     def oom_killed(self) -> bool:
-        memory = self.directories.get("memory")
+        memory = self.dirs.get("memory")
         if memory is None:
             return False
-        try:
-            text = (memory / "memory.oom_control").read_text()
-        except OSError:
-            return False
-        for line in text.splitlines():
-            key, _, value = line.partition(" ")
-            if key == "oom_kill" and value.strip().isdigit():
-                return int(value) > 0
-        return False
+        # "oom_kill" counts kills in memory.oom_control since Linux 4.13; before it, a
+        # cgroup that hit its limit and is or was under OOM is the closest evidence.
+        kills = read_keyed(memory / "memory.oom_control", "oom_kill")
+        if kills is not None:
+            return kills > 0
+        under_oom = read_keyed(memory / "memory.oom_control", "under_oom") or 0
+        return under_oom > 0 or (read_int(memory / "memory.failcnt") or 0) > 0
 
     def memory_usage_bytes(self) -> int | None:
-        memory = self.directories.get("memory")
-        return read_int(memory / "memory.usage_in_bytes") if memory else None
+        memory = self.dirs.get("memory")
+        return None if memory is None else read_int(memory / "memory.usage_in_bytes")
 
     def pids(self) -> list[int]:
         return read_pids(self.procs_files())
 
     def kill_all(self) -> None:
-        for pid in self.pids():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        kill_procs(self.procs_files())
 
     def remove(self) -> None:
         remove_dirs(self._unique_dirs(), self.procs_files())
 
+    def apply(self, limits: Limits) -> None:
+        memory, cpu, pids = (self.dirs.get(c) for c in CONTROLLERS)
+        if memory is not None and limits.memory_bytes is not None:
+            value = str(limits.memory_bytes)
+            write(memory / "memory.limit_in_bytes", value, "memory limit")
+            # memsw is memory+swap: equal to the limit, the container is OOM-killed
+            # instead of swapping (present only with swap accounting on).
+            if (memory / "memory.memsw.limit_in_bytes").exists():
+                write(memory / "memory.memsw.limit_in_bytes", value, "memory+swap limit")
+        if cpu is not None and limits.cpu_shares is not None:
+            write(cpu / "cpu.shares", str(limits.cpu_shares), "CPU shares")
+        if cpu is not None and limits.cpu_quota_cores is not None:
+            write(cpu / "cpu.cfs_period_us", str(CFS_PERIOD_US), "CPU period")
+            write(cpu / "cpu.cfs_quota_us", str(quota_us(limits.cpu_quota_cores)), "CPU quota")
+        if pids is not None and limits.pids_max is not None:
+            write(pids / "pids.max", str(limits.pids_max), "pids limit")
+
 
 class V1Driver:
+    """Containers' cgroups under `root`/<hierarchy>/<parent>/<name>."""
+
     version = 1
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._hierarchies: dict[str, Path] | None = None
 
-    def _hierarchies(self) -> dict[str, Path]:
-        """controller -> its hierarchy's mount directory, for those mounted."""
-        return {c: self.root / c for c in CONTROLLERS if (self.root / c / "cgroup.procs").exists()}
+    def _cgroup(self, parent: str, name: str) -> V1Cgroup:
+        check_names(parent, name)
+        if self._hierarchies is None:
+            self._hierarchies = hierarchies(self.root)
+        relative = f"{parent}/{name}" if parent else name
+        dirs = {c: h / relative for c, h in self._hierarchies.items()}
+        return V1Cgroup(dirs, relative)
 
     def open(self, parent: str, name: str) -> V1Cgroup:
-        dirs = {c: h / parent / name for c, h in self._hierarchies().items()}
-        return V1Cgroup(dirs, f"{parent}/{name}")
+        return self._cgroup(parent, name)
 
     def create(self, parent: str, name: str, limits: Limits) -> V1Cgroup:
-        cgroup = self.open(parent, name)
+        cgroup = self._cgroup(parent, name)
+        if not cgroup.dirs:
+            raise CgroupError(
+                f"cannot create cgroup {cgroup.path_description}: no memory, cpu or pids "
+                f"hierarchy is mounted under {self.root}"
+            )
         try:
-            for directory in cgroup._unique_dirs():
-                directory.parent.mkdir(parents=True, exist_ok=True)
-                directory.mkdir(exist_ok=True)
-            self._apply(cgroup.directories, limits)
-        except BaseException:
+            for directory in cgroup.dirs.values():
+                # parents=True, exist_ok=True: concurrent runs create the parent together.
+                directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            cgroup.remove()
+            raise CgroupError(f"cannot create cgroup {error.filename}: {error.strerror}") from None
+        try:
+            cgroup.apply(limits)
+        except CgroupError:
             cgroup.remove()
             raise
         return cgroup
-
-    @staticmethod
-    def _apply(dirs: dict[str, Path], limits: Limits) -> None:
-        memory = dirs.get("memory")
-        if memory is not None and limits.memory_bytes is not None:
-            write(memory / "memory.limit_in_bytes", str(limits.memory_bytes), "memory limit")
-            swap = memory / "memory.memsw.limit_in_bytes"
-            if swap.exists():
-                # Same as the memory limit: over it the container is OOM-killed, not swapped.
-                write(swap, str(limits.memory_bytes), "memory+swap limit")
-        cpu = dirs.get("cpu")
-        if cpu is not None:
-            if limits.cpu_shares is not None:
-                write(cpu / "cpu.shares", str(limits.cpu_shares), "CPU shares")
-            if limits.cpu_quota_cores is not None:
-                write(cpu / "cpu.cfs_period_us", str(CFS_PERIOD_US), "CPU period")
-                write(cpu / "cpu.cfs_quota_us", str(quota_us(limits.cpu_quota_cores)), "CPU quota")
-        pids = dirs.get("pids")
-        if pids is not None:
-            value = "max" if limits.pids_max is None else str(limits.pids_max)
-            write(pids / "pids.max", value, "pids limit")

@@ -1,43 +1,56 @@
-"""cgroup v2: one unified hierarchy; controllers enabled down the parent chain."""
+"""cgroup v2: one unified hierarchy; controllers are enabled down the parent chain.
+
+Files and semantics: the kernel's Documentation/admin-guide/cgroup-v2.rst.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 from pathlib import Path
 
-from shocker.cgroups.driver import read_int, read_pids, remove_dirs, write
+from shocker.cgroups.driver import (
+    add_pid,
+    check_names,
+    kill_procs,
+    read_int,
+    read_keyed,
+    read_pids,
+    remove_dirs,
+    write,
+)
 from shocker.cgroups.limits import CFS_PERIOD_US, Limits, quota_us, shares_to_weight
+from shocker.errors import CgroupError
 
 CONTROLLERS = ("memory", "cpu", "pids")
 
 
+def _words(path: Path) -> list[str]:
+    try:
+        # cgroup.subtree_control reads "memory pids"; a plain file standing in for it may
+        # hold what was written ("+memory +pids").
+        return [w.lstrip("+") for w in path.read_text().split()]
+    except OSError:
+        return []
+
+
 class V2Cgroup:
+    """One container's directory in the unified hierarchy."""
+
     def __init__(self, directory: Path, description: str) -> None:
         self.directory = directory
-        self.description = description
+        self._description = description
 
     @property
     def path_description(self) -> str:
-        return self.description
+        return self._description
 
     def procs_files(self) -> tuple[Path, ...]:
         return (self.directory / "cgroup.procs",)
 
     def add_process(self, pid: int) -> None:
-        write(self.directory / "cgroup.procs", str(pid), "the container's cgroup")
-
-    def _events(self, name: str) -> dict[str, int]:
-        try:
-            text = (self.directory / name).read_text()
-        except OSError:
-            return {}
-        pairs = (line.split() for line in text.splitlines())
-        return {p[0]: int(p[1]) for p in pairs if len(p) == 2 and p[1].isdigit()}
+        add_pid(self.procs_files(), pid)
 
     def oom_killed(self) -> bool:
-        return self._events("memory.events").get("oom_kill", 0) > 0
+        return (read_keyed(self.directory / "memory.events", "oom_kill") or 0) > 0
 
     def memory_usage_bytes(self) -> int | None:
         return read_int(self.directory / "memory.current")
@@ -46,76 +59,94 @@ class V2Cgroup:
         return read_pids(self.procs_files())
 
     def kill_all(self) -> None:
-        kill = self.directory / "cgroup.kill"
-        if kill.exists():
-            write(kill, "1", "cgroup.kill")
-            return
-        for pid in self.pids():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        kill_file = self.directory / "cgroup.kill"
+        if kill_file.exists():
+            # Linux 5.14+: the kernel kills every task, forks in flight included.
+            write(kill_file, "1", "cgroup kill")
+        else:
+            kill_procs(self.procs_files())
 
     def remove(self) -> None:
-        if (self.directory / "cgroup.kill").exists() and self.pids():
-            self.kill_all()
+        if not self.directory.exists():
+            return
+        self.kill_all()
         remove_dirs([self.directory], self.procs_files())
+
+    def apply(self, limits: Limits, controllers: set[str]) -> None:
+        d = self.directory
+        if "memory" in controllers and limits.memory_bytes is not None:
+            write(d / "memory.max", str(limits.memory_bytes), "memory limit")
+            # No swap beyond the limit, as memsw = limit on v1: OOM-killed, not swapping.
+            if (d / "memory.swap.max").exists():
+                write(d / "memory.swap.max", "0", "swap limit")
+        if "cpu" in controllers and limits.cpu_shares is not None:
+            write(d / "cpu.weight", str(shares_to_weight(limits.cpu_shares)), "CPU weight")
+        if "cpu" in controllers and limits.cpu_quota_cores is not None:
+            quota = f"{quota_us(limits.cpu_quota_cores)} {CFS_PERIOD_US}"
+            write(d / "cpu.max", quota, "CPU quota")
+        if "pids" in controllers and limits.pids_max is not None:
+            write(d / "pids.max", str(limits.pids_max), "pids limit")
 
 
 class V2Driver:
+    """Containers' cgroups under `root`/<parent>/<name>."""
+
     version = 2
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def open(self, parent: str, name: str) -> V2Cgroup:
-        return V2Cgroup(self.root / parent / name, f"{parent}/{name}")
+        check_names(parent, name)
+        relative = f"{parent}/{name}" if parent else name
+        return V2Cgroup(self.root / relative, relative)
 
     def create(self, parent: str, name: str, limits: Limits) -> V2Cgroup:
         cgroup = self.open(parent, name)
-        self._prepare_parents(Path(parent))
-        cgroup.directory.mkdir(exist_ok=True)
         try:
-            self._apply(cgroup.directory, limits)
-        except BaseException:
+            cgroup.directory.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CgroupError(f"cannot create cgroup {error.filename}: {error.strerror}") from None
+        controllers = self.enable_controllers(parent, limits)
+        try:
+            cgroup.directory.mkdir(exist_ok=True)
+        except OSError as error:
+            raise CgroupError(f"cannot create cgroup {error.filename}: {error.strerror}") from None
+        try:
+            cgroup.apply(limits, controllers)
+        except CgroupError:
             cgroup.remove()
             raise
         return cgroup
 
-    def _prepare_parents(self, parent: Path) -> None:
-        """mkdir the parent chain and delegate our controllers down to the leaf's parent."""
-        level = self.root
-        for part in ("", *parent.parts):
-            if part:
-                level = level / part
-                level.mkdir(exist_ok=True)
-            available = _words(level / "cgroup.controllers")
-            enabled = _words(level / "cgroup.subtree_control")
-            for controller in CONTROLLERS:
-                if controller in available and controller not in enabled:
-                    try:
-                        write(level / "cgroup.subtree_control", f"+{controller}", controller)
-                    except Exception:
-                        continue
+    def enable_controllers(self, parent: str, limits: Limits) -> set[str]:
+        """Enable memory, cpu and pids in subtree_control from the root down to `parent`.
 
-    @staticmethod
-    def _apply(directory: Path, limits: Limits) -> None:
-        if limits.memory_bytes is not None and (directory / "memory.max").exists():
-            write(directory / "memory.max", str(limits.memory_bytes), "memory limit")
-            if (directory / "memory.swap.max").exists():
-                write(directory / "memory.swap.max", "0", "swap limit")
-        if (directory / "cpu.weight").exists():
-            if limits.cpu_shares is not None:
-                weight = shares_to_weight(limits.cpu_shares)
-                write(directory / "cpu.weight", str(weight), "CPU weight")
-            if limits.cpu_quota_cores is not None:
-                quota = quota_us(limits.cpu_quota_cores)
-                write(directory / "cpu.max", f"{quota} {CFS_PERIOD_US}", "CPU quota")
-        if (directory / "pids.max").exists():
-            value = "max" if limits.pids_max is None else str(limits.pids_max)
-            write(directory / "pids.max", value, "pids limit")
-
-
-def _words(path: Path) -> set[str]:
-    try:
-        return set(path.read_text().split())
-    except OSError:
-        return set()
+        A child can only use what its parent enabled (cgroup-v2.rst, "Enabling and
+        Disabling"). Controllers the host lacks are skipped; one that cannot be enabled is
+        skipped too, unless it is memory and a memory limit was asked for.
+        """
+        available = set(_words(self.root / "cgroup.controllers"))
+        wanted = [c for c in CONTROLLERS if c in available]
+        chain = [self.root]
+        for part in parent.split("/") if parent else []:
+            chain.append(chain[-1] / part)
+        for directory in chain:
+            control = directory / "cgroup.subtree_control"
+            current = set(_words(control))
+            missing = [c for c in wanted if c not in current]
+            if not missing:
+                continue
+            try:
+                write(control, " ".join(f"+{c}" for c in missing), "controllers")
+                continue
+            except CgroupError:
+                pass
+            for controller in missing:
+                try:
+                    write(control, f"+{controller}", f"the {controller} controller")
+                except CgroupError as error:
+                    if controller == "memory" and limits.memory_bytes is not None:
+                        raise CgroupError(f"cannot enable memory limits: {error}") from None
+                    wanted.remove(controller)
+        return set(wanted)
