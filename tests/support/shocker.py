@@ -118,14 +118,15 @@ class Shocker:
 
     def popen(self, *args: str, **options: object) -> subprocess.Popen[str]:
         """Start the CLI without waiting (the caller waits or kills it by its pid)."""
-        return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
-            self.argv(*args),
-            env=dict(self.env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        settings: dict[str, object] = {
+            "stdin": subprocess.DEVNULL,
+            "stdout": subprocess.PIPE,
+            "stderr": subprocess.PIPE,
+            "text": True,
             **options,
+        }
+        return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
+            self.argv(*args), env=dict(self.env), **settings
         )
 
 

@@ -48,11 +48,22 @@ def test_concurrent_detached_runs_get_distinct_ids_and_valid_state(
 def test_kill_9_of_a_foreground_run_leaves_a_truthful_status_and_rm_cleans_up(
     shocker: Shocker, busybox_id: str, containers: list[str]
 ) -> None:
-    process = shocker.popen("run", "--name", "crashy", busybox_id, "sleep", "30")
+    # The container's output goes straight from its supervisor to this stdout: not a pipe
+    # that the test would wait on.
+    process = shocker.popen(
+        "run",
+        "--name",
+        "crashy",
+        busybox_id,
+        "sleep",
+        "30",
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     containers.append("crashy")
     assert wait_until(lambda: "Up " in _row(shocker, "crashy"))
     os.kill(process.pid, signal.SIGKILL)
-    process.communicate(timeout=10)
+    process.wait(timeout=10)
     # The supervisor still owns the container: it keeps running, truthfully listed.
     assert "Up " in _row(shocker, "crashy")
     shocker("rm", "-f", "crashy").check()
