@@ -90,9 +90,11 @@ def allocate(
 ) -> IPv4Address:
     """Give `container_id` an address and record it; its own earlier address is kept.
 
-    Entries of containers for which `live` is False are reclaimed first. Raises UsageError
-    for a malformed `requested`, Conflict when it is taken or not in the subnet, NetworkError
-    when the subnet is full.
+    Entries of containers that are gone (`live` False) are reclaimed when their address is
+    needed: the one requested, or any once the subnet is full. Asking `live` only then keeps
+    this critical section short when many containers start at once. Raises UsageError for a
+    malformed `requested`, Conflict when it is taken or not in the subnet, NetworkError when
+    the subnet is full.
     """
     wanted = parse_requested(requested) if requested else None
     if wanted is not None:
@@ -103,16 +105,24 @@ def allocate(
         entries: dict[str, str] = {
             k: v for k, v in data.get("addresses", {}).items() if isinstance(v, str)
         }
-        for owner in [k for k in entries if k != container_id]:
-            if not live(owner):
-                del entries[owner]
         own = entries.pop(container_id, None)
         owners = _owners(entries, cfg.gateway.network)
         if wanted is not None and wanted in owners:
-            raise Conflict(f"address {wanted} is already in use by {owners[wanted]}")
+            holder = owners[wanted]
+            if live(holder):
+                raise Conflict(f"address {wanted} is already in use by {holder}")
+            del entries[holder], owners[wanted]
         if wanted is None and own is not None:
             wanted = _reusable(cfg.gateway, own, owners.keys())
-        address = choose_address(cfg.gateway, owners.keys(), wanted)
+        try:
+            address = choose_address(cfg.gateway, owners.keys(), wanted)
+        except NetworkError:
+            gone = [holder for holder in entries if not live(holder)]
+            if not gone:
+                raise
+            for holder in gone:
+                del entries[holder]
+            address = choose_address(cfg.gateway, _owners(entries, cfg.gateway.network).keys())
         entries[container_id] = str(address)
         state.write(path, {"subnet": cfg.subnet, "addresses": entries})
     return address

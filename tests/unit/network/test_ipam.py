@@ -101,13 +101,38 @@ def test_allocating_again_for_the_same_container_keeps_its_address(tmp_path: Pat
     assert len(ipam.addresses(cfg)) == 2
 
 
-def test_addresses_of_containers_that_are_gone_are_reclaimed(tmp_path: Path) -> None:
+def test_addresses_of_containers_that_are_gone_are_reclaimed_when_the_subnet_is_full(
+    tmp_path: Path,
+) -> None:
+    cfg = cfg_in(tmp_path, "10.0.0.1/29")
+    for n in range(5):
+        ipam.allocate(cfg, f"ps-0000{n}", None, always)
+    address = ipam.allocate(cfg, "ps-00009", None, lambda cid: cid != "ps-00003")
+    assert address == IPv4Address("10.0.0.5")
+    assert "ps-00003" not in ipam.addresses(cfg)
+    assert len(ipam.addresses(cfg)) == 5
+
+
+def test_liveness_is_not_asked_while_there_is_room(tmp_path: Path) -> None:
     cfg = cfg_in(tmp_path)
-    ipam.allocate(cfg, "ps-00001", None, always)
-    ipam.allocate(cfg, "ps-00002", None, always)
-    address = ipam.allocate(cfg, "ps-00003", None, lambda cid: cid != "ps-00001")
-    assert address == IPv4Address("10.0.0.2")
-    assert "ps-00001" not in ipam.addresses(cfg)
+    asked: list[str] = []
+
+    def live(container_id: str) -> bool:
+        asked.append(container_id)
+        return False
+
+    for n in range(3):
+        ipam.allocate(cfg, f"ps-0000{n}", None, live)
+    assert asked == []
+    assert len(ipam.addresses(cfg)) == 3
+
+
+def test_a_full_subnet_of_live_containers_stays_full(tmp_path: Path) -> None:
+    cfg = cfg_in(tmp_path, "10.0.0.1/29")
+    for n in range(5):
+        ipam.allocate(cfg, f"ps-0000{n}", None, always)
+    with pytest.raises(NetworkError, match=r"no free address in 10\.0\.0\.0/29"):
+        ipam.allocate(cfg, "ps-00009", None, always)
 
 
 def test_a_requested_address_held_by_a_live_container_names_it(tmp_path: Path) -> None:
