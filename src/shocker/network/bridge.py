@@ -3,7 +3,8 @@ address, IPv4 forwarding, route_localnet on the bridge, and shocker's iptables c
 
 When everything is in place the bridge carries a marker in its alias (ip link shows it as
 "alias shocker ..."), written last; the check on every run reads a few /sys and /proc files
-and starts no process. A host reboot removes the bridge, so the marker cannot outlive rules.
+and starts no process. A host reboot removes the bridge, so the marker cannot outlive rules;
+rules flushed by hand (iptables -F) go unnoticed until `shocker network prune` and a new run.
 """
 
 from __future__ import annotations
