@@ -134,8 +134,8 @@ def remove_dirs(directories: Iterable[Path], procs: Iterable[Path]) -> None:
             except OSError as error:
                 if error.errno == errno.ENOTEMPTY:
                     # cgroupfs answers EBUSY, never ENOTEMPTY: this is a plain directory
-                    # standing in for one (a root pointed elsewhere), holding plain files.
-                    _remove_plain_files(directory)
+                    # standing in for one (a root pointed elsewhere): empty it of files.
+                    _remove_files(directory)
                 busy.append((directory, error))
         if busy and time.monotonic() > deadline:
             stuck, reason = busy[0]
@@ -145,7 +145,7 @@ def remove_dirs(directories: Iterable[Path], procs: Iterable[Path]) -> None:
             time.sleep(0.005)
 
 
-def _remove_plain_files(directory: Path) -> None:
+def _remove_files(directory: Path) -> None:
     for entry in directory.iterdir():
-        if entry.is_file() and not entry.is_symlink():
+        if entry.is_symlink() or not entry.is_dir():
             entry.unlink(missing_ok=True)

@@ -89,14 +89,14 @@ class V1Cgroup:
     def remove(self) -> None:
         remove_dirs(self._unique_dirs(), self.procs_files())
 
-    def apply(self, limits: Limits) -> None:
+    def apply(self, limits: Limits, *, memsw: bool) -> None:
         memory, cpu, pids = (self.dirs.get(c) for c in CONTROLLERS)
         if memory is not None and limits.memory_bytes is not None:
             value = str(limits.memory_bytes)
             write(memory / "memory.limit_in_bytes", value, "memory limit")
             # memsw is memory+swap: equal to the limit, the container is OOM-killed
             # instead of swapping (present only with swap accounting on).
-            if (memory / "memory.memsw.limit_in_bytes").exists():
+            if memsw:
                 write(memory / "memory.memsw.limit_in_bytes", value, "memory+swap limit")
         if cpu is not None and limits.cpu_shares is not None:
             write(cpu / "cpu.shares", str(limits.cpu_shares), "CPU shares")
@@ -142,7 +142,10 @@ class V1Driver:
             cgroup.remove()
             raise CgroupError(f"cannot create cgroup {error.filename}: {error.strerror}") from None
         try:
-            cgroup.apply(limits)
+            memory = self._hierarchies.get("memory") if self._hierarchies else None
+            # The hierarchy's root shows the same files as every cgroup below it.
+            memsw = memory is not None and (memory / "memory.memsw.limit_in_bytes").exists()
+            cgroup.apply(limits, memsw=memsw)
         except CgroupError:
             cgroup.remove()
             raise
