@@ -8,7 +8,7 @@ import os
 import sys
 from typing import NoReturn, Protocol
 
-from shocker.cli.commands import COMMANDS
+from shocker.cli.commands import COMMANDS, HIDDEN
 from shocker.errors import EXIT_ENGINE, ShockerError, UsageError
 from shocker.settings import Settings
 
@@ -30,7 +30,7 @@ class Parser(argparse.ArgumentParser):
 
 def make_parser(name: str) -> tuple[Parser, CommandModule]:
     """The argument parser of one command (imports only that command's module)."""
-    entry = COMMANDS[name]
+    entry = COMMANDS.get(name) or HIDDEN[name]
     module: CommandModule = importlib.import_module(f"shocker.cli.commands.{entry.module}")  # type: ignore[assignment]
     parser = Parser(prog=f"shocker {name}", description=entry.summary)
     adder = getattr(module, f"add_{name}_arguments", None)
@@ -65,7 +65,7 @@ def dispatch(argv: list[str]) -> int:
         print(f"shocker {__version__}")
         return 0
     name = argv[0]
-    if name not in COMMANDS:
+    if name not in COMMANDS and name not in HIDDEN:
         raise UsageError(f"unknown command '{name}'", hint="see 'shocker help'")
     parser, module = make_parser(name)
     args = parser.parse_args(argv[1:])

@@ -36,3 +36,8 @@ COMMANDS: dict[str, CommandEntry] = {
     "setup": CommandEntry("setup", "Provision btrfs storage at SHOCKER_ROOT"),
     "help": CommandEntry("help", "Show help for every command"),
 }
+
+# Internal commands, not listed in help: called by shocker's own processes.
+HIDDEN: dict[str, CommandEntry] = {
+    "_finish": CommandEntry("finish", "Record a detached container's exit and release it"),
+}
