@@ -215,17 +215,38 @@ class RegistryClient:
     ) -> None:
         """Stream `blob` into `dest`, resuming what `dest` already holds; verify it.
 
-        On a size or digest mismatch `dest` is deleted and DigestMismatch raised. A transfer
-        cut short is resumed with a Range request (bounded retries); if it still fails,
-        `dest` keeps the verified-so-far prefix for a later call to resume.
+        On a size or digest mismatch `dest` is deleted and DigestMismatch raised (after one
+        fresh download when the mismatch may come from what an earlier attempt left). A
+        transfer cut short is resumed with a Range request (bounded retries); if it still
+        fails, `dest` keeps what arrived for a later call to resume.
         """
-        import httpx
-
         report = progress or (lambda n: None)
         verifier = DigestVerifier.for_digest(blob.digest)
-        offset = self._hash_partial(dest, blob, verifier)
-        if offset:
-            report(offset)
+        resumed = self._hash_partial(dest, blob, verifier)
+        if resumed:
+            report(resumed)
+        for fresh in (False, True):
+            try:
+                self._download(ref, blob, dest, verifier, report)
+                verifier.verify(blob.digest, blob.size)
+                return
+            except DigestMismatch as exc:
+                dest.unlink(missing_ok=True)
+                if fresh or not resumed:
+                    raise DigestMismatch(f"blob {blob.digest[:19]}: {exc.message}") from None
+                verifier.reset()
+
+    def _download(
+        self,
+        ref: Reference,
+        blob: Descriptor,
+        dest: Path,
+        verifier: DigestVerifier,
+        report: Callable[[int], None],
+    ) -> None:
+        import httpx
+
+        dest.touch()
         delay = self._transport.backoff
         attempt = 0
         while verifier.size < blob.size:
@@ -242,14 +263,6 @@ class RegistryClient:
                     raise self._transport.unreachable(ref.registry, exc) from None
                 time.sleep(delay)
                 delay *= 2
-            except DigestMismatch:
-                dest.unlink(missing_ok=True)
-                raise
-        try:
-            verifier.verify(blob.digest, blob.size)
-        except DigestMismatch as exc:
-            dest.unlink(missing_ok=True)
-            raise DigestMismatch(f"blob {blob.digest[:19]}: {exc.message}") from None
 
     def _hash_partial(self, dest: Path, blob: Descriptor, verifier: DigestVerifier) -> int:
         """Feed what `dest` holds to `verifier`; start over if it cannot be a prefix."""
@@ -283,13 +296,13 @@ class RegistryClient:
             if response.status_code == 206 and offset:
                 match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
                 if match is None or int(match.group(1)) != offset:
-                    raise RegistryError(f"{ref.registry} answered a bad range for {blob.digest}")
+                    verifier.reset()
+                    raise _Incomplete(f"{ref.registry} answered a bad range for {blob.digest}")
             elif response.status_code in (200, 416) and offset:
                 # The server ignores or refuses ranges: start again from the first byte.
                 verifier.reset()
                 offset = 0
                 if response.status_code == 416:
-                    dest.unlink(missing_ok=True)
                     return
             elif response.status_code != 200:
                 raise self._failure(ref, response, f"blob {blob.digest[:19]}")
@@ -298,9 +311,7 @@ class RegistryClient:
                 out.truncate()
                 for chunk in response.iter_bytes():
                     if verifier.size + len(chunk) > blob.size:
-                        raise DigestMismatch(
-                            f"blob {blob.digest[:19]}: more than the {blob.size} bytes expected"
-                        )
+                        raise DigestMismatch(f"more than the {blob.size} bytes expected")
                     out.write(chunk)
                     verifier.update(chunk)
                     report(len(chunk))

@@ -4,6 +4,7 @@ with backoff, and redirects that never carry the registry's credentials to anoth
 from __future__ import annotations
 
 import ipaddress
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -14,6 +15,8 @@ from shocker.oci.reference import HUB_REGISTRY
 from shocker.settings import Settings
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -60,24 +63,55 @@ def _retry_after(response: httpx.Response, default: float) -> float:
         return default
 
 
+def _tls_context() -> ssl.SSLContext:
+    """The system's CAs (where private registries' CAs get installed) plus certifi's."""
+    import ssl
+
+    context = ssl.create_default_context()
+    try:
+        import certifi
+
+        context.load_verify_locations(certifi.where())
+    except (ImportError, OSError):
+        pass
+    return context
+
+
 class Transport:
-    """One connection pool (httpx.Client is thread-safe) shared by every request."""
+    """Connection pools (httpx.Client is thread-safe) shared by every request: one for plain
+    HTTP and one for HTTPS, each made on first use, because loading the CA bundles costs
+    tens of milliseconds that a pull from a loopback registry need not pay."""
 
     def __init__(self, settings: Settings, *, tries: int = 4, backoff: float = 0.25) -> None:
-        import httpx
-
         self.settings = settings
         self.tries = max(tries, 1)
         self.backoff = backoff
-        self._http = httpx.Client(
-            follow_redirects=False,
-            timeout=httpx.Timeout(60.0, connect=15.0),
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-            headers={"User-Agent": f"shocker/{__version__}"},
-        )
+        self._clients: dict[str, httpx.Client] = {}
+        self._clients_lock = threading.Lock()
+
+    def _client(self, scheme: str) -> httpx.Client:
+        import httpx
+
+        with self._clients_lock:
+            client = self._clients.get(scheme)
+            if client is None:
+                client = httpx.Client(
+                    # The plain pool is only ever sent http:// URLs (see _follow), so it
+                    # needs no certificates.
+                    verify=_tls_context() if scheme == "https" else False,
+                    follow_redirects=False,
+                    timeout=httpx.Timeout(60.0, connect=15.0),
+                    limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+                    headers={"User-Agent": f"shocker/{__version__}"},
+                )
+                self._clients[scheme] = client
+            return client
 
     def close(self) -> None:
-        self._http.close()
+        with self._clients_lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
 
     def url(self, registry: str, path: str) -> str:
         return f"{scheme_for(registry, self.settings.insecure_registries)}://{registry}{path}"
@@ -127,10 +161,16 @@ class Transport:
     ) -> httpx.Response:
         import httpx
 
-        request = self._http.build_request(method, url, headers=dict(headers), params=list(params))
-        first = _origin(request.url)
+        # Parameters join the URL's own query (a token realm may carry one) without
+        # replacing it, as httpx's `params=` would.
+        target = httpx.URL(url).copy_merge_params(list(params))
+        first = _origin(target)
+        hop_headers = dict(headers)
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._http.send(request, stream=True)
+            client = self._client("https" if target.scheme == "https" else "http")
+            # build_request adds the pool's timeouts and User-Agent to the request.
+            request = client.build_request(method, target, headers=hop_headers)
+            response = client.send(request, stream=True)
             location = response.headers.get("location")
             if response.status_code not in REDIRECT_STATUSES or not location:
                 return response
@@ -143,7 +183,6 @@ class Transport:
                 hop_headers = {k: v for k, v in hop_headers.items() if k.lower() != "authorization"}
             if response.status_code == 303:
                 method = "GET"
-            request = self._http.build_request(method, target, headers=hop_headers)
         raise httpx.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects", request=request)
 
     def unreachable(self, registry: str, exc: httpx.RequestError) -> RegistryError:

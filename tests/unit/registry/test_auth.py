@@ -189,6 +189,15 @@ def test_a_bearer_challenge_fetches_a_token_and_retries(
     assert realm.issued == 1
 
 
+def test_a_realm_with_its_own_query_keeps_it(client: RegistryClient, registry: FakeServer) -> None:
+    realm = _bearer_registry(registry, {"token": "tok"})
+    realm.challenge = lambda scope: f'Bearer realm="{registry.url}/token?tenant=t1"'  # type: ignore[method-assign]
+    realm.guard(Reply(), {"tok1"}, "repository:library/busybox:pull")
+    client.resolve(parse_reference("busybox", registry.host))
+    [asked] = registry.requests("/token")
+    assert asked.query == {"tenant": ["t1"], "scope": ["repository:library/busybox:pull"]}
+
+
 def test_a_token_given_as_access_token_only_is_used(
     client: RegistryClient, registry: FakeServer
 ) -> None:

@@ -36,7 +36,9 @@ def test_a_docker_v2_image_resolves_with_its_config(
     assert resolved.config_bytes == image.config
     assert resolved.config.diff_ids == (sha(b"a"), sha(b"b"))
     assert [layer.digest for layer in resolved.manifest.layers] == [sha(b"a"), sha(b"b")]
-    accept = registry.requests("/v2/team/app/manifests/1.0")[0].headers["accept"]
+    first = registry.requests("/v2/team/app/manifests/1.0")[0]
+    assert first.headers["user-agent"].startswith("shocker/")
+    accept = first.headers["accept"]
     for media_type in (mt.OCI_INDEX, mt.OCI_MANIFEST, mt.DOCKER_MANIFEST_LIST, mt.DOCKER_MANIFEST):
         assert media_type in accept
 
@@ -270,19 +272,52 @@ def test_a_server_without_ranges_sends_the_whole_blob_again(
     assert dest.read_bytes() == data
 
 
-def test_a_corrupt_partial_file_is_caught_by_the_digest_and_removed(
+def test_a_corrupt_partial_file_is_replaced_by_a_fresh_download(
     client: RegistryClient, registry: FakeServer, tmp_path: Path
 ) -> None:
     data = b"abcdefghij" * 1000
-    registry.route(f"/v2/app/blobs/{sha(data)}", blob_handler(data))
+    path = f"/v2/app/blobs/{sha(data)}"
+    registry.route(path, blob_handler(data))
     dest = tmp_path / "partial"
     dest.write_bytes(b"X" * 4000)
+    client.fetch_blob(parse_reference(f"{registry.host}/app"), _descriptor(data), dest)
+    assert dest.read_bytes() == data
+    resumed, fresh = registry.requests(path)
+    assert resumed.headers["range"] == "bytes=4000-"
+    assert "range" not in fresh.headers
+
+
+def test_a_blob_that_stays_wrong_after_a_fresh_download_leaves_no_file(
+    client: RegistryClient, registry: FakeServer, tmp_path: Path
+) -> None:
+    data = b"abcdefghij" * 1000
+    registry.route(f"/v2/app/blobs/{sha(data)}", blob_handler(b"Y" * len(data)))
+    dest = tmp_path / "partial"
+    dest.write_bytes(b"Y" * 4000)
     with pytest.raises(DigestMismatch):
         client.fetch_blob(parse_reference(f"{registry.host}/app"), _descriptor(data), dest)
     assert not dest.exists()
-    # The next attempt starts from nothing and succeeds.
+
+
+def test_a_range_answer_for_the_wrong_offset_is_not_appended(
+    client: RegistryClient, registry: FakeServer, tmp_path: Path
+) -> None:
+    data = b"0123456789" * 100
+    path = f"/v2/app/blobs/{sha(data)}"
+    wrong = Reply(206, data[10:], {"Content-Range": f"bytes 10-999/{len(data)}"})
+    registry.route(path, [wrong, Reply(200, data)])
+    dest = tmp_path / "partial"
+    dest.write_bytes(data[:500])
     client.fetch_blob(parse_reference(f"{registry.host}/app"), _descriptor(data), dest)
     assert dest.read_bytes() == data
+
+
+def test_an_empty_blob_still_leaves_a_file(
+    client: RegistryClient, registry: FakeServer, tmp_path: Path
+) -> None:
+    dest = tmp_path / "partial"
+    client.fetch_blob(parse_reference(f"{registry.host}/app"), _descriptor(b""), dest)
+    assert dest.read_bytes() == b""
 
 
 def test_a_complete_file_is_verified_without_downloading(
