@@ -31,7 +31,7 @@ class Parser(argparse.ArgumentParser):
 def make_parser(name: str) -> tuple[Parser, CommandModule]:
     """The argument parser of one command (imports only that command's module)."""
     entry = COMMANDS.get(name) or HIDDEN[name]
-    module: CommandModule = importlib.import_module(f"shocker.cli.commands.{entry.module}")  # type: ignore[assignment]
+    module: CommandModule = importlib.import_module(f"shocker.cli.commands.{entry.module}")
     parser = Parser(prog=f"shocker {name}", description=entry.summary)
     adder = getattr(module, f"add_{name}_arguments", None)
     if adder is not None:

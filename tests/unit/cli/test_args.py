@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shocker.cli.main import make_parser, main
+from shocker.cli.main import main, make_parser
 from shocker.errors import EXIT_ENGINE
 
 

@@ -55,10 +55,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             else:
                 lifecycle.wait_for_exit(store, record.id)
                 try:
-                    code = store.containers.get(record.id).exit_code
+                    exit_code = store.containers.get(record.id).exit_code
                 except ShockerError:
-                    code = None
-                print("-1" if code is None else code)
+                    exit_code = None  # removed on exit (--rm): its code is gone
+                print("-1" if exit_code is None else exit_code)
                 continue
             print(text)
         except ShockerError as error:
