@@ -1,0 +1,55 @@
+"""The v2 driver on this host's real cgroup2 mount: create, join, kill and remove for real.
+
+On a v1 host the mount has no controllers (all are bound to v1), so only the limits are
+missing here; the fake hierarchy of the unit tests covers them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from shocker.cgroups import detect
+from shocker.cgroups.limits import Limits
+from shocker.cgroups.v2 import V2Cgroup
+
+LIMITS = Limits(memory_bytes=64 << 20, cpu_shares=1024, pids_max=32)
+
+
+def v2_create(root: Path, parent: str, name: str) -> V2Cgroup:
+    driver = detect(root)
+    assert driver.version == 2
+    cgroup = driver.create(parent, name, LIMITS)
+    assert isinstance(cgroup, V2Cgroup)
+    return cgroup
+
+
+def test_a_real_cgroup_is_created_joined_and_removed(v2_root: Path, parent_name: str) -> None:
+    cgroup = v2_create(v2_root, parent_name, "c1")
+    assert (cgroup.directory / "cgroup.controllers").exists()
+    if "memory" in (cgroup.directory / "cgroup.controllers").read_text().split():
+        assert (cgroup.directory / "memory.max").read_text().strip() == str(64 << 20)
+    process = subprocess.Popen(["sleep", "60"])
+    try:
+        cgroup.add_process(process.pid)
+        assert cgroup.pids() == [process.pid]
+        membership = Path(f"/proc/{process.pid}/cgroup").read_text().splitlines()
+        assert f"0::/{parent_name}/c1" in membership
+    finally:
+        cgroup.remove()
+    assert process.wait(timeout=10) == -9
+    assert not cgroup.directory.exists()
+    cgroup.remove()
+
+
+def test_kill_all_empties_a_real_cgroup(v2_root: Path, parent_name: str) -> None:
+    cgroup = v2_create(v2_root, parent_name, "c1")
+    sleepers = [subprocess.Popen(["sleep", "60"]) for _ in range(3)]
+    for process in sleepers:
+        cgroup.add_process(process.pid)
+    cgroup.kill_all()
+    assert [p.wait(timeout=10) for p in sleepers] == [-9, -9, -9]
+    assert cgroup.pids() == []
+    assert not cgroup.oom_killed()
+    cgroup.remove()
+    assert not any(p.is_dir() for p in (v2_root / parent_name).iterdir())
