@@ -13,9 +13,10 @@ shocker's INPUT chain (see rules.host_rules).
 from __future__ import annotations
 
 import errno
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from shocker.errors import Conflict, UsageError
 from shocker.network import state
@@ -62,17 +63,39 @@ def _host_allows(mapping: PortMapping) -> int | None:
         raise
 
 
+class Claim(NamedTuple):
+    """A host port held by a container, and the process that published it: while that
+    process lives the container's start is in flight, even before it counts as running."""
+
+    owner: str
+    mapping: PortMapping
+    publisher: int = 0
+    publisher_start: int | None = None
+
+    def is_in_flight(self) -> bool:
+        from shocker.linux.proc import is_alive
+
+        return self.publisher > 0 and is_alive(self.publisher, self.publisher_start)
+
+
 def _reserve(
     mapping: PortMapping,
-    claims: list[tuple[str, PortMapping]],
+    claims: list[Claim],
     taken: Callable[[int, str], bool],
+    stale: set[str],
 ) -> PortMapping:
-    """`mapping` with a real host port that no container and no host service holds."""
+    """`mapping` with a real host port that no container and no host service holds.
+
+    A clashing claim whose container neither runs (`taken`) nor is being started is left
+    from a crash: its owner goes into `stale` instead of blocking the port.
+    """
     name = f"{mapping.host_port}/{mapping.protocol}"
     if mapping.host_port:
-        for owner, claimed in claims:
-            if _clash(mapping, claimed):
-                raise Conflict(f"port {name} is already published by {owner}")
+        for claim in claims:
+            if _clash(mapping, claim.mapping):
+                if taken(mapping.host_port, mapping.protocol) or claim.is_in_flight():
+                    raise Conflict(f"port {name} is already published by {claim.owner}")
+                stale.add(claim.owner)
         if taken(mapping.host_port, mapping.protocol):
             raise Conflict(f"port {name} is already published by another container")
         if _host_allows(mapping) is None:
@@ -84,25 +107,44 @@ def _reserve(
             continue
         candidate = replace(mapping, host_port=port)
         if not taken(port, mapping.protocol) and not any(
-            _clash(candidate, claimed) for _, claimed in claims
+            _clash(candidate, claim.mapping) for claim in claims
         ):
             return candidate
     raise Conflict(f"no free host port for {mapping.container_port}/{mapping.protocol}")
 
 
-def _read_claims(cfg: NetworkConfig) -> list[tuple[str, PortMapping]]:
+def _read_claims(cfg: NetworkConfig) -> list[Claim]:
     claims = []
     for entry in state.read(cfg.ports_file).get("ports", []):
-        owner = entry.pop("container", "")
         try:
-            claims.append((owner, PortMapping(**entry)))
-        except TypeError:
+            claims.append(
+                Claim(
+                    entry["container"],
+                    PortMapping(
+                        entry["host_ip"],
+                        entry["host_port"],
+                        entry["container_port"],
+                        entry["protocol"],
+                    ),
+                    entry.get("publisher", 0),
+                    entry.get("publisher_start"),
+                )
+            )
+        except (KeyError, TypeError):
             continue
     return claims
 
 
-def _write_claims(cfg: NetworkConfig, claims: list[tuple[str, PortMapping]]) -> None:
-    entries: list[dict[str, Any]] = [{"container": c, **asdict(m)} for c, m in claims]
+def _write_claims(cfg: NetworkConfig, claims: list[Claim]) -> None:
+    entries: list[dict[str, Any]] = [
+        {
+            "container": claim.owner,
+            **asdict(claim.mapping),
+            "publisher": claim.publisher,
+            "publisher_start": claim.publisher_start,
+        }
+        for claim in claims
+    ]
     state.write(cfg.ports_file, {"ports": entries})
 
 
@@ -125,25 +167,32 @@ def publish(
     `taken(port, protocol)` says whether another running container holds it. Raises
     Conflict for a port already published or used on the host, UsageError for a host
     address that is not this host's, NetworkError when iptables fails. The container's
-    earlier rules (a restart) are replaced.
+    earlier rules (a restart) are replaced, and so are those of containers a crash left
+    holding a port that is asked for.
     """
+    from shocker.linux.proc import process_start_time
     from shocker.network import iptables, rules
 
     with state.locked(cfg.ports_file):
         claims = _read_claims(cfg)
-        others = [(owner, m) for owner, m in claims if owner != container_id]
-        if len(others) != len(claims):
-            _delete_rules(cfg, [container_id])
-            _write_claims(cfg, others)
+        others = [claim for claim in claims if claim.owner != container_id]
+        stale: set[str] = set()
         chosen: list[PortMapping] = []
+        me = os.getpid()
+        started = process_start_time(me)
         for mapping in ports:
-            mine = [(container_id, m) for m in chosen]
-            chosen.append(_reserve(mapping, others + mine, taken))
+            mine = [Claim(container_id, m, me, started) for m in chosen]
+            chosen.append(_reserve(mapping, others + mine, taken, stale))
+        replaced = stale | ({container_id} if len(others) != len(claims) else set())
+        if replaced:
+            _delete_rules(cfg, replaced)
+            others = [claim for claim in others if claim.owner not in stale]
+            _write_claims(cfg, others)
         if not chosen:
             return []
         # Claims first: a crash in between leaves a claim unpublish clears, never an
         # unclaimed rule.
-        _write_claims(cfg, others + [(container_id, m) for m in chosen])
+        _write_claims(cfg, others + [Claim(container_id, m, me, started) for m in chosen])
         wanted: dict[str, list[str]] = {"nat": [], "filter": []}
         for mapping in chosen:
             for table, lines in rules.port_rules(cfg, container_id, ip, mapping).items():
@@ -164,7 +213,7 @@ def unpublish(cfg: NetworkConfig, container_id: str) -> None:
         return
     with state.locked(cfg.ports_file):
         claims = _read_claims(cfg)
-        others = [(owner, m) for owner, m in claims if owner != container_id]
+        others = [claim for claim in claims if claim.owner != container_id]
         if len(others) == len(claims):
             return
         _delete_rules(cfg, [container_id])
@@ -174,6 +223,6 @@ def unpublish(cfg: NetworkConfig, container_id: str) -> None:
 def published(cfg: NetworkConfig) -> dict[str, list[PortMapping]]:
     """Container id -> its published ports (for `network inspect`)."""
     result: dict[str, list[PortMapping]] = {}
-    for owner, mapping in _read_claims(cfg):
-        result.setdefault(owner, []).append(mapping)
+    for claim in _read_claims(cfg):
+        result.setdefault(claim.owner, []).append(claim.mapping)
     return result

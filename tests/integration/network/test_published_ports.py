@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import socket
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
@@ -116,3 +118,37 @@ def test_publishing_again_for_the_same_container_replaces_its_rules(cfg: Network
     for _ in range(2):
         firewall.publish(cfg, "ps-a0011", "10.0.0.2", [PortMapping("", port, 80)], nobody_else)
     assert len([line for line in iptables_lines(cfg.chain_prefix) if "ps-a0011" in line]) == 2
+
+
+def publish_from_a_process_that_exits(cfg: NetworkConfig, container_id: str, port: int) -> None:
+    """A start that crashed after publishing: the publishing process is gone."""
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        pool.submit(publish_one, cfg, container_id, port).result()
+
+
+def publish_one(cfg: NetworkConfig, container_id: str, port: int) -> None:
+    firewall.publish(cfg, container_id, "10.0.0.2", [PortMapping("", port, 80)], nobody_else)
+
+
+def test_a_port_left_by_a_crashed_start_is_taken_over(cfg: NetworkConfig) -> None:
+    ensure_host_network(cfg)
+    port = free_port()
+    publish_from_a_process_that_exits(cfg, "ps-a0020", port)
+    firewall.publish(cfg, "ps-a0021", "10.0.0.3", [PortMapping("", port, 80)], nobody_else)
+    lines = iptables_lines(cfg.chain_prefix)
+    assert not [line for line in lines if "ps-a0020" in line]
+    assert len([line for line in lines if "ps-a0021" in line]) == 2
+    assert list(firewall.published(cfg)) == ["ps-a0021"]
+
+
+def test_a_port_of_a_running_container_is_not_taken_over(cfg: NetworkConfig) -> None:
+    ensure_host_network(cfg)
+    port = free_port()
+    publish_from_a_process_that_exits(cfg, "ps-a0022", port)
+
+    def running(p: int, protocol: str) -> bool:
+        return p == port
+
+    with pytest.raises(Conflict, match=f"port {port}/tcp is already published by ps-a0022"):
+        firewall.publish(cfg, "ps-a0023", "10.0.0.3", [PortMapping("", port, 80)], running)
