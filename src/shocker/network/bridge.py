@@ -1,10 +1,5 @@
 """The host side, set up once and checked cheaply on every run: the bridge with the gateway
 address, IPv4 forwarding, route_localnet on the bridge, and shocker's iptables chains.
-
-When everything is in place the bridge carries a marker in its alias (ip link shows it as
-"alias shocker ..."), written last; the check on every run reads a few /sys and /proc files
-and starts no process. A host reboot removes the bridge, so the marker cannot outlive rules;
-rules flushed by hand (iptables -F) go unnoticed until `shocker network prune` and a new run.
 """
 
 from __future__ import annotations
@@ -27,6 +22,11 @@ _SYS_NET = Path("/sys/class/net")
 _IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
 _SIOCGIFADDR = 0x8915  # netdevice(7)
 _IFF_UP = 0x1
+
+# When everything is in place the bridge carries a marker in its alias (ip link shows it as
+# "alias shocker ..."), written last; the check on every run reads a few /sys and /proc files
+# and starts no process. A host reboot removes the bridge, so the marker cannot outlive rules;
+# rules flushed by hand (iptables -F) go unnoticed until `shocker network prune` and a new run.
 
 
 def _marker(cfg: NetworkConfig) -> str:

@@ -1,8 +1,4 @@
-"""IP address management: one address of the bridge's subnet per container, never shared.
-
-`choose_address` is the pure decision; `allocate`/`release` are its locked shell over a JSON
-file mapping container id -> address in the network state directory.
-"""
+"""IP address management: one address of the bridge's subnet per container, never shared."""
 
 from __future__ import annotations
 
@@ -15,6 +11,9 @@ from shocker.network import state
 
 if TYPE_CHECKING:
     from shocker.network.config import NetworkConfig
+
+# `choose_address` is the pure decision; `allocate`/`release` are its locked shell over a JSON
+# file mapping container id -> address in the network state directory.
 
 
 def parse_requested(requested: str) -> IPv4Address:

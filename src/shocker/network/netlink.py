@@ -1,11 +1,4 @@
-"""A minimal rtnetlink(7) client: the few link, address and route messages shocker sends.
-
-pyroute2 would do the same, but importing any part of it loads its whole package (asyncio,
-multiprocessing, NDB: ~105 ms here), several times the budget of a container start; these
-messages are a few structs (layouts from <linux/netlink.h>, <linux/rtnetlink.h>,
-<linux/if_link.h>, <linux/veth.h>). The C module `_socket` is used directly, as the runtime
-does: the `socket` module's enum set-up costs every start ~2 ms.
-"""
+"""A minimal rtnetlink(7) client: the few link, address and route messages shocker sends."""
 
 from __future__ import annotations
 
@@ -15,6 +8,12 @@ import struct
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Interface
 from typing import NamedTuple
+
+# pyroute2 would do the same, but importing any part of it loads its whole package (asyncio,
+# multiprocessing, NDB: ~105 ms here), several times the budget of a container start; these
+# messages are a few structs (layouts from <linux/netlink.h>, <linux/rtnetlink.h>,
+# <linux/if_link.h>, <linux/veth.h>). The C module `_socket` is used directly, as the runtime
+# does: the `socket` module's enum set-up costs every start ~2 ms.
 
 # <linux/netlink.h>
 NLMSG_ERROR = 2

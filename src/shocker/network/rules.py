@@ -1,8 +1,5 @@
 """shocker's iptables rules as text in iptables-save(8) form, and the plans that add or remove
 them (pure: input is `iptables-save` output, output is `iptables-restore --noflush` input).
-
-Rules are written exactly as iptables-save prints them (option order -s -d -i -o -p -m -j),
-so "is this rule there" is a line comparison and adding twice never duplicates.
 """
 
 from __future__ import annotations
@@ -15,8 +12,10 @@ if TYPE_CHECKING:
     from shocker.network.config import NetworkConfig
     from shocker.network.ports import PortMapping
 
+# Rules are written exactly as iptables-save prints them (option order -s -d -i -o -p -m -j),
+# so "is this rule there" is a line comparison and adding twice never duplicates.
+
 LOOPBACK = "127.0.0.0/8"
-BUILTIN_CHAINS = {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}
 # Jumps into these built-in chains go first, so that a host firewall's DROP (or Docker's
 # FORWARD policy) cannot hide shocker's traffic; the others are appended.
 _INSERTED_FIRST = {("filter", "FORWARD"), ("filter", "INPUT")}

@@ -1,10 +1,4 @@
-"""Small JSON state files under an exclusive lock (IPAM addresses, published ports).
-
-Each update runs read-modify-write while holding flock(2) on a sibling `.lock` file, and
-replaces the file by rename(2), so readers never see half a file. No fsync: what these files
-describe (live containers, their veths and rules) does not survive a host crash either, and
-fifty concurrent starts would otherwise queue behind fifty disk flushes.
-"""
+"""Small JSON state files under an exclusive lock (IPAM addresses, published ports)."""
 
 from __future__ import annotations
 
@@ -17,6 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from shocker.errors import NetworkError
+
+# Each update runs read-modify-write while holding flock(2) on a sibling `.lock` file, and
+# replaces the file by rename(2), so readers never see half a file. No fsync: what these files
+# describe (live containers, their veths and rules) does not survive a host crash either, and
+# fifty concurrent starts would otherwise queue behind fifty disk flushes.
 
 
 @contextlib.contextmanager
