@@ -28,13 +28,15 @@ def launch(store: Store, settings: Settings, record: ContainerRecord, *, detach:
     """Start the container's command; foreground: its exit code, detached: 0 once running."""
     from shocker.runtime import launcher
 
-    config = record.config
-    cgroup = create_cgroup(settings, record.id, config["limits"])
     try:
+        cgroup = create_cgroup(settings, record.id, record.config["limits"])
         network = prepare_network(store, settings, record)
         spec = build_spec(store, record, network)
     except BaseException:
+        # Nothing ran: free what was taken; `--rm` leaves no container behind either.
         teardown(store, settings, record.id)
+        if record.auto_remove:
+            store.containers.remove(record.id)
         raise
 
     def on_created(pid: int) -> None:

@@ -114,7 +114,9 @@ def test_published_port_reaches_the_container_from_loopback(
     assert fetch(f"http://127.0.0.1:{port}/") == f"served-by-{server}\n"
     assert shocker("port", server).check().out.strip() == f"80/tcp -> 0.0.0.0:{port}"
     assert f":{port}->80/tcp" in shocker("ps").check().out
-    clash = shocker("run", "-d", "-p", f"{port}:80", busybox_id, *HTTPD)
+    before = set(shocker("ps", "-q").check().lines)
+    clash = shocker("run", "--rm", "-d", "-p", f"{port}:80", busybox_id, *HTTPD)
+    assert set(shocker("ps", "-q").check().lines) == before
     assert clash.rc != 0
     assert str(port) in clash.err
     assert "Traceback" not in clash.err
