@@ -270,7 +270,9 @@ def write_etc_files(
     if network["mode"] == "host":
         files["/etc/hosts"] = _read("/etc/hosts")
     else:
-        files["/etc/hosts"] = hosts_file(hostname, network.get("ip") and str(network["ip"]))
+        ip = str(network["ip"]) if network.get("ip") else None
+        names = f"{hostname} {record.name}" if record.name and record.name != hostname else hostname
+        files["/etc/hosts"] = hosts_file(names, ip)
     upstream = "/run/systemd/resolve/resolv.conf"
     files["/etc/resolv.conf"] = resolv_conf(
         _read("/etc/resolv.conf"),

@@ -128,8 +128,19 @@ def test_env_workdir_user_and_entrypoint_flags(shocker: Shocker, busybox_id: str
 def test_resolv_conf_hosts_and_hostname_files_are_provided(
     shocker: Shocker, busybox_id: str
 ) -> None:
-    out = run(shocker, "--hostname", "web1", busybox_id, "cat", "/etc/hostname", "/etc/hosts")
+    out = run(
+        shocker,
+        "--hostname",
+        "web1",
+        "--name",
+        "web-name",
+        busybox_id,
+        "cat",
+        "/etc/hostname",
+        "/etc/hosts",
+    )
     assert out.startswith("web1\n")
+    assert "web1 web-name" in out
     assert "localhost" in out
     assert "nameserver" in run(shocker, busybox_id, "cat", "/etc/resolv.conf")
 

@@ -40,3 +40,23 @@ def test_interactive_terminal(shocker: Shocker, busybox_id: str) -> None:
     finally:
         child.close()
     assert child.exitstatus == 5
+
+
+def test_exec_with_a_terminal(shocker: Shocker, busybox_id: str) -> None:
+    container_id = shocker("run", "-d", busybox_id, "sleep", "60").check().lines[-1]
+    try:
+        argv = shocker.argv("exec", "-it", container_id, "sh")
+        child = pexpect.spawn(
+            argv[0], argv[1:], env=dict(shocker.env, TERM="xterm"), encoding="utf-8", timeout=20
+        )
+        try:
+            child.sendline("tty; echo pid1=$(cat /proc/1/cmdline)")
+            child.expect("/dev/pts/")
+            child.expect("pid1=sleep")
+            child.sendline("exit 6")
+            child.expect(pexpect.EOF)
+        finally:
+            child.close()
+        assert child.exitstatus == 6
+    finally:
+        shocker("rm", "-f", container_id).check()
