@@ -131,16 +131,7 @@ def _attend(
 
 
 def _enter(spec: ExecSpec, fds: dict[str, int], channel: Channel, size: bytes | None) -> NoReturn:
-    try:
-        _join_and_exec(spec, fds, channel, size)
-    except RuntimeFailure as failure:
-        code, message = failure.exit_code, failure.message
-    except BaseException as error:
-        code, message = EXIT_ENGINE, f"exec: {error}"
-    try:
-        sync.send(channel, "fail", f"{code} {message}")
-    finally:
-        os._exit(code)
+    sync.become_or_report(channel, "exec", lambda: _join_and_exec(spec, fds, channel, size))
 
 
 def _join_and_exec(

@@ -10,7 +10,7 @@ import resource
 from pathlib import Path
 from typing import NoReturn
 
-from shocker.errors import EXIT_ENGINE, RuntimeFailure
+from shocker.errors import EXIT_ENGINE
 from shocker.linux import syscalls
 from shocker.runtime import process, rootfs, sync, terminal
 from shocker.runtime.failure import step
@@ -23,16 +23,7 @@ def enter(
     spec: ContainerSpec, channel: Channel, stdio: tuple[int, int, int], size: bytes | None
 ) -> NoReturn:
     """Become the container's command, or report why not and exit with Docker's code."""
-    try:
-        _start(spec, channel, stdio, size)
-    except RuntimeFailure as failure:
-        code, message = failure.exit_code, failure.message
-    except BaseException as error:
-        code, message = EXIT_ENGINE, f"init: {error}"
-    try:
-        sync.send(channel, "fail", f"{code} {message}")
-    finally:
-        os._exit(code)
+    sync.become_or_report(channel, "init", lambda: _start(spec, channel, stdio, size))
 
 
 def _start(

@@ -9,7 +9,10 @@ The C module `_socket` is used directly: the `socket` module's enum set-up costs
 from __future__ import annotations
 
 import _socket
+import os
 import struct
+from collections.abc import Callable
+from typing import NoReturn
 
 Channel = _socket.socket
 
@@ -44,3 +47,21 @@ def receive(channel: Channel) -> tuple[str, str, list[int]]:
     ]
     kind, _, text = data.decode(errors="replace").partition(" ")
     return kind, text, fds
+
+
+def become_or_report(channel: Channel, what: str, become: Callable[[], None]) -> NoReturn:
+    """Run `become` (which ends in execve); if it returns or raises, report why on the channel
+    and exit with Docker's code: the command never runs half-confined."""
+    from shocker.errors import EXIT_ENGINE, RuntimeFailure
+
+    try:
+        become()
+        code, message = EXIT_ENGINE, f"{what}: the command did not start"
+    except RuntimeFailure as failure:
+        code, message = failure.exit_code, failure.message
+    except BaseException as error:
+        code, message = EXIT_ENGINE, f"{what}: {error}"
+    try:
+        send(channel, "fail", f"{code} {message}")
+    finally:
+        os._exit(code)
