@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -181,7 +182,9 @@ def concurrently(argvs: Sequence[Sequence[str]], env: dict[str, str]) -> tuple[f
     """Start every command at once; wall time until the last exits, and their stdouts."""
     start = time.perf_counter()
     children = [
-        subprocess.Popen(list(a), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            list(a), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for a in argvs
     ]
     outputs = [child.communicate() for child in children]
@@ -197,7 +200,9 @@ def supervisor_pss_kb(root: Path, ids: Sequence[str]) -> int:
     for container_id in ids:
         state = json.loads((root / ".shocker/containers" / container_id / "state.json").read_text())
         rollup = Path(f"/proc/{state['supervisor_pid']}/smaps_rollup").read_text()
-        total += next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
+        total += next(
+            int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")
+        )
     return total
 
 
@@ -288,9 +293,38 @@ def podman_world(w: World, enabled: bool) -> Iterator[tuple[list[str] | None, di
         + f'\n[network]\nnetwork_config_dir = "{netdir}"\n'
     )
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-           "HOME": str(w.workdir), "CONTAINERS_CONF": str(conf), "NETWORKS": str(netdir)}  # fmt: skip
-    with podman_storage(w, "podman") as argv:
-        yield argv, env
+           "HOME": str(w.workdir), "CONTAINERS_CONF": str(conf),
+           "NETWORKS": str(netdir)}  # fmt: skip
+    chains_before = iptables_chains()
+    try:
+        with podman_storage(w, "podman") as argv:
+            yield argv, env
+    finally:
+        remove_new_netavark_chains(chains_before)
+
+
+def iptables_chains() -> set[tuple[str, str]]:
+    chains = set()
+    for table in ("filter", "nat"):
+        listing = subprocess.run(["iptables", "-t", table, "-S"], capture_output=True, text=True)
+        chains |= {(table, line.split()[1]) for line in listing.stdout.splitlines()
+                   if line.startswith("-N ")}  # fmt: skip
+    return chains
+
+
+def remove_new_netavark_chains(before: set[tuple[str, str]]) -> None:
+    """netavark keeps its top chains after its last network goes: drop the ones it made here."""
+    new = {c for c in iptables_chains() - before if c[1].startswith("NETAVARK")}
+    for table in {t for t, _ in new}:
+        rules = subprocess.run(["iptables", "-t", table, "-S"], capture_output=True, text=True)
+        for line in rules.stdout.splitlines():
+            words = shlex.split(line)
+            if words[0] == "-A" and "-j" in words and (table, words[-1]) in new:
+                subprocess.run(["iptables", "-t", table, "-D", *words[1:]], check=False)
+    for table, chain in new:
+        subprocess.run(["iptables", "-t", table, "-F", chain], check=False)
+    for table, chain in new:
+        subprocess.run(["iptables", "-t", table, "-X", chain], check=False)
 
 
 @contextlib.contextmanager
