@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from shocker.errors import NotRoot
@@ -23,3 +24,19 @@ def open_store(settings: Settings, command: str) -> Store:
     from shocker.store.store import Store
 
     return Store.open(settings)
+
+
+def for_each(items: list[str], action: Callable[[str], None]) -> int:
+    """Docker's way with several targets: each error is one line, the others still happen."""
+    import sys
+
+    from shocker.errors import ShockerError
+
+    status = 0
+    for item in items:
+        try:
+            action(item)
+        except ShockerError as error:
+            print(error.message, file=sys.stderr)
+            status = error.exit_code
+    return status

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from shocker.errors import ShockerError
 from shocker.settings import Settings
@@ -35,33 +34,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from shocker.cli.context import open_store
+    from shocker.cli.context import for_each, open_store
     from shocker.engine import lifecycle
 
     store = open_store(settings, args.command_name)
-    status = 0
+    if args.command_name == "start" and args.attach:
+        # Attached, the first container's exit code is the command's (Docker's rule).
+        record = store.containers.resolve(args.containers[0])
+        return lifecycle.start(store, settings, record, attach=True)
     signum = lifecycle.parse_signal(args.signal) if args.command_name == "kill" else 0
-    for text in args.containers:
-        try:
-            record = store.containers.resolve(text)
-            if args.command_name == "stop":
-                lifecycle.stop(store, record, args.time)
-            elif args.command_name == "kill":
-                lifecycle.send_signal(record, signum)
-            elif args.command_name == "start":
-                code = lifecycle.start(store, settings, record, attach=args.attach)
-                if args.attach:
-                    return code
-            else:
-                lifecycle.wait_for_exit(store, record.id)
-                try:
-                    exit_code = store.containers.get(record.id).exit_code
-                except ShockerError:
-                    exit_code = None  # removed on exit (--rm): its code is gone
-                print("-1" if exit_code is None else exit_code)
-                continue
-            print(text)
-        except ShockerError as error:
-            print(error.message, file=sys.stderr)
-            status = error.exit_code
-    return status
+
+    def act(text: str) -> None:
+        record = store.containers.resolve(text)
+        if args.command_name == "stop":
+            lifecycle.stop(store, record, args.time)
+        elif args.command_name == "kill":
+            lifecycle.send_signal(record, signum)
+        elif args.command_name == "start":
+            lifecycle.start(store, settings, record, attach=False)
+        else:
+            lifecycle.wait_for_exit(store, record.id)
+            try:
+                exit_code = store.containers.get(record.id).exit_code
+            except ShockerError:
+                exit_code = None  # removed on exit (--rm): its code is gone
+            print("-1" if exit_code is None else exit_code)
+            return
+        print(text)
+
+    return for_each(args.containers, act)

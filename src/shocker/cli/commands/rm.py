@@ -14,28 +14,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    import sys
-
-    from shocker.cli.context import open_store
+    from shocker.cli.context import for_each, open_store
     from shocker.engine.lifecycle import remove
-    from shocker.errors import NotFound, ShockerError
+    from shocker.errors import NotFound
 
     store = open_store(settings, "rm")
-    status = 0
-    for text in args.targets:
+
+    def remove_one(text: str) -> None:
         try:
-            try:
-                record = store.containers.resolve(text)
-            except NotFound:
-                if not text.startswith("img-"):
-                    raise
-                image = store.images.resolve(text)
-                store.images.remove(image.id)
-                print(f"Removed: {image.id}")
-                continue
-            remove(store, settings, record, args.force)
-            print(f"Removed: {record.id}")
-        except ShockerError as error:
-            print(error.message, file=sys.stderr)
-            status = error.exit_code
-    return status
+            record = store.containers.resolve(text)
+        except NotFound:
+            if not text.startswith("img-"):
+                raise
+            image = store.images.resolve(text)
+            store.images.remove(image.id)
+            print(f"Removed: {image.id}")
+            return
+        remove(store, settings, record, args.force)
+        print(f"Removed: {record.id}")
+
+    return for_each(args.targets, remove_one)

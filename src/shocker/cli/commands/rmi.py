@@ -12,19 +12,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from shocker.cli.context import open_store
-    from shocker.errors import ShockerError
+    from shocker.cli.context import for_each, open_store
 
     store = open_store(settings, "rmi")
-    status = 0
-    for text in args.images:
-        try:
-            image = store.images.resolve(text)
-            store.images.remove(image.id)
-            print(f"Removed: {image.id}")
-        except ShockerError as error:
-            import sys
 
-            print(error.message, file=sys.stderr)
-            status = error.exit_code
-    return status
+    def remove(text: str) -> None:
+        image = store.images.resolve(text)
+        store.images.remove(image.id)
+        print(f"Removed: {image.id}")
+
+    return for_each(args.images, remove)
