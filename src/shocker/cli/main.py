@@ -73,8 +73,33 @@ def dispatch(argv: list[str]) -> int:
     return module.run(args, Settings.from_env())
 
 
+# Commands whose process ends right after main returns: they skip the interpreter's
+# shutdown (module teardown, garbage collection: ~8 ms) once their output is flushed.
+FAST_EXIT = frozenset({"run", "ps"})
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """The console entry point; with argv given (tests) it only returns the exit code."""
+    if argv is not None:
+        return run_main(list(argv))
+    code = run_main(sys.argv[1:])
+    if sys.argv[1:2] and sys.argv[1] in FAST_EXIT:
+        exit_now(code)
+    return code
+
+
+def exit_now(code: int) -> None:
+    """os._exit(code) after flushing stdout and stderr; returns if flushing fails."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        # A closed or broken stream: let the normal shutdown report or swallow it.
+        return
+    os._exit(code)
+
+
+def run_main(argv: list[str]) -> int:
     debug = os.environ.get("SHOCKER_DEBUG", "") not in ("", "0")
     while argv and argv[0] == "--debug":
         debug = True

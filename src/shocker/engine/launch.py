@@ -282,7 +282,8 @@ def write_etc_files(
     result: dict[str, Path] = {}
     for destination, text in files.items():
         path = directory / destination.rpartition("/")[2]
-        write_bytes_atomic(path, text.encode())
+        # Regenerated on every start: atomic for readers, not worth an fsync each.
+        write_bytes_atomic(path, text.encode(), durable=False)
         result[destination] = path
     return result
 

@@ -13,11 +13,13 @@ from typing import Any
 from shocker.errors import StorageError
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
+def write_bytes_atomic(path: Path, data: bytes, durable: bool = True) -> None:
     """Replace `path` with `data` so readers see the old or the new content, never a mix.
 
     The temporary file lives in the same directory (rename(2) is atomic only within one
     filesystem) and is fsync'd before the rename so a crash cannot leave an empty file.
+    `durable=False` skips the fsync (milliseconds on btrfs) for files rewritten on every
+    start anyway, where a crash costs nothing but a rewrite.
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(3).hex()}.tmp")
     try:
@@ -26,7 +28,8 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         tmp.replace(path)
