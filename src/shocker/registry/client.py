@@ -26,7 +26,7 @@ from shocker.oci.manifest import (
 from shocker.oci.platform import Platform, host_platform
 from shocker.oci.reference import Reference
 from shocker.registry.auth import CREDENTIALS_HINT, PASSWORD_REFUSED, Authenticator, error_reason
-from shocker.registry.transport import Transport
+from shocker.registry.transport import Transport, import_httpx
 from shocker.settings import Settings
 
 if TYPE_CHECKING:
@@ -212,8 +212,13 @@ class RegistryClient:
         blob: Descriptor,
         dest: Path,
         progress: Callable[[int], None] | None = None,
+        rewound: Callable[[], None] | None = None,
     ) -> None:
         """Stream `blob` into `dest`, resuming what `dest` already holds; verify it.
+
+        `progress(n)` follows each write: the first bytes reported so far are in `dest`
+        (readable by another thread while the download goes on), until `rewound()` says
+        that bytes already reported were dropped or are being written again.
 
         On a size or digest mismatch `dest` is deleted and DigestMismatch raised (after one
         fresh download when the mismatch may come from what an earlier attempt left). A
@@ -221,17 +226,19 @@ class RegistryClient:
         fails, `dest` keeps what arrived for a later call to resume.
         """
         report = progress or (lambda n: None)
+        restart = rewound or (lambda: None)
         verifier = DigestVerifier.for_digest(blob.digest)
         resumed = self._hash_partial(dest, blob, verifier)
         if resumed:
             report(resumed)
         for fresh in (False, True):
             try:
-                self._download(ref, blob, dest, verifier, report)
+                self._download(ref, blob, dest, verifier, report, restart)
                 verifier.verify(blob.digest, blob.size)
                 return
             except DigestMismatch as exc:
                 dest.unlink(missing_ok=True)
+                restart()
                 if fresh or not resumed:
                     raise DigestMismatch(f"blob {blob.digest[:19]}: {exc.message}") from None
                 verifier.reset()
@@ -243,16 +250,16 @@ class RegistryClient:
         dest: Path,
         verifier: DigestVerifier,
         report: Callable[[int], None],
+        restart: Callable[[], None],
     ) -> None:
-        import httpx
-
+        httpx = import_httpx()
         dest.touch()
         delay = self._transport.backoff
         attempt = 0
         while verifier.size < blob.size:
             attempt += 1
             try:
-                self._stream_into(ref, blob, dest, verifier, report)
+                self._stream_into(ref, blob, dest, verifier, report, restart)
             except _Incomplete as exc:
                 if attempt >= self._transport.tries:
                     raise RegistryError(str(exc)) from None
@@ -285,6 +292,7 @@ class RegistryClient:
         dest: Path,
         verifier: DigestVerifier,
         report: Callable[[int], None],
+        restart: Callable[[], None],
     ) -> None:
         offset = verifier.size
         headers = {"Accept-Encoding": "identity"}
@@ -297,22 +305,27 @@ class RegistryClient:
                 match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
                 if match is None or int(match.group(1)) != offset:
                     verifier.reset()
+                    restart()
                     raise _Incomplete(f"{ref.registry} answered a bad range for {blob.digest}")
             elif response.status_code in (200, 416) and offset:
                 # The server ignores or refuses ranges: start again from the first byte.
                 verifier.reset()
+                restart()
                 offset = 0
                 if response.status_code == 416:
                     return
             elif response.status_code != 200:
                 raise self._failure(ref, response, f"blob {blob.digest[:19]}")
-            with dest.open("r+b" if dest.exists() else "wb") as out:
+            # Unbuffered: what `report` announces must already be in the file for a reader.
+            with open(dest, "r+b" if dest.exists() else "wb", buffering=0) as out:
                 out.seek(offset)
                 out.truncate()
                 for chunk in response.iter_bytes():
                     if verifier.size + len(chunk) > blob.size:
                         raise DigestMismatch(f"more than the {blob.size} bytes expected")
-                    out.write(chunk)
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[out.write(view) :]
                     verifier.update(chunk)
                     report(len(chunk))
             if verifier.size < blob.size:

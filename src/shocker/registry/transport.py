@@ -7,7 +7,7 @@ import ipaddress
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shocker import __version__
 from shocker.errors import RegistryError
@@ -23,6 +23,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 10
 MAX_RETRY_AFTER = 30.0
+BODY_READ_SIZE = 1 << 20
 
 
 def hostname(registry: str) -> str:
@@ -77,6 +78,25 @@ def _tls_context() -> ssl.SSLContext:
     return context
 
 
+def import_httpx() -> Any:
+    """httpx, imported without its command-line tool, and reading bodies in larger pieces.
+
+    `import httpx` also imports httpx._main (click, rich, pygments: ~30 ms), which it only
+    needs for its own CLI; a None entry in sys.modules makes that import fail, and httpx
+    then defines a stub instead (httpx/__init__.py). httpcore reads 64 KiB per recv(2);
+    blobs are megabytes, and each read costs a trip through h11 and httpx in Python.
+    """
+    import sys
+
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    import httpx
+    from httpcore._sync.http11 import HTTP11Connection
+
+    HTTP11Connection.READ_NUM_BYTES = BODY_READ_SIZE
+    return httpx
+
+
 class Transport:
     """Connection pools (httpx.Client is thread-safe) shared by every request: one for plain
     HTTP and one for HTTPS, each made on first use, because loading the CA bundles costs
@@ -90,8 +110,7 @@ class Transport:
         self._clients_lock = threading.Lock()
 
     def _client(self, scheme: str) -> httpx.Client:
-        import httpx
-
+        httpx = import_httpx()
         with self._clients_lock:
             client = self._clients.get(scheme)
             if client is None:
@@ -130,8 +149,7 @@ class Transport:
         Connection errors, 5xx and 429 are retried `tries` times in all; a last 5xx/429 is
         returned for the caller to report. Raises RegistryError when nothing answers.
         """
-        import httpx
-
+        httpx = import_httpx()
         delay = self.backoff
         for attempt in range(1, self.tries + 1):
             try:
@@ -159,8 +177,7 @@ class Transport:
         headers: Mapping[str, str],
         params: Sequence[tuple[str, str]],
     ) -> httpx.Response:
-        import httpx
-
+        httpx = import_httpx()
         # Parameters join the URL's own query (a token realm may carry one) without
         # replacing it, as httpx's `params=` would.
         target = httpx.URL(url).copy_merge_params(list(params))
