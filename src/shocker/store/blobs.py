@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -23,8 +22,18 @@ class BlobStore:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
 
-    def has(self, digest: str) -> bool:
-        return self.path(digest).exists()
+    def has(self, digest: str, size: int | None = None) -> bool:
+        """Whether the blob is stored (with `size` bytes, when given).
+
+        Blobs are renamed into place without an fsync of their own: after a crash, btrfs
+        shows a file whose data never reached the disk as shorter than written (its on-disk
+        size only covers completed writes), never as other bytes, so a size check finds it.
+        """
+        try:
+            stored = self.path(digest).stat().st_size
+        except FileNotFoundError:
+            return False
+        return size is None or stored == size
 
     def path(self, digest: str) -> Path:
         return self.layout.blob(check_digest(digest))
@@ -37,12 +46,14 @@ class BlobStore:
         return partial
 
     def commit(self, digest: str, partial: Path) -> Path:
-        """Move a verified download into place (the caller checked digest and size)."""
+        """Move a verified download into place (the caller checked digest and size).
+
+        No fsync: a pull's layers reach the disk with the btrfs snapshots made of them, and
+        a blob cut short by a crash fails `has(digest, size)` and is downloaded again.
+        """
         final = self.path(digest)
         final.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with open(partial, "rb") as file:
-                os.fsync(file.fileno())
             partial.replace(final)
         except OSError as error:
             raise StorageError(f"cannot store blob {digest}: {error.strerror}") from error
