@@ -1,17 +1,21 @@
-"""Pull: resolve a reference, download missing blobs in parallel, apply layers as they arrive.
+"""Pull: resolve a reference, download missing blobs in parallel, apply each layer while it
+downloads.
 
-Nothing is trusted before its digest checks: blobs are verified by the registry client before
-they enter the blob store, each layer's uncompressed digest is checked against the config's
-diff_ids while it is applied, and the image record is written last (the commit point).
+Nothing is trusted before its digest checks: a layer is applied from its partial blob as the
+bytes arrive, into a scratch subvolume that only becomes the layer once the registry client
+has verified the blob's digest and the applied bytes match the config's diff_id; otherwise
+the scratch is deleted. The image record is written last (the commit point).
 """
 
 from __future__ import annotations
 
+import io
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 
 from shocker.errors import RegistryError
 
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
     from shocker.store.store import Store
 
 PARALLEL_DOWNLOADS = 4
+READ_SIZE = 1 << 20
 
 
 class PullReporter(Protocol):
@@ -88,6 +93,114 @@ def layer_records(resolved: ResolvedImage) -> list[dict[str, object]]:
     ]
 
 
+class _Interrupted(Exception):
+    """A streamed apply saw bytes that may not be the blob's (the download started over)."""
+
+
+class _Feed:
+    """The partial file of one download, as far as the registry client has written it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+        self.size = 0
+        self.rewound = False
+        self.finished = False  # the download returned or raised
+        self.verified = False  # ... and the blob's size and digest checked
+        self.error: BaseException | None = None
+
+
+class _Downloads:
+    """Feeds of a pull's downloads and one condition signalling any change in any of them."""
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self.feeds: dict[int, _Feed] = {}
+        self.error: BaseException | None = None  # the first failure: every reader stops
+
+    def advance(self, feed: _Feed, nbytes: int) -> None:
+        with self.changed:
+            if feed.fd is None:
+                # Opened once bytes exist: the same inode the client writes, whatever name
+                # the blob has by the time a reader gets to it.
+                feed.fd = os.open(feed.path, os.O_RDONLY | os.O_CLOEXEC)
+            feed.size += nbytes
+            self.changed.notify_all()
+
+    def rewind(self, feed: _Feed) -> None:
+        with self.changed:
+            feed.rewound = True
+            self.changed.notify_all()
+
+    def finish(self, feed: _Feed, error: BaseException | None) -> None:
+        with self.changed:
+            feed.finished = True
+            feed.verified = error is None
+            feed.error = error
+            if error is not None and self.error is None:
+                self.error = error
+            self.changed.notify_all()
+
+    def abort(self, error: BaseException) -> None:
+        with self.changed:
+            if self.error is None:
+                self.error = error
+            self.changed.notify_all()
+
+    def wait_verified(self, feed: _Feed) -> None:
+        """Return once the blob checked; raise its download's failure (or the pull's)."""
+        with self.changed:
+            while not feed.finished and self.error is None:
+                self.changed.wait()
+            failure = feed.error or self.error
+        if failure is not None:
+            raise failure
+
+    def close(self) -> None:
+        for feed in self.feeds.values():
+            if feed.fd is not None:
+                os.close(feed.fd)
+                feed.fd = None
+
+
+class _FeedReader(io.RawIOBase):
+    """Reads a feed from its first byte, waiting for the download when it catches up."""
+
+    def __init__(self, downloads: _Downloads, feed: _Feed) -> None:
+        self._downloads = downloads
+        self._feed = feed
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        limit = READ_SIZE if size is None or size < 0 else size
+        feed, changed = self._feed, self._downloads.changed
+        with changed:
+            while (
+                self._pos >= feed.size
+                and not feed.finished
+                and not feed.rewound
+                and self._downloads.error is None
+            ):
+                changed.wait()
+            if feed.rewound or self._downloads.error is not None:
+                raise _Interrupted
+            available = feed.size - self._pos
+            fd = feed.fd
+        if available <= 0 or fd is None:
+            return b""
+        data = os.pread(fd, min(limit, available), self._pos)
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def ensure_layers(
     store: Store, client: RegistryClient, resolved: ResolvedImage, reporter: PullReporter
 ) -> Path | None:
@@ -109,27 +222,42 @@ def ensure_layers(
     if first_missing is None:
         return store.layers.path(chains[-1])
     todo = list(range(first_missing, len(layers)))
-    downloads: dict[int, Future[None]] = {}
-    cancel = threading.Event()
+    downloads = _Downloads()
+    futures: dict[int, Future[None]] = {}
     with ThreadPoolExecutor(max_workers=PARALLEL_DOWNLOADS) as pool:
         try:
             for i in todo:
-                if not store.blobs.has(layers[i].digest):
+                if not store.blobs.has(layers[i].digest, layers[i].size):
+                    new = downloads.feeds[i] = _Feed(store.blobs.partial_path(layers[i].digest))
                     reporter.layer_started(layers[i].digest, layers[i].size)
-                    downloads[i] = pool.submit(
-                        _download, store, client, resolved.reference, layers[i], reporter, cancel
-                    )
+                    futures[i] = pool.submit(
+                        _download, store, client, resolved.reference, layers[i], reporter,
+                        downloads, new,
+                    )  # fmt: skip
             for i in todo:
-                if i in downloads:
-                    downloads[i].result()
-                    reporter.layer_done(layers[i].digest)
                 parent = chains[i - 1] if i > 0 else None
-                store.layers.create(chains[i], parent, _applier(store, layers[i], diff_ids[i]))
-        except BaseException:
-            cancel.set()
-            for future in downloads.values():
+                feed = downloads.feeds.get(i)
+                if feed is None:
+                    store.layers.create(chains[i], parent, _stored(store, layers[i], diff_ids[i]))
+                    continue
+                try:
+                    apply = _streamed(downloads, feed, layers[i], diff_ids[i])
+                    store.layers.create(chains[i], parent, apply)
+                except _Interrupted:
+                    # What was applied may differ from the blob: apply the verified copy.
+                    futures[i].result()
+                    store.layers.create(chains[i], parent, _stored(store, layers[i], diff_ids[i]))
+                reporter.layer_done(layers[i].digest)
+            for future in futures.values():
+                future.result()  # the blobs are in the store too
+        except BaseException as exc:
+            downloads.abort(exc)
+            for future in futures.values():
                 future.cancel()
             raise
+        finally:
+            pool.shutdown(wait=True)
+            downloads.close()
     return store.layers.path(chains[-1])
 
 
@@ -139,26 +267,68 @@ def _download(
     ref: Reference,
     layer: Descriptor,
     reporter: PullReporter,
-    cancel: threading.Event,
+    downloads: _Downloads,
+    feed: _Feed,
 ) -> None:
-    if cancel.is_set():
+    if downloads.error is not None:
         return
-    partial = store.blobs.partial_path(layer.digest)
-    client.fetch_blob(ref, layer, partial, lambda n: reporter.layer_progress(layer.digest, n))
-    store.blobs.commit(layer.digest, partial)
+
+    def progress(nbytes: int) -> None:
+        downloads.advance(feed, nbytes)
+        reporter.layer_progress(layer.digest, nbytes)
+
+    try:
+        client.fetch_blob(ref, layer, feed.path, progress, lambda: downloads.rewind(feed))
+    except BaseException as exc:
+        downloads.finish(feed, exc)
+        raise
+    downloads.finish(feed, None)
+    store.blobs.commit(layer.digest, feed.path)
 
 
-def _applier(store: Store, layer: Descriptor, diff_id: str) -> Callable[[Path], None]:
+def _check_diff_id(layer: Descriptor, diff_id: str, actual: str) -> None:
+    if actual != diff_id:
+        raise RegistryError(
+            f"layer {layer.digest[:19]} does not match its diff_id "
+            f"(expected {diff_id[:19]}, got {actual[:19]})"
+        )
+
+
+def _streamed(
+    downloads: _Downloads, feed: _Feed, layer: Descriptor, diff_id: str
+) -> Callable[[Path], None]:
+    """Apply while the blob downloads; raising (so the scratch goes) unless the blob checks."""
+
+    def apply(target: Path) -> None:
+        from shocker.store.compression import open_decompressed
+        from shocker.store.unpack import apply_layer
+
+        try:
+            reader = cast("BinaryIO", _FeedReader(downloads, feed))
+            actual = apply_layer(open_decompressed(reader), target)
+        except _Interrupted:
+            downloads.wait_verified(feed)  # a failed download is the error to report
+            raise
+        except Exception:
+            downloads.wait_verified(feed)  # corrupt because the download failed? say so
+            if feed.rewound:
+                raise _Interrupted from None
+            raise
+        downloads.wait_verified(feed)
+        if feed.rewound:
+            raise _Interrupted
+        _check_diff_id(layer, diff_id, actual)
+
+    return apply
+
+
+def _stored(store: Store, layer: Descriptor, diff_id: str) -> Callable[[Path], None]:
     def apply(target: Path) -> None:
         from shocker.store.compression import open_decompressed
         from shocker.store.unpack import apply_layer
 
         with open(store.blobs.path(layer.digest), "rb") as blob:
             actual = apply_layer(open_decompressed(blob), target)
-        if actual != diff_id:
-            raise RegistryError(
-                f"layer {layer.digest[:19]} does not match its diff_id "
-                f"(expected {diff_id[:19]}, got {actual[:19]})"
-            )
+        _check_diff_id(layer, diff_id, actual)
 
     return apply
