@@ -381,3 +381,54 @@ def test_blobs_download_in_parallel_threads_sharing_one_token(
     for i, data in enumerate(blobs):
         assert (tmp_path / f"b{i}").read_bytes() == data
     assert len(issued) == 1
+
+
+def test_bytes_reported_as_progress_are_already_in_the_file(
+    client: RegistryClient, registry: FakeServer, tmp_path: Path
+) -> None:
+    data = bytes(range(256)) * 8192
+    registry.route(f"/v2/app/blobs/{sha(data)}", blob_handler(data))
+    dest = tmp_path / "partial"
+    reported = 0
+
+    def progress(nbytes: int) -> None:
+        nonlocal reported
+        reported += nbytes
+        assert dest.read_bytes()[:reported] == data[:reported]
+
+    client.fetch_blob(parse_reference(f"{registry.host}/app"), _descriptor(data), dest, progress)
+    assert reported == len(data)
+
+
+def test_a_server_ignoring_the_range_makes_the_download_report_a_rewind(
+    client: RegistryClient, registry: FakeServer, tmp_path: Path
+) -> None:
+    data = b"xyz" * 5000
+    registry.route(f"/v2/app/blobs/{sha(data)}", blob_handler(data, ranges=False))
+    dest = tmp_path / "partial"
+    dest.write_bytes(data[:3000])
+    events: list[str] = []
+    client.fetch_blob(
+        parse_reference(f"{registry.host}/app"),
+        _descriptor(data),
+        dest,
+        lambda n: events.append("data"),
+        lambda: events.append("rewound"),
+    )
+    assert events[0] == "data" and "rewound" in events[1:]
+    assert dest.read_bytes() == data
+
+
+def test_a_straight_download_reports_no_rewind(
+    client: RegistryClient, registry: FakeServer, tmp_path: Path
+) -> None:
+    data = b"abc" * 5000
+    registry.route(f"/v2/app/blobs/{sha(data)}", blob_handler(data))
+    rewinds: list[None] = []
+    client.fetch_blob(
+        parse_reference(f"{registry.host}/app"),
+        _descriptor(data),
+        tmp_path / "partial",
+        rewound=lambda: rewinds.append(None),
+    )
+    assert rewinds == []
