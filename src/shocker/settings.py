@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from shocker.errors import UsageError
+from shocker.record import field, record
 
 
 def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
@@ -23,7 +23,7 @@ def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Settings:
     """Everything configurable, with the original's defaults."""
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 
 from shocker.errors import UsageError
+from shocker.record import record
 
 _MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([kmgt])b?|b)?", re.IGNORECASE)
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 CFS_PERIOD_US = 100_000
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Limits:
     """What one container may use; None leaves the kernel's default (unlimited)."""
 

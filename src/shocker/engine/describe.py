@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 def describe(store: Store, target: str, kind: str | None = None) -> dict[str, Any]:
     if kind != "image" and (target.startswith("ps-") or kind == "container" or kind is None):
         try:
-            from dataclasses import asdict
+            from shocker.record import asdict
 
             record = store.containers.resolve(target)
             data = asdict(record)
@@ -28,7 +28,7 @@ def describe(store: Store, target: str, kind: str | None = None) -> dict[str, An
         if kind is None:
             raise NotFound(f"No image or container named '{target}' exists") from None
         raise
-    from dataclasses import asdict
+    from shocker.record import asdict
 
     data = asdict(image)
     data["rootfs"] = str(store.layout.image_rootfs(image.id))

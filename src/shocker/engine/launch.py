@@ -170,10 +170,9 @@ def prepare_network(store: Store, settings: Settings, record: ContainerRecord) -
 
 
 def _publish(store: Store, cfg: Any, record: ContainerRecord, ip: str) -> list[dict[str, Any]]:
-    from dataclasses import asdict
-
     from shocker.network.firewall import publish
     from shocker.network.ports import from_exposed, parse_publish
+    from shocker.record import asdict
 
     config = record.config
     wanted = [parse_publish(p) for p in config.get("publish", [])]

@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from shocker.errors import NotFound, UsageError
+from shocker.record import field, record
 
 NAME_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VolumeSpec:
     """`-v`: a bind of a host path, or a named volume, at a path inside."""
 
@@ -23,7 +23,7 @@ class VolumeSpec:
     named: bool = False
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RunOptions:
     image: str
     command: tuple[str, ...] = ()

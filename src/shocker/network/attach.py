@@ -8,12 +8,12 @@ import contextlib
 import os
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shocker.errors import NetworkError
+from shocker.record import record
 
 if TYPE_CHECKING:
     from shocker.network import netlink
@@ -24,7 +24,7 @@ CONTAINER_IFNAME = "eth0"
 VETH_PREFIX = "vshk-"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Attachment:
     ip: str
     prefixlen: int

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from ipaddress import IPv4Interface
 from typing import TYPE_CHECKING
 
 from shocker.errors import UsageError
+from shocker.record import record
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -20,7 +20,7 @@ _IFNAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")
 _PREFIX = re.compile(r"[A-Za-z0-9_]{1,16}")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NetworkConfig:
     """Where containers are attached and how the host forwards their traffic."""
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from shocker.errors import Conflict, UsageError
 from shocker.network import state
 from shocker.network.ports import PortMapping
+from shocker.record import asdict, replace
 
 if TYPE_CHECKING:
     from shocker.network.config import NetworkConfig

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from shocker.errors import UsageError
+from shocker.record import record
 
 PROTOCOLS = ("tcp", "udp")
 # Docker refuses to expand more than this many ports from one ExposedPorts range entry.
 _MAX_RANGE = 1024
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PortMapping:
     """host_ip "" means every host address; host_port 0 means "pick a free one"."""
 

@@ -5,8 +5,9 @@ them (pure: input is `iptables-save` output, output is `iptables-restore --noflu
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from shocker.record import field, record
 
 if TYPE_CHECKING:
     from shocker.network.config import NetworkConfig
@@ -21,7 +22,7 @@ LOOPBACK = "127.0.0.0/8"
 _INSERTED_FIRST = {("filter", "FORWARD"), ("filter", "INPUT")}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Chains:
     """Names of shocker's own chains for one chain prefix."""
 
@@ -47,7 +48,7 @@ class Chains:
         return {"nat": [self.dnat, self.postrouting], "filter": [self.forward, self.input]}
 
 
-@dataclass
+@record()
 class Table:
     chains: set[str] = field(default_factory=set)
     rules: list[str] = field(default_factory=list)

@@ -4,12 +4,12 @@ fields shocker runs containers from, plus a minimal valid config for imported im
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from shocker.errors import RegistryError
 from shocker.oci.digest import validate_digest
 from shocker.oci.platform import host_platform
+from shocker.record import record
 
 DEFAULT_ENV_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -46,7 +46,7 @@ def _port(spec: str) -> str:
     return spec if "/" in spec else f"{spec}/tcp"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageConfig:
     raw: dict[str, Any]
     entrypoint: tuple[str, ...] | None

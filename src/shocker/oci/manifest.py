@@ -4,16 +4,16 @@ of one platform's manifest from an index."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from shocker.errors import RegistryError
 from shocker.oci import mediatypes as mt
 from shocker.oci.digest import validate_digest
 from shocker.oci.platform import Platform
+from shocker.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Descriptor:
     media_type: str
     digest: str
@@ -22,14 +22,14 @@ class Descriptor:
     platform: Platform | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Manifest:
     media_type: str
     config: Descriptor
     layers: tuple[Descriptor, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Index:
     media_type: str
     manifests: tuple[Descriptor, ...]

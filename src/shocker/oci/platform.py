@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from shocker.errors import UsageError
+from shocker.record import record
 
 # `uname -m` and common aliases -> (GOARCH, variant), as containerd's platforms package does.
 _MACHINES: dict[str, tuple[str, str | None]] = {
@@ -40,7 +40,7 @@ _MACHINES: dict[str, tuple[str, str | None]] = {
 _DEFAULT_VARIANT = {"arm": "v7", "arm64": "v8"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Platform:
     os: str
     architecture: str

@@ -7,10 +7,10 @@ Grammar: distribution/reference (reference.go) and Docker's normalisation rules
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from shocker.errors import UsageError
 from shocker.oci.digest import is_digest
+from shocker.record import record
 
 HUB_REGISTRY = "registry-1.docker.io"
 _HUB_ALIASES = frozenset({"docker.io", "index.docker.io", HUB_REGISTRY})
@@ -21,7 +21,7 @@ _DOMAIN = re.compile(rf"^(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[0-9a-fA-F:.]+
 _MAX_NAME = 255
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Reference:
     registry: str
     repository: str

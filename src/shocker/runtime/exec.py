@@ -7,12 +7,12 @@ import contextlib
 import os
 import sys
 from contextlib import nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
 from shocker.linux import syscalls
+from shocker.record import record
 from shocker.runtime import process, relay, sync, terminal
 from shocker.runtime.capabilities import DEFAULT_CAPABILITIES
 from shocker.runtime.failure import step
@@ -22,7 +22,7 @@ from shocker.runtime.spec import final_env
 from shocker.runtime.sync import Channel
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class ExecSpec:
     argv: tuple[str, ...]
     env: tuple[str, ...]

@@ -7,7 +7,6 @@ rootfs); `confinement_steps` run after it (masked and read-only paths). rootfs.p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from shocker.linux.syscalls import (
     MS_BIND,
@@ -18,10 +17,11 @@ from shocker.linux.syscalls import (
     MS_REC,
     MS_STRICTATIME,
 )
+from shocker.record import record
 from shocker.runtime.spec import ContainerSpec, Mount
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MountStep:
     source: str
     target: str  # container path
@@ -32,12 +32,12 @@ class MountStep:
     is_bind: bool = False
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RemountReadonly:
     target: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DeviceNode:
     path: str
     major: int
@@ -46,18 +46,18 @@ class DeviceNode:
     mode: int = 0o666
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Symlink:
     target: str
     path: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Mask:
     path: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ReadOnly:
     path: str
 

@@ -5,10 +5,10 @@ and the pure rules that build its argv and final environment.
 from __future__ import annotations
 
 import signal
-from dataclasses import dataclass
 from pathlib import Path
 
 from shocker.errors import UsageError
+from shocker.record import record
 from shocker.runtime.capabilities import DEFAULT_CAPABILITIES
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -42,7 +42,7 @@ DEFAULT_READONLY_PATHS = (
 _SHELL_SYNTAX = frozenset(" \t\n;&|$`'\"<>()*?[]{}~\\")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Mount:
     source: str
     destination: str  # inside the container
@@ -51,7 +51,7 @@ class Mount:
     options: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class ContainerSpec:
     id: str
     rootfs: Path  # a directory (a btrfs subvolume; not a mount point)

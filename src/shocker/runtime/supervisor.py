@@ -10,11 +10,11 @@ import contextlib
 import os
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import NoReturn
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
 from shocker.linux import syscalls
+from shocker.record import record
 from shocker.runtime import init, monitor, relay, sync, terminal
 from shocker.runtime.failure import step
 from shocker.runtime.signals import deliver
@@ -22,7 +22,7 @@ from shocker.runtime.spec import ContainerSpec
 from shocker.runtime.sync import Channel
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ExitStatus:
     exit_code: int  # 128 + signal when pid 1 was killed
     signal: int | None
@@ -46,7 +46,7 @@ class _Abandoned(Exception):
     """The launcher stopped the start (on_created failed); it reports the failure."""
 
 
-@dataclass
+@record()
 class _Container:
     pid: int
     pidfd: int

@@ -6,12 +6,11 @@ supplementary groups are the groups that list the user by name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from shocker.errors import RuntimeFailure
+from shocker.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Identity:
     uid: int
     gid: int

@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import shutil
 import stat
 import struct
 from pathlib import Path
@@ -201,6 +200,8 @@ def delete_subvolume(path: Path) -> None:
         elif info.st_ino != SUBVOLUME_ROOT_INODE or not is_btrfs(path):
             if is_btrfs(path):
                 _delete_nested(path)
+            import shutil
+
             shutil.rmtree(path)
         else:
             _delete_btrfs_subvolume(path)

@@ -7,13 +7,13 @@ change, under the container's lock when read-modify-write.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from shocker.errors import Conflict, NotFound, StorageError, UsageError
+from shocker.record import asdict
+from shocker.record import record as record_class
 from shocker.store import btrfs
 from shocker.store.atomic import file_lock, move, read_json, write_json_atomic
 from shocker.store.ids import new_id
@@ -29,7 +29,7 @@ VALID_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _HEX = re.compile(r"^[0-9a-f]+$")
 
 
-@dataclass
+@record_class()
 class ContainerRecord:
     id: str
     name: str | None
@@ -175,6 +175,8 @@ class ContainerStore:
             except OSError as error:
                 raise StorageError(f"cannot remove {container_id}: {error.strerror}") from error
             btrfs.delete_subvolume(self.layout.container_rootfs(container_id))
+            import shutil
+
             shutil.rmtree(retired, ignore_errors=True)
             lock.unlink(missing_ok=True)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from shocker.errors import NotFound, StorageError, UsageError
+from shocker.record import asdict, field, record
 from shocker.store import btrfs
 from shocker.store.atomic import file_lock, move, read_json, write_json_atomic
 from shocker.store.ids import new_id
@@ -20,7 +20,7 @@ from shocker.store.records import from_dict, now, record_files
 _HEX = re.compile(r"^[0-9a-f]+$")
 
 
-@dataclass
+@record()
 class ImageRecord:
     id: str
     reference: str | None  # familiar name ("busybox:latest"); None once the name moved on

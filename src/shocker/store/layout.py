@@ -7,11 +7,12 @@ inside a root filesystem.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from shocker.record import record
 
-@dataclass(frozen=True)
+
+@record(frozen=True)
 class Layout:
     root: Path
 

@@ -1,13 +1,14 @@
-"""Helpers shared by the record stores: timestamps, JSON records to dataclasses, listing."""
+"""Helpers shared by the record stores: timestamps, JSON records to record classes, listing."""
 
 from __future__ import annotations
 
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
+
+from shocker.record import fields
 
 T = TypeVar("T")
 
@@ -20,8 +21,8 @@ def now() -> str:
 
 
 def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    """Build dataclass `cls` from `data`, ignoring keys it does not know (newer versions)."""
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    """Build record class `cls` from `data`, ignoring keys it does not know (newer versions)."""
+    known = set(fields(cls))
     return cls(**{key: value for key, value in data.items() if key in known})
 
 

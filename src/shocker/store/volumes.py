@@ -6,7 +6,6 @@ Whether a volume is in use is the engine's question (it knows the containers).
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 from shocker.errors import NotFound, StorageError, UsageError
@@ -51,6 +50,8 @@ class VolumeStore:
         if not path.is_dir():
             raise NotFound(f"No volume named '{name}' exists")
         try:
+            import shutil
+
             shutil.rmtree(path)
         except OSError as error:
             raise StorageError(f"cannot remove volume '{name}': {error.strerror}") from error

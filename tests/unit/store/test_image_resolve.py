@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from shocker.errors import NotFound, UsageError
+from shocker.record import asdict
 from shocker.store.atomic import write_json_atomic
 from shocker.store.images import ImageRecord, ImageStore
 from shocker.store.layout import Layout

@@ -26,9 +26,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.format == "json":
         import json
-        from dataclasses import asdict
 
         from shocker.engine.status import is_running
+        from shocker.record import asdict
 
         out = [{**asdict(r), "status": status_text(r), "running": is_running(r)} for r in records]
         print(json.dumps(out, indent=2))
