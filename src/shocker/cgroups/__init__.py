@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shocker.cgroups.driver import CgroupDriver

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from shocker.errors import NotRoot
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shocker.settings import Settings

@@ -6,19 +6,22 @@ import argparse
 import importlib
 import os
 import sys
-from typing import NoReturn, Protocol
 
 from shocker.cli.commands import COMMANDS, HIDDEN
 from shocker.errors import EXIT_ENGINE, ShockerError, UsageError
 from shocker.settings import Settings
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import NoReturn, Protocol
+
+    class CommandModule(Protocol):
+        def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+        def run(self, args: argparse.Namespace, settings: Settings) -> int: ...
+
 
 USAGE = "Usage: shocker [--debug] COMMAND [OPTIONS] [ARGS...]"
-
-
-class CommandModule(Protocol):
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
-
-    def run(self, args: argparse.Namespace, settings: Settings) -> int: ...
 
 
 class Parser(argparse.ArgumentParser):

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import sys
-import threading
+
+# _thread rather than threading: the same lock, without threading's import on every `run`.
+from _thread import allocate_lock
 from types import TracebackType
-from typing import Any
+
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def short_digest(digest: str) -> str:
@@ -21,7 +27,7 @@ class PullProgress:
 
     def __init__(self, stream: Any = None) -> None:
         self.stream = stream or sys.stdout
-        self.lock = threading.Lock()
+        self.lock = allocate_lock()
         self.bars: Any = None
         self.tasks: dict[str, Any] = {}
 

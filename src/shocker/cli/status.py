@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from shocker.cli.output import ago, duration
 from shocker.engine.status import is_running
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from shocker.store.containers import ContainerRecord
 
 

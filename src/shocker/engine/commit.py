@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import TYPE_CHECKING, Any
 
 from shocker.errors import NotFound, UsageError
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from shocker.store.images import ImageRecord
     from shocker.store.store import Store
 

@@ -5,12 +5,14 @@ snapshot the image, and write the record that `start` will launch from.
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+import time
 
 from shocker.errors import NotFound, UsageError
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from shocker.engine.options import RunOptions
     from shocker.engine.pull import PullReporter
     from shocker.settings import Settings
@@ -22,7 +24,11 @@ DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 
 def now() -> str:
-    return datetime.now(UTC).isoformat()
+    # datetime.now(UTC).isoformat() without importing datetime (~1 ms on every start).
+    micros_total = time.time_ns() // 1000
+    seconds, micros = divmod(micros_total, 1_000_000)
+    whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{whole}.{micros:06d}+00:00" if micros else f"{whole}+00:00"
 
 
 def find_or_pull(

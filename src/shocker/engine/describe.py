@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from shocker.errors import NotFound
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from shocker.store.store import Store
 
 

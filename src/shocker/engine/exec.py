@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from shocker.engine.status import is_running
 from shocker.errors import NotRunning
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shocker.settings import Settings

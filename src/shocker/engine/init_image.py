@@ -6,9 +6,9 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from shocker.errors import NotFound, StorageError
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shocker.store.images import ImageRecord

@@ -7,14 +7,15 @@ callbacks; the callbacks are where cgroups, network and the store meet.
 from __future__ import annotations
 
 import signal
-from typing import TYPE_CHECKING, Any
 
 from shocker.engine.create import now
 from shocker.engine.teardown import teardown
 from shocker.errors import NotRunning, ShockerError
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
     from shocker.cgroups.driver import Cgroup
     from shocker.runtime.launcher import ExitStatus

@@ -6,10 +6,10 @@ import contextlib
 import os
 import signal
 import time
-from typing import TYPE_CHECKING
 
 from shocker.engine.status import is_running
 from shocker.errors import Conflict, NotRunning, ShockerError, UsageError
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shocker.settings import Settings

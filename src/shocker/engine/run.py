@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from shocker.engine.create import create_container
 from shocker.engine.launch import launch
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shocker.engine.options import RunOptions

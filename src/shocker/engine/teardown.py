@@ -6,9 +6,8 @@ call it; each part is attempted even when another fails.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from shocker.errors import ShockerError
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shocker.settings import Settings

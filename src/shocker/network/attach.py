@@ -10,10 +10,10 @@ import zlib
 from collections.abc import Callable, Iterator
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from shocker.errors import NetworkError
 from shocker.record import record
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shocker.network import netlink

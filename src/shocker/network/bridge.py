@@ -11,9 +11,9 @@ import os
 import struct
 from ipaddress import IPv4Address
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from shocker.errors import NetworkError
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shocker.network.config import NetworkConfig

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from ipaddress import IPv4Interface
-from typing import TYPE_CHECKING
 
 from shocker.errors import UsageError
 from shocker.record import record
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
-from typing import TYPE_CHECKING
 
 from shocker.errors import Conflict, NetworkError, UsageError
 from shocker.network import state
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shocker.network.config import NetworkConfig

@@ -5,9 +5,9 @@ them (pure: input is `iptables-save` output, output is `iptables-restore --noflu
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from shocker.record import field, record
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shocker.network.config import NetworkConfig

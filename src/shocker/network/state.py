@@ -8,9 +8,13 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from shocker.errors import NetworkError
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+
 
 # Each update runs read-modify-write while holding flock(2) on a sibling `.lock` file, and
 # replaces the file by rename(2), so readers never see half a file. No fsync: what these files

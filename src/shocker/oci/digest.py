@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 from shocker.errors import DigestMismatch, RegistryError, ShockerError
@@ -25,10 +24,14 @@ def validate_digest(text: str, error: type[ShockerError] = RegistryError) -> str
 
 
 def sha256_digest(data: bytes) -> str:
+    import hashlib  # ~2 ms: only where bytes are hashed, not on every start
+
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def compute_digest(data: bytes, algorithm: str = "sha256") -> str:
+    import hashlib
+
     return f"{algorithm}:" + hashlib.new(algorithm, data).hexdigest()
 
 
@@ -39,11 +42,15 @@ class DigestVerifier:
         if algorithm not in _ALGORITHMS:
             raise RegistryError(f"unsupported digest algorithm {algorithm!r}")
         self.algorithm = algorithm
+        import hashlib
+
         self._hash = hashlib.new(algorithm)
         self.size = 0
 
     def reset(self) -> None:
         """Forget every byte seen (a download starts over)."""
+        import hashlib
+
         self._hash = hashlib.new(self.algorithm)
         self.size = 0
 

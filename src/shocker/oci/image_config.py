@@ -4,12 +4,16 @@ fields shocker runs containers from, plus a minimal valid config for imported im
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from shocker.errors import RegistryError
 from shocker.oci.digest import validate_digest
 from shocker.oci.platform import host_platform
 from shocker.record import record
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+
 
 DEFAULT_ENV_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

@@ -4,13 +4,16 @@ of one platform's manifest from an index."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from shocker.errors import RegistryError
 from shocker.oci import mediatypes as mt
 from shocker.oci.digest import validate_digest
 from shocker.oci.platform import Platform
 from shocker.record import record
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @record(frozen=True)

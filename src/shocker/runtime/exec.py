@@ -8,7 +8,6 @@ import os
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import NoReturn
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
 from shocker.linux import syscalls
@@ -20,6 +19,10 @@ from shocker.runtime.launcher import wait_child
 from shocker.runtime.signals import Forwarder
 from shocker.runtime.spec import final_env
 from shocker.runtime.sync import Channel
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 @record(frozen=True, kw_only=True)

@@ -8,7 +8,6 @@ import _socket
 import os
 import resource
 from pathlib import Path
-from typing import NoReturn
 
 from shocker.errors import EXIT_ENGINE
 from shocker.linux import syscalls
@@ -17,6 +16,10 @@ from shocker.runtime.failure import step
 from shocker.runtime.plan import confinement_steps, rootfs_steps
 from shocker.runtime.spec import ContainerSpec, final_env
 from shocker.runtime.sync import Channel
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 def enter(

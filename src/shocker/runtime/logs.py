@@ -5,7 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
 
 _CHUNK = 65536
 _POLL_S = 0.1

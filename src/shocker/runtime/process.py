@@ -9,7 +9,6 @@ import os
 import signal
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NoReturn
 
 from shocker.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, RuntimeFailure
 from shocker.linux import syscalls
@@ -17,6 +16,10 @@ from shocker.runtime import capabilities
 from shocker.runtime.failure import step
 from shocker.runtime.spec import DEFAULT_PATH
 from shocker.runtime.users import Identity, resolve_user
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 def reset_signals() -> None:

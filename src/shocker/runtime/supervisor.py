@@ -10,7 +10,6 @@ import contextlib
 import os
 import signal
 from collections.abc import Callable
-from typing import NoReturn
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
 from shocker.linux import syscalls
@@ -20,6 +19,10 @@ from shocker.runtime.failure import step
 from shocker.runtime.signals import deliver
 from shocker.runtime.spec import ContainerSpec
 from shocker.runtime.sync import Channel
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 @record(frozen=True)

@@ -12,7 +12,12 @@ import _socket
 import os
 import struct
 from collections.abc import Callable
-from typing import NoReturn
+
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 
 Channel = _socket.socket
 

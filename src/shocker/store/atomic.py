@@ -8,9 +8,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from shocker.errors import StorageError
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def write_bytes_atomic(path: Path, data: bytes, durable: bool = True) -> None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from shocker.errors import Conflict, NotFound, StorageError, UsageError
 from shocker.record import asdict
 from shocker.record import record as record_class
+from shocker.static import TYPE_CHECKING
 from shocker.store import btrfs
 from shocker.store.atomic import file_lock, move, read_json, write_json_atomic
 from shocker.store.ids import new_id
@@ -21,6 +21,10 @@ from shocker.store.images import ImageRecord
 from shocker.store.layers import scratch_path
 from shocker.store.layout import Layout
 from shocker.store.records import from_dict, record_files
+
+if TYPE_CHECKING:
+    from typing import Any
+
 
 STATE_FILE = "state.json"
 LOG_FILE = "container.log"

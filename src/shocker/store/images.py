@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
 
 from shocker.errors import NotFound, StorageError, UsageError
 from shocker.record import asdict, field, record
+from shocker.static import TYPE_CHECKING
 from shocker.store import btrfs
 from shocker.store.atomic import file_lock, move, read_json, write_json_atomic
 from shocker.store.ids import new_id
@@ -16,6 +16,10 @@ from shocker.store.layers import scratch_path
 from shocker.store.layout import Layout
 from shocker.store.names import has_registry_host, normalize, split_name, without_registry_host
 from shocker.store.records import from_dict, now, record_files
+
+if TYPE_CHECKING:
+    from typing import Any
+
 
 _HEX = re.compile(r"^[0-9a-f]+$")
 

@@ -6,12 +6,18 @@ registry client or the network library.
 
 from __future__ import annotations
 
-from typing import NamedTuple
 
+class CommandEntry:
+    """A command's module (under shocker.cli.commands) and its one-line summary.
 
-class CommandEntry(NamedTuple):
-    module: str
-    summary: str
+    A plain class rather than a NamedTuple: typing costs ~3 ms on every start.
+    """
+
+    __slots__ = ("module", "summary")
+
+    def __init__(self, module: str, summary: str) -> None:
+        self.module = module
+        self.summary = summary
 
 
 COMMANDS: dict[str, CommandEntry] = {
