@@ -6,6 +6,7 @@ change, under the container's lock when read-modify-write.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -179,10 +180,30 @@ class ContainerStore:
             except OSError as error:
                 raise StorageError(f"cannot remove {container_id}: {error.strerror}") from error
             btrfs.delete_subvolume(self.layout.container_rootfs(container_id))
-            import shutil
-
-            shutil.rmtree(retired, ignore_errors=True)
+            _remove_quietly(str(retired))
             lock.unlink(missing_ok=True)
 
     def log_path(self, container_id: str) -> Path:
         return self.layout.container_dir(container_id) / LOG_FILE
+
+
+def _remove_quietly(path: str) -> None:
+    """shutil.rmtree(path, ignore_errors=True) for a container's few metadata files, without
+    importing shutil (~1.5 ms on every `run --rm`)."""
+    try:
+        with os.scandir(path) as listing:
+            entries = list(listing)
+    except OSError:
+        entries = []
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                _remove_quietly(entry.path)
+            else:
+                Path(entry.path).unlink()
+        except OSError:
+            continue
+    try:
+        Path(path).rmdir()
+    except OSError:
+        return
