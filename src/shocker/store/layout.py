@@ -62,7 +62,8 @@ class Layout:
 
     @property
     def volumes(self) -> Path:
-        return self.meta / "volumes"
+        # Beside the images and containers, as users expect: SHOCKER_ROOT/volumes/NAME.
+        return self.root / "volumes"
 
     def volume(self, name: str) -> Path:
         return self.volumes / name

@@ -38,7 +38,6 @@ class Store:
             layout.layers,
             layout.images,
             layout.containers,
-            layout.volumes,
             layout.network,
             layout.locks,
             layout.tmp,

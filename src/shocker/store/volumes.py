@@ -1,4 +1,4 @@
-"""Named volumes: plain directories under `.shocker/volumes/NAME`, kept across containers.
+"""Named volumes: plain directories at `SHOCKER_ROOT/volumes/NAME`, kept across containers.
 
 Whether a volume is in use is the engine's question (it knows the containers).
 """
