@@ -14,6 +14,7 @@ from shocker.errors import NotRunning, ShockerError
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
     from typing import Any
 
@@ -25,15 +26,30 @@ if TYPE_CHECKING:
     from shocker.store.store import Store
 
 
-def launch(store: Store, settings: Settings, record: ContainerRecord, *, detach: bool) -> int:
-    """Start the container's command; foreground: its exit code, detached: 0 once running."""
+def launch(
+    store: Store,
+    settings: Settings,
+    record: ContainerRecord,
+    *,
+    detach: bool,
+    primed: Callable[[], None] | None = None,
+) -> int:
+    """Start the container's command; foreground: its exit code, detached: 0 once running.
+
+    `primed` waits for a cgroup migration warm-up the caller started (started here if None).
+    """
+    from shocker.cgroups.warmup import prime_migration
     from shocker.runtime import launcher
+
+    if primed is None:
+        primed = prime_migration(settings.cgroup_root)
 
     try:
         cgroup = create_cgroup(settings, record.id, record.config["limits"])
         network = prepare_network(store, settings, record)
         spec = build_spec(store, record, network)
     except BaseException:
+        primed()
         # Nothing ran: free what was taken; `--rm` leaves no container behind either.
         teardown(store, settings, record.id)
         if record.auto_remove:
@@ -68,6 +84,7 @@ def launch(store: Store, settings: Settings, record: ContainerRecord, *, detach:
     # A detached container's supervisor becomes a lean monitor process (a few MB instead of
     # a copy of this heap); it records the exit by running `shocker _finish ID CODE SIGNAL`.
     exit_command = (*finish_command(), record.id) if detach else None
+    primed()  # no other thread may be running when the launcher forks
     try:
         return launcher.start(
             spec,

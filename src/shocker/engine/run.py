@@ -17,5 +17,9 @@ def run_container(
     store: Store, settings: Settings, options: RunOptions, reporter: PullReporter
 ) -> tuple[str, int]:
     """Returns (container id, exit code); detached: the code is 0 once it runs."""
+    from shocker.cgroups.warmup import prime_migration
+
+    # Overlaps the kernel's first-migration wait with creating the container (see warmup).
+    primed = prime_migration(settings.cgroup_root)
     record = create_container(store, settings, options, reporter)
-    return record.id, launch(store, settings, record, detach=options.detach)
+    return record.id, launch(store, settings, record, detach=options.detach, primed=primed)
