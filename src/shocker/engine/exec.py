@@ -29,6 +29,9 @@ def exec_command(
     from shocker.runtime.exec import ExecSpec, exec_in
     from shocker.runtime.spec import build_argv
 
+    from shocker.cgroups.warmup import prime_migration
+
+    primed = prime_migration(settings.cgroup_root)  # the join below then finds the lock warm
     record = store.containers.resolve(target)
     if not is_running(record) or record.pid is None:
         raise NotRunning(f"Container '{record.id}' exists but is not running")
@@ -45,4 +48,5 @@ def exec_command(
         privileged=privileged or config["privileged"],
         cgroup_procs=cgroup.procs_files(),
     )
+    primed()  # no other thread may be running when exec forks
     return exec_in(record.pid, spec)
