@@ -73,7 +73,7 @@ def container_config(
         entrypoint = (options.entrypoint,) if options.entrypoint else None
         cmd = None
     argv = build_argv(entrypoint, cmd, list(options.command), shell_rule=True)
-    env = _merge_env(config.env, options.env, options.tty)
+    env = merge_env(config.env, options.env, options.tty)
     memory = parse_memory(options.memory) if options.memory else settings.mem_limit_mb * 2**20
     shares = _positive_int("--cpu-shares", options.cpu_shares) or settings.cpu_shares
     pids: int | None = settings.pids_limit
@@ -108,7 +108,7 @@ def container_config(
     }
 
 
-def _merge_env(image_env: tuple[str, ...], flags: tuple[str, ...], tty: bool) -> list[str]:
+def merge_env(image_env: tuple[str, ...], flags: tuple[str, ...], tty: bool) -> list[str]:
     merged: dict[str, str] = {}
     for item in image_env:
         key, _, value = item.partition("=")

@@ -25,11 +25,10 @@ def exec_command(
     privileged: bool,
 ) -> int:
     from shocker.cgroups import detect
-    from shocker.engine.create import _merge_env
+    from shocker.cgroups.warmup import prime_migration
+    from shocker.engine.create import merge_env
     from shocker.runtime.exec import ExecSpec, exec_in
     from shocker.runtime.spec import build_argv
-
-    from shocker.cgroups.warmup import prime_migration
 
     primed = prime_migration(settings.cgroup_root)  # the join below then finds the lock warm
     record = store.containers.resolve(target)
@@ -39,7 +38,7 @@ def exec_command(
     cgroup = detect(settings.cgroup_root).open(settings.cgroup_parent, record.id)
     spec = ExecSpec(
         argv=build_argv(None, None, argv, shell_rule=True),
-        env=tuple(_merge_env(tuple(config["env"]), env, tty)),
+        env=tuple(merge_env(tuple(config["env"]), env, tty)),
         cwd=workdir or config["cwd"] or "/",
         user=user if user is not None else (config["user"] or ""),
         tty=tty,
