@@ -21,7 +21,7 @@ from shocker.store.ids import new_id
 from shocker.store.images import ImageRecord
 from shocker.store.layers import scratch_path
 from shocker.store.layout import Layout
-from shocker.store.records import from_dict, record_files
+from shocker.store.records import by_id_prefix, from_dict, record_files
 
 if TYPE_CHECKING:
     from typing import Any
@@ -31,7 +31,6 @@ STATE_FILE = "state.json"
 LOG_FILE = "container.log"
 # Docker's rule for container names.
 VALID_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-_HEX = re.compile(r"^[0-9a-f]+$")
 
 
 @record_class()
@@ -142,14 +141,9 @@ class ContainerStore:
         for record in records:
             if record.name == text:
                 return record
-        hexpart = text.removeprefix("ps-")
-        if _HEX.match(hexpart):
-            matches = [r for r in records if r.id.removeprefix("ps-").startswith(hexpart)]
-            if len(matches) == 1:
-                return matches[0]
-            if matches:
-                ids = ", ".join(sorted(r.id for r in matches))
-                raise UsageError(f"'{text}' matches several containers: {ids}")
+        match = by_id_prefix(records, text, "ps", "containers")
+        if match is not None:
+            return match
         raise NotFound(f"No container named '{text}' exists")
 
     def update(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -15,13 +14,10 @@ from shocker.store.ids import new_id
 from shocker.store.layers import scratch_path
 from shocker.store.layout import Layout
 from shocker.store.names import has_registry_host, normalize, split_name, without_registry_host
-from shocker.store.records import from_dict, now, record_files
+from shocker.store.records import by_id_prefix, from_dict, now, record_files
 
 if TYPE_CHECKING:
     from typing import Any
-
-
-_HEX = re.compile(r"^[0-9a-f]+$")
 
 
 @record()
@@ -156,14 +152,9 @@ class ImageStore:
         named = _by_name(records, text)
         if named is not None:
             return named
-        hexpart = text.removeprefix("img-")
-        if _HEX.match(hexpart):
-            matches = [r for r in records if r.id.removeprefix("img-").startswith(hexpart)]
-            if len(matches) == 1:
-                return matches[0]
-            if matches:
-                ids = ", ".join(sorted(r.id for r in matches))
-                raise UsageError(f"'{text}' matches several images: {ids}")
+        match = by_id_prefix(records, text, "img", "images")
+        if match is not None:
+            return match
         raise NotFound(f"No image named '{text}' exists")
 
     def find_by_digest(self, repository_digest: str, reference: str) -> ImageRecord | None:

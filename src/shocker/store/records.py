@@ -7,13 +7,21 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from shocker.errors import UsageError
 from shocker.record import fields
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from typing import Any, TypeVar
+    from collections.abc import Sequence
+    from typing import Any, Protocol, TypeVar
 
     T = TypeVar("T")
+
+    class HasId(Protocol):
+        @property
+        def id(self) -> str: ...
+
+    R = TypeVar("R", bound=HasId)
 
 
 def now() -> str:
@@ -39,3 +47,21 @@ def record_files(directory: Path, suffix: str = ".json") -> Iterator[Path]:
         for entry in entries:
             if not entry.name.startswith(".") and entry.name.endswith(suffix):
                 yield Path(entry.path)
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def by_id_prefix(records: Sequence[R], text: str, prefix: str, noun: str) -> R | None:
+    """The one record whose id (`prefix-` + hex) starts with `text`, with or without `prefix-`.
+
+    None when nothing matches; UsageError naming the candidates when several do.
+    """
+    hexpart = text.removeprefix(f"{prefix}-")
+    if not hexpart or not set(hexpart) <= _HEX:
+        return None
+    matches = [r for r in records if r.id.removeprefix(f"{prefix}-").startswith(hexpart)]
+    if len(matches) > 1:
+        ids = ", ".join(sorted(r.id for r in matches))
+        raise UsageError(f"'{text}' matches several {noun}: {ids}")
+    return matches[0] if matches else None
