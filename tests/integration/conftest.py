@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import secrets
 import subprocess
 from collections.abc import Iterator
@@ -27,6 +28,22 @@ from tests.support.shocker import Shocker, base_environment
 def prerequisites() -> None:
     missing = integration_missing()
     require(not missing, "integration tests need: " + "; ".join(missing))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def restore_ip_forwarding() -> Iterator[None]:
+    """Bridge set-up turns IPv4 forwarding on (as Docker does); leave the host as found."""
+    forwarding = Path("/proc/sys/net/ipv4/ip_forward")
+    try:
+        was = forwarding.read_text()
+    except OSError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        if os.geteuid() == 0:
+            forwarding.write_text(was)
 
 
 @pytest.fixture(scope="session")
