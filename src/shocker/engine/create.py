@@ -177,19 +177,8 @@ def create_container(
             image=image.reference or image.id,
             command=config["argv"],
             created=now(),
-            state="created",
-            pid=None,
-            pid_start_time=None,
-            supervisor_pid=None,
-            exit_code=None,
-            oom_killed=False,
-            started_at=None,
-            finished_at=None,
             auto_remove=options.remove,
             config=config,
-            network={},
-            ports=[],
-            cgroup=None,
         )
 
     return store.containers.create(image, options.name, make_record)

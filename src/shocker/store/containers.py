@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shocker.errors import Conflict, NotFound, StorageError, UsageError
-from shocker.record import asdict
+from shocker.record import asdict, field
 from shocker.record import record as record_class
 from shocker.static import TYPE_CHECKING
 from shocker.store import btrfs
@@ -41,19 +41,20 @@ class ContainerRecord:
     image: str  # what the user typed, or the image's familiar name
     command: list[str]
     created: str
-    state: str  # "created" | "running" | "exited"
-    pid: int | None
-    pid_start_time: int | None
-    supervisor_pid: int | None
-    exit_code: int | None
-    oom_killed: bool
-    started_at: str | None
-    finished_at: str | None
-    auto_remove: bool
-    config: dict[str, Any]  # the run options as data, enough to start it again
-    network: dict[str, Any]
-    ports: list[dict[str, Any]]
-    cgroup: str | None
+    # Everything below starts as a container that was never run has it.
+    state: str = "created"  # "created" | "running" | "exited"
+    pid: int | None = None
+    pid_start_time: int | None = None
+    supervisor_pid: int | None = None
+    exit_code: int | None = None
+    oom_killed: bool = False
+    started_at: str | None = None
+    finished_at: str | None = None
+    auto_remove: bool = False
+    config: dict[str, Any] = field(default_factory=dict)  # enough to start it again
+    network: dict[str, Any] = field(default_factory=dict)
+    ports: list[dict[str, Any]] = field(default_factory=list)
+    cgroup: str | None = None
 
 
 class ContainerStore:

@@ -23,19 +23,7 @@ def make(image: ImageRecord, name: str | None = None):  # type: ignore[no-untype
             image=image.reference or image.id,
             command=["sh"],
             created="2024-01-01T00:00:00.000000Z",
-            state="created",
-            pid=None,
-            pid_start_time=None,
-            supervisor_pid=None,
-            exit_code=None,
-            oom_killed=False,
-            started_at=None,
-            finished_at=None,
-            auto_remove=False,
             config={},
-            network={},
-            ports=[],
-            cgroup=None,
         )
 
     return make_record

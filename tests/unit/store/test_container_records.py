@@ -19,19 +19,7 @@ def record(container_id: str, name: str | None) -> ContainerRecord:
         image="busybox",
         command=["sh"],
         created="2024-01-01T00:00:00.000000Z",
-        state="created",
-        pid=None,
-        pid_start_time=None,
-        supervisor_pid=None,
-        exit_code=None,
-        oom_killed=False,
-        started_at=None,
-        finished_at=None,
-        auto_remove=False,
         config={"argv": ["sh"]},
-        network={},
-        ports=[],
-        cgroup=None,
     )
 
 
