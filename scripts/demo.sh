@@ -2,7 +2,7 @@
 # shocker end to end on this machine, with no internet: install, provision btrfs storage in a
 # temporary loop file, start a local registry holding a busybox image built from
 # busybox-static, pull it, list it, run it; then remove everything it created.
-# Usage: sudo bash scripts/demo.sh
+# Usage (as root): bash scripts/demo.sh
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what shocker and its tests need on Debian 12, then shocker itself into a venv.
-# Idempotent. Usage: sudo bash scripts/install.sh   (prints the venv's bin directory last)
+# Idempotent. Usage (as root): bash scripts/install.sh   (prints the venv's bin directory last)
 # SHOCKER_VENV chooses the venv (default: .venv in this checkout); SHOCKER_PYTHON the interpreter.
 set -euo pipefail
 
@@ -9,11 +9,12 @@ VENV="${SHOCKER_VENV:-$REPO/.venv}"
 APT_PACKAGES=(
   btrfs-progs iptables iproute2 procps kmod util-linux mount
   docker-registry busybox-static skopeo zstd apache2-utils openssl
+  podman buildah umoci containerd runc crun libseccomp2
   python3 python3-venv ca-certificates
 )
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install.sh: run as root (sudo bash scripts/install.sh)" >&2
+  echo "install.sh: run as root as root: bash scripts/install.sh" >&2
   exit 1
 fi
 

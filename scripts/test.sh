@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything, then run the whole suite as root: lint and types, unit tests, and
 # integration tests (loop btrfs, a local docker-registry, real namespaces).
-# Usage: sudo bash scripts/test.sh [pytest arguments]
+# Usage (as root): bash scripts/test.sh [pytest arguments]
 # SHOCKER_SKIP_LINT=1 skips ruff/mypy/import-linter.
 set -euo pipefail
 
