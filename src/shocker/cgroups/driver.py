@@ -18,6 +18,8 @@ from shocker.static import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Protocol
 
+    from shocker.cgroups.usage import CgroupUsage
+
     class Cgroup(Protocol):
         @property
         def path_description(self) -> str: ...
@@ -32,7 +34,18 @@ if TYPE_CHECKING:
 
         def pids(self) -> list[int]: ...
 
-        def kill_all(self) -> None: ...
+        def freeze(self) -> None:
+            """Stop every task (pause); returns once the kernel reports them all frozen."""
+
+        def thaw(self) -> None:
+            """Let frozen tasks run again (unpause)."""
+
+        def is_frozen(self) -> bool: ...
+
+        def usage(self) -> CgroupUsage: ...
+
+        def kill_all(self) -> None:
+            """SIGKILL every task, frozen ones included."""
 
         def remove(self) -> None: ...
 

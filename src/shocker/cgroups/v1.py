@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shocker.cgroups import freezer, usage
 from shocker.cgroups.driver import (
     add_pid,
     check_names,
@@ -21,8 +22,10 @@ from shocker.cgroups.driver import (
 from shocker.cgroups.limits import CFS_PERIOD_US, Limits, quota_us
 from shocker.errors import CgroupError
 
-# Only what we limit is joined; cpuacct, freezer and the rest keep the caller's cgroup.
-CONTROLLERS = ("memory", "cpu", "pids")
+# What we limit, and what is joined without limits: the freezer for `pause`, cpuacct and
+# blkio for `stats`. Devices, cpuset and the rest keep the caller's cgroup.
+LIMITED = ("memory", "cpu", "pids")
+CONTROLLERS = (*LIMITED, "cpuacct", "blkio", "freezer")
 
 
 def hierarchies(root: Path) -> dict[str, Path]:
@@ -32,7 +35,9 @@ def hierarchies(root: Path) -> dict[str, Path]:
     "cpu,cpuacct"), often with a symlink per controller beside it; one listdir covers all.
     """
     try:
-        entries = sorted(root.iterdir())
+        # Co-mounted names first: "cpu" and "cpuacct" symlinks then map to the same
+        # "cpu,cpuacct" directory, joined once.
+        entries = sorted(root.iterdir(), key=lambda e: ("," not in e.name, e.name))
     except OSError:
         return {}
     found: dict[str, Path] = {}
@@ -83,14 +88,55 @@ class V1Cgroup:
     def pids(self) -> list[int]:
         return read_pids(self.procs_files())
 
+    def freeze(self) -> None:
+        freezer.v1_set(self.dirs.get("freezer"), frozen=True)
+
+    def thaw(self) -> None:
+        freezer.v1_set(self.dirs.get("freezer"), frozen=False)
+
+    def is_frozen(self) -> bool:
+        return freezer.v1_is_frozen(self.dirs.get("freezer"))
+
+    def usage(self) -> usage.CgroupUsage:
+        memory, cpuacct, blkio, pids = (
+            self.dirs.get(c) for c in ("memory", "cpuacct", "blkio", "pids")
+        )
+        used = limit = None
+        if memory is not None:
+            stat = usage.keyed(usage.read_text(memory / "memory.stat"))
+            used = usage.number(memory / "memory.usage_in_bytes")
+            used = None if used is None else usage.without_cache(used, stat, "total_inactive_file")
+            limit = usage.number(memory / "memory.limit_in_bytes")
+        read = write = 0
+        if blkio is not None:
+            # The throttle files count every I/O; the CFQ ones only with that scheduler.
+            text = usage.read_text(blkio / "blkio.throttle.io_service_bytes_recursive")
+            read, write = usage.v1_block_bytes(
+                text or usage.read_text(blkio / "blkio.throttle.io_service_bytes")
+            )
+        return usage.CgroupUsage(
+            cpu_ns=(usage.number(cpuacct / "cpuacct.usage") or 0) if cpuacct else 0,
+            memory_bytes=used or 0,
+            memory_limit_bytes=usage.effective_limit(limit),
+            block_read_bytes=read,
+            block_write_bytes=write,
+            pids=(usage.number(pids / "pids.current") or 0) if pids else len(self.pids()),
+        )
+
     def kill_all(self) -> None:
+        if self.is_frozen():
+            # A frozen task cannot die: thawed, the SIGKILLs already queued take it.
+            kill_procs(self.procs_files())
+            self.thaw()
         kill_procs(self.procs_files())
 
     def remove(self) -> None:
+        if self.is_frozen():
+            self.kill_all()
         remove_dirs(self._unique_dirs(), self.procs_files())
 
     def apply(self, limits: Limits, *, memsw: bool) -> None:
-        memory, cpu, pids = (self.dirs.get(c) for c in CONTROLLERS)
+        memory, cpu, pids = (self.dirs.get(c) for c in LIMITED)
         if memory is not None and limits.memory_bytes is not None:
             value = str(limits.memory_bytes)
             write(memory / "memory.limit_in_bytes", value, "memory limit")

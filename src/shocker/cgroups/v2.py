@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shocker.cgroups import freezer, usage
 from shocker.cgroups.driver import (
     add_pid,
     check_names,
@@ -57,6 +58,34 @@ class V2Cgroup:
 
     def pids(self) -> list[int]:
         return read_pids(self.procs_files())
+
+    def freeze(self) -> None:
+        freezer.v2_set(self.directory, frozen=True)
+
+    def thaw(self) -> None:
+        freezer.v2_set(self.directory, frozen=False)
+
+    def is_frozen(self) -> bool:
+        return freezer.v2_is_frozen(self.directory)
+
+    def usage(self) -> usage.CgroupUsage:
+        d = self.directory
+        cpu = usage.keyed(usage.read_text(d / "cpu.stat"))
+        used = usage.number(d / "memory.current")
+        if used is not None:
+            stat = usage.keyed(usage.read_text(d / "memory.stat"))
+            used = usage.without_cache(used, stat, "inactive_file")
+        read, write = usage.v2_block_bytes(usage.read_text(d / "io.stat"))
+        pids = usage.number(d / "pids.current")
+        return usage.CgroupUsage(
+            cpu_ns=cpu.get("usage_usec", 0) * 1000,
+            memory_bytes=used or 0,
+            # "max" reads as no number: no limit.
+            memory_limit_bytes=usage.effective_limit(usage.number(d / "memory.max")),
+            block_read_bytes=read,
+            block_write_bytes=write,
+            pids=pids if pids is not None else len(self.pids()),
+        )
 
     def kill_all(self) -> None:
         kill_file = self.directory / "cgroup.kill"

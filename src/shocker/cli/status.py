@@ -14,7 +14,10 @@ if TYPE_CHECKING:
 
 def status_text(record: ContainerRecord, now: float | None = None) -> str:
     if is_running(record):
-        return f"Up {duration(record.started_at, now)}"
+        paused = " (Paused)" if record.paused else ""
+        return f"Up {duration(record.started_at, now)}{paused}"
+    if record.state == "restarting":
+        return f"Restarting ({record.exit_code}) {ago(record.finished_at, now)}"
     if record.state == "created":
         return "Created"
     if record.state == "running":

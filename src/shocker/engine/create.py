@@ -104,7 +104,8 @@ def container_config(
             "cpu_quota_cores": parse_cpus(options.cpus) if options.cpus else None,
             "pids_max": pids,
         },
-        "stop_signal": config.stop_signal,
+        "stop_signal": options.stop_signal or config.stop_signal,
+        "stop_timeout": options.stop_timeout,
     }
 
 
@@ -120,6 +121,12 @@ def merge_env(image_env: tuple[str, ...], flags: tuple[str, ...], tty: bool) -> 
         key, _, value = item.partition("=")
         merged[key] = value
     return [f"{k}={v}" for k, v in merged.items()]
+
+
+def _image_labels(image: ImageRecord) -> dict[str, str]:
+    """The image config's Labels: a container inherits them, its own -l win (Docker)."""
+    labels = image.config.get("config", {}).get("Labels") or {}
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
 
 def _volume_record(store: Store, volume: Any) -> dict[str, Any]:
@@ -179,6 +186,7 @@ def create_container(
             created=now(),
             auto_remove=options.remove,
             config=config,
+            labels={**_image_labels(image), **dict(options.labels)},
         )
 
     return store.containers.create(image, options.name, make_record)

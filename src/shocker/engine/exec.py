@@ -23,6 +23,7 @@ def exec_command(
     tty: bool,
     interactive: bool,
     privileged: bool,
+    detach: bool = False,
 ) -> int:
     from shocker.cgroups import detect
     from shocker.cgroups.warmup import prime_migration
@@ -41,11 +42,13 @@ def exec_command(
         env=tuple(merge_env(tuple(config["env"]), env, tty)),
         cwd=workdir or config["cwd"] or "/",
         user=user if user is not None else (config["user"] or ""),
-        tty=tty,
-        interactive=interactive,
+        # Detached, nobody holds a terminal or stdin for it.
+        tty=tty and not detach,
+        interactive=interactive and not detach,
         capabilities=frozenset(config["capabilities"]),
         privileged=privileged or config["privileged"],
         cgroup_procs=cgroup.procs_files(),
+        detach=detach,
     )
     primed()  # no other thread may be running when exec forks
     return exec_in(record.pid, spec)

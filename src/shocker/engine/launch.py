@@ -75,6 +75,8 @@ def launch(
             r.exit_code = None
             r.finished_at = None
             r.oom_killed = False
+            r.paused = False
+            r.stopping = False
 
         store.containers.update(record.id, mark)
 
@@ -123,6 +125,7 @@ def finish(
         r.exit_code = exit_code
         r.oom_killed = oom
         r.finished_at = now()
+        r.paused = False
 
     try:
         record = store.containers.update(container_id, mark)

@@ -12,6 +12,9 @@ from shocker.errors import Conflict, NotRunning, ShockerError, UsageError
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from shocker.cgroups.driver import Cgroup
     from shocker.settings import Settings
     from shocker.store.containers import ContainerRecord
     from shocker.store.store import Store
@@ -64,21 +67,45 @@ def _supervisor_busy(record: ContainerRecord) -> bool:
     return is_alive(record.supervisor_pid, None)
 
 
-def stop(store: Store, record: ContainerRecord, timeout_s: float) -> None:
-    """The container's stop signal, then SIGKILL after timeout_s (Docker's default 10 s)."""
+def stop(
+    store: Store, settings: Settings, record: ContainerRecord, timeout_s: float | None = None
+) -> None:
+    """The container's stop signal, then SIGKILL after timeout_s (its --stop-timeout, else
+    Docker's 10 s). A restart policy ends here: a stopped container stays stopped."""
     if not is_running(record):
         return
     from shocker.engine.launch import stop_signal_number
 
+    if timeout_s is None:
+        configured = record.config.get("stop_timeout")
+        timeout_s = 10.0 if configured is None else float(configured)
+    _mark_stopping(store, record.id)
     stop_signal = stop_signal_number(record.config.get("stop_signal")) or signal.SIGTERM
     try:
-        send_signal(record, stop_signal)
+        kill(store, settings, record, stop_signal)
     except NotRunning:
         return
-    if not wait_for_exit(store, record.id, timeout_s):
+    # A negative timeout (Docker's -1) waits for as long as it takes.
+    if not wait_for_exit(store, record.id, timeout_s if timeout_s >= 0 else None):
         with contextlib.suppress(ShockerError):
             send_signal(store.containers.get(record.id), signal.SIGKILL)
         wait_for_exit(store, record.id, 10)
+
+
+def kill(store: Store, settings: Settings, record: ContainerRecord, signum: int) -> None:
+    """Send signum to pid 1; a paused container is thawed so that it can act on it."""
+    send_signal(record, signum)
+    thaw_after_signal(store, settings, record)
+
+
+def _mark_stopping(store: Store, container_id: str) -> None:
+    """Tell the container's monitor that this exit is wanted: no restart follows."""
+
+    def change(record: ContainerRecord) -> None:
+        record.stopping = True
+
+    with contextlib.suppress(ShockerError):
+        store.containers.update(container_id, change)
 
 
 def remove(store: Store, settings: Settings, record: ContainerRecord, force: bool) -> None:
@@ -91,8 +118,9 @@ def remove(store: Store, settings: Settings, record: ContainerRecord, force: boo
                 f"You cannot remove a running container {record.id}",
                 hint="stop it first or use 'rm -f'",
             )
+        _mark_stopping(store, record.id)
         with contextlib.suppress(NotRunning):
-            send_signal(record, signal.SIGKILL)
+            kill(store, settings, record, signal.SIGKILL)
         wait_for_exit(store, record.id, 10)
     teardown(store, settings, record.id)
     store.containers.remove(record.id)
@@ -110,3 +138,42 @@ def start(store: Store, settings: Settings, record: ContainerRecord, attach: boo
 
         teardown(store, settings, record.id)
     return launch(store, settings, record, detach=not attach)
+
+
+def container_cgroup(settings: Settings, container_id: str) -> Cgroup:
+    from shocker.cgroups import detect
+
+    return detect(settings.cgroup_root).open(settings.cgroup_parent, container_id)
+
+
+def pause(store: Store, settings: Settings, record: ContainerRecord) -> None:
+    """Freeze every process of a running container (its cgroup's freezer)."""
+    if not is_running(record):
+        raise NotRunning(f"Container '{record.id}' exists but is not running")
+    if record.paused:
+        raise Conflict(f"Container '{record.id}' is already paused")
+    container_cgroup(settings, record.id).freeze()
+    store.containers.update(record.id, _set_paused(True))
+
+
+def unpause(store: Store, settings: Settings, record: ContainerRecord) -> None:
+    if not is_running(record) or not record.paused:
+        raise Conflict(f"Container '{record.id}' is not paused")
+    container_cgroup(settings, record.id).thaw()
+    store.containers.update(record.id, _set_paused(False))
+
+
+def thaw_after_signal(store: Store, settings: Settings, record: ContainerRecord) -> None:
+    """A paused container cannot act on a signal: thaw it once sent (Docker does the same)."""
+    if record.paused:
+        with contextlib.suppress(ShockerError):
+            container_cgroup(settings, record.id).thaw()
+        with contextlib.suppress(ShockerError):
+            store.containers.update(record.id, _set_paused(False))
+
+
+def _set_paused(paused: bool) -> Callable[[ContainerRecord], None]:
+    def change(record: ContainerRecord) -> None:
+        record.paused = paused
+
+    return change

@@ -52,6 +52,9 @@ class RunOptions:
     ip: str | None = None
     dns: tuple[str, ...] = ()
     platform: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    stop_signal: str | None = None  # canonical: "SIGUSR1"
+    stop_timeout: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -102,6 +105,44 @@ def parse_env(assignments: list[str], env_files: list[str]) -> tuple[str, ...]:
     return tuple(result)
 
 
+def parse_labels(texts: list[str]) -> tuple[tuple[str, str], ...]:
+    """`-l KEY=VALUE` or `-l KEY` (an empty value), as Docker."""
+    labels: dict[str, str] = {}
+    for text in texts:
+        key, _, value = text.partition("=")
+        if not key.strip():
+            raise UsageError(f"invalid label '{text}': use KEY=VALUE")
+        labels[key] = value
+    return tuple(labels.items())
+
+
+def parse_stop_signal(text: str | None) -> str | None:
+    """`USR1`, `SIGUSR1` or `10` -> "SIGUSR1"; UsageError for anything else."""
+    if text is None:
+        return None
+    import signal
+
+    name = text.upper()
+    try:
+        if name.isdigit():
+            return signal.Signals(int(name)).name
+        return signal.Signals[name if name.startswith("SIG") else "SIG" + name].name
+    except (KeyError, ValueError):
+        raise UsageError(f"invalid --stop-signal '{text}': use a signal name or number") from None
+
+
+def parse_stop_timeout(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"invalid --stop-timeout '{text}': use a number of seconds") from None
+    if value < -1:
+        raise UsageError(f"invalid --stop-timeout '{text}': use a number of seconds")
+    return value
+
+
 def options_from_args(args: argparse.Namespace) -> RunOptions:
     if args.name is not None and not NAME_PATTERN.fullmatch(args.name):
         raise UsageError(f"invalid container name '{args.name}': use [a-zA-Z0-9][a-zA-Z0-9_.-]*")
@@ -133,4 +174,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         ip=args.ip,
         dns=tuple(args.dns),
         platform=args.platform,
+        labels=parse_labels(args.label),
+        stop_signal=parse_stop_signal(args.stop_signal),
+        stop_timeout=parse_stop_timeout(args.stop_timeout),
     )

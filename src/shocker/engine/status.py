@@ -15,3 +15,14 @@ def is_running(record: ContainerRecord) -> bool:
     from shocker.linux.proc import is_alive
 
     return is_alive(record.pid, record.pid_start_time)
+
+
+def state_name(record: ContainerRecord) -> str:
+    """Docker's State.Status: created, running, paused, restarting or exited."""
+    if is_running(record):
+        return "paused" if record.paused else "running"
+    if record.state == "created":
+        return "created"
+    if record.state == "restarting":
+        return "restarting"
+    return "exited"

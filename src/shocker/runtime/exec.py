@@ -37,6 +37,7 @@ class ExecSpec:
     privileged: bool = False
     no_new_privileges: bool = True
     cgroup_procs: tuple[Path, ...] = ()  # cgroup.procs files to join first
+    detach: bool = False  # return once it runs; its output goes nowhere (Docker's exec -d)
 
 
 # The order nsenter(1) and runc use; mnt last, since the others are opened by host paths.
@@ -65,6 +66,9 @@ def exec_in(pid: int, spec: ExecSpec) -> int:
     try:
         with forwarder.installed():
             child, master = _start(spec, fds, size)
+            if spec.detach:
+                # Once we exit, the container's pid 1 inherits it (pid_namespaces(7)).
+                return 0
             return _attend(child, master, spec, forwarder, terminal_fd)
     finally:
         for fd in fds.values():
@@ -141,7 +145,13 @@ def _join_and_exec(
     spec: ExecSpec, fds: dict[str, int], channel: Channel, size: bytes | None
 ) -> None:
     process.reset_signals()
-    if not spec.interactive:
+    if spec.detach:
+        os.setsid()  # not in the caller's session: its terminal's signals are not ours
+        devnull = os.open("/dev/null", os.O_RDWR)
+        for target in (0, 1, 2):
+            os.dup2(devnull, target)
+        os.close(devnull)
+    elif not spec.interactive:
         devnull = os.open("/dev/null", os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)

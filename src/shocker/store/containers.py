@@ -55,6 +55,10 @@ class ContainerRecord:
     network: dict[str, Any] = field(default_factory=dict)
     ports: list[dict[str, Any]] = field(default_factory=list)
     cgroup: str | None = None
+    paused: bool = False  # its cgroup is frozen (`pause`); still running
+    labels: dict[str, str] = field(default_factory=dict)
+    restart_count: int = 0  # restarts its restart policy made
+    stopping: bool = False  # `stop`/`rm -f` asked it to end: its restart policy is over
 
 
 class ContainerStore:
@@ -113,6 +117,24 @@ class ContainerStore:
                     f"The container name '{name}' is already in use by {other.id}",
                     hint=f"remove it with 'shocker rm {other.id}' or choose another name",
                 )
+
+    def rename(self, container_id: str, name: str) -> ContainerRecord:
+        """Give the container a new name (checked free under the same lock as create)."""
+        if not VALID_NAME.match(name):
+            raise UsageError(
+                f"invalid container name '{name}': use letters, digits and _ . - (not first)"
+            )
+        with file_lock(self.layout.lock("ids")):
+            if self.get(container_id).name == name:
+                raise Conflict(
+                    f"Renaming a container with the same name as its current name: '{name}'"
+                )
+            self._check_name(name)
+
+            def change(record: ContainerRecord) -> None:
+                record.name = name
+
+            return self.update(container_id, change)
 
     def save(self, record: ContainerRecord) -> None:
         write_json_atomic(self._state_path(record.id), asdict(record))

@@ -57,7 +57,7 @@ def test_each_limited_controller_is_found_whatever_the_mount_names(
     for name in layout:
         (tmp_path / name).mkdir()
     found = hierarchies(tmp_path)
-    assert set(found) == {"memory", "cpu", "pids"}
+    assert set(found) == {"memory", "cpu", "cpuacct", "pids"}
     assert "cpu" in found["cpu"].name.split(",")
 
 
@@ -89,22 +89,22 @@ def test_unset_limits_leave_the_kernel_defaults(root: Path) -> None:
         assert list((root / hierarchy / "shocker/c1").iterdir()) == []
 
 
-def test_only_limited_hierarchies_are_joined(root: Path) -> None:
+def test_limited_hierarchies_and_the_freezer_are_joined(root: Path) -> None:
     cgroup = V1Driver(root).create("shocker", "c1", LIMITS)
     procs = cgroup.procs_files()
     assert sorted(p.resolve().parent.parent.parent.name for p in procs) == [
         "cpu,cpuacct",
+        "freezer",
         "memory",
         "pids",
     ]
-    assert not (root / "freezer/shocker").exists()
     assert not (root / "systemd/shocker").exists()
 
 
 def test_adding_a_process_writes_its_pid_to_every_hierarchy(root: Path) -> None:
     cgroup = V1Driver(root).create("shocker", "c1", LIMITS)
     cgroup.add_process(4242)
-    assert [p.read_text() for p in cgroup.procs_files()] == ["4242"] * 3
+    assert [p.read_text() for p in cgroup.procs_files()] == ["4242"] * 4
     assert cgroup.pids() == [4242]
 
 

@@ -9,6 +9,7 @@ from shocker.settings import Settings
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
+    add("-d", "--detach", action="store_true", help="run it in the background")
     add("-i", "--interactive", action="store_true", help="keep stdin open")
     add("-t", "--tty", action="store_true", help="allocate a pseudo-terminal")
     add("-e", "--env", action="append", default=[], metavar="KEY[=VALUE]")
@@ -39,4 +40,5 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         tty=args.tty,
         interactive=args.interactive,
         privileged=args.privileged,
+        detach=args.detach,
     )

@@ -1,4 +1,4 @@
-"""`stop`, `start`, `kill`, `wait`: one module for the four lifecycle verbs."""
+"""`stop`, `start`, `restart`, `kill`, `wait`, `pause`, `unpause`: the lifecycle verbs."""
 
 from __future__ import annotations
 
@@ -10,9 +10,26 @@ from shocker.settings import Settings
 
 def add_stop_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-t", "--time", type=float, default=10.0, help="seconds before SIGKILL (default 10)"
+        "-t",
+        "--time",
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds before SIGKILL (default: the container's --stop-timeout, else 10)",
     )
     parser.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+
+def add_restart_arguments(parser: argparse.ArgumentParser) -> None:
+    add_stop_arguments(parser)
+
+
+def add_pause_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+
+def add_unpause_arguments(parser: argparse.ArgumentParser) -> None:
+    add_pause_arguments(parser)
 
 
 def add_start_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,9 +64,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     def act(text: str) -> None:
         record = store.containers.resolve(text)
         if args.command_name == "stop":
-            lifecycle.stop(store, record, args.time)
+            lifecycle.stop(store, settings, record, args.time)
+        elif args.command_name == "restart":
+            lifecycle.stop(store, settings, record, args.time)
+            lifecycle.start(store, settings, store.containers.get(record.id), attach=False)
+        elif args.command_name == "pause":
+            lifecycle.pause(store, settings, record)
+        elif args.command_name == "unpause":
+            lifecycle.unpause(store, settings, record)
         elif args.command_name == "kill":
-            lifecycle.send_signal(record, signum)
+            lifecycle.kill(store, settings, record, signum)
         elif args.command_name == "start":
             lifecycle.start(store, settings, record, attach=False)
         else:
