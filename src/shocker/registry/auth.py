@@ -18,8 +18,7 @@ from shocker.oci.reference import HUB_REGISTRY
 from shocker.settings import Settings
 
 if TYPE_CHECKING:
-    import httpx
-
+    from shocker.registry.http import Response
     from shocker.registry.transport import Transport
 
 # distribution/registry/auth/token: `expires_in` defaults to 60 seconds when absent.
@@ -134,7 +133,7 @@ def credentials_for(settings: Settings, registry: str) -> Credentials | None:
     return docker_config_credentials(settings.docker_config, registry)
 
 
-def error_reason(response: httpx.Response) -> str:
+def error_reason(response: Response) -> str:
     """The reason a registry gives: its `errors` list (distribution spec) or the status."""
     try:
         doc: Any = json.loads(response.read() or b"null")

@@ -26,11 +26,12 @@ from shocker.oci.manifest import (
 from shocker.oci.platform import Platform, host_platform
 from shocker.oci.reference import Reference
 from shocker.registry.auth import CREDENTIALS_HINT, PASSWORD_REFUSED, Authenticator, error_reason
-from shocker.registry.transport import Transport, import_httpx
+from shocker.registry.http import HTTPError
+from shocker.registry.transport import Transport
 from shocker.settings import Settings
 
 if TYPE_CHECKING:
-    import httpx
+    from shocker.registry.http import Response
 
 # distribution refuses manifests over 4 MiB; containerd reads no more either.
 MAX_MANIFEST = 4 << 20
@@ -58,7 +59,7 @@ class _Incomplete(Exception):
     """The body ended cleanly before the blob's size: resumable."""
 
 
-def _read_limited(response: httpx.Response, limit: int, what: str) -> bytes:
+def _read_limited(response: Response, limit: int, what: str) -> bytes:
     chunks: list[bytes] = []
     total = 0
     for chunk in response.iter_bytes():
@@ -252,7 +253,6 @@ class RegistryClient:
         report: Callable[[int], None],
         restart: Callable[[], None],
     ) -> None:
-        httpx = import_httpx()
         dest.touch()
         delay = self._transport.backoff
         attempt = 0
@@ -265,7 +265,7 @@ class RegistryClient:
                     raise RegistryError(str(exc)) from None
                 time.sleep(delay)
                 delay *= 2
-            except httpx.TransportError as exc:
+            except HTTPError as exc:
                 if attempt >= self._transport.tries:
                     raise self._transport.unreachable(ref.registry, exc) from None
                 time.sleep(delay)
@@ -337,7 +337,7 @@ class RegistryClient:
 
     # -- requests --------------------------------------------------------------------------
 
-    def _get(self, ref: Reference, path: str, headers: dict[str, str], name: str) -> httpx.Response:
+    def _get(self, ref: Reference, path: str, headers: dict[str, str], name: str) -> Response:
         """GET with the registry's auth dance: one answer to a 401, then a clear error."""
         scope = f"repository:{ref.repository}:pull"
         url = self._transport.url(ref.registry, path)
@@ -365,7 +365,7 @@ class RegistryClient:
             else "the repository may not exist, or these credentials may not read it",
         )
 
-    def _failure(self, ref: Reference, response: httpx.Response, what: str) -> RegistryError:
+    def _failure(self, ref: Reference, response: Response, what: str) -> RegistryError:
         reason = error_reason(response)
         status = response.status_code
         if status == 429:

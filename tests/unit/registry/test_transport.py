@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 
 from shocker.errors import RegistryError
 from shocker.oci.manifest import Descriptor
 from shocker.oci.reference import HUB_REGISTRY, parse_reference
 from shocker.registry.client import RegistryClient
+from shocker.registry.http import HTTPError
 from shocker.registry.transport import Transport, is_loopback, scheme_for
 from shocker.settings import Settings
 from tests.unit.registry.fakeserver import (
@@ -99,9 +99,8 @@ def test_an_unreachable_registry_is_one_error_naming_it(tmp_path: Path) -> None:
 def test_docker_hub_unreachable_hints_at_shocker_registry(tmp_path: Path) -> None:
     transport = Transport(Settings(root=tmp_path))
     try:
-        request = httpx.Request("GET", f"https://{HUB_REGISTRY}/v2/")
         error = transport.unreachable(
-            HUB_REGISTRY, httpx.ConnectError("Name or service not known", request=request)
+            HUB_REGISTRY, HTTPError("Name or service not known", f"https://{HUB_REGISTRY}/v2/")
         )
     finally:
         transport.close()
@@ -112,7 +111,7 @@ def test_docker_hub_unreachable_hints_at_shocker_registry(tmp_path: Path) -> Non
 def test_with_shocker_registry_set_the_hub_hint_is_not_given(tmp_path: Path) -> None:
     transport = Transport(Settings(root=tmp_path, registry="127.0.0.1:1"))
     try:
-        error = transport.unreachable("127.0.0.1:1", httpx.ConnectError("refused"))
+        error = transport.unreachable("127.0.0.1:1", HTTPError("refused", "http://127.0.0.1:1/v2/"))
     finally:
         transport.close()
     assert error.hint is None
