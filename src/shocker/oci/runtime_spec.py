@@ -1,0 +1,830 @@
+"""The OCI runtime spec's config.json (opencontainers/runtime-spec config.md, config-linux.md)
+as typed records: `parse` validates a decoded document, `to_json` writes one back.
+
+Unknown properties are ignored, as the spec asks, except inside the objects that decide a
+container's confinement (process, linux and everything below them, mounts, root): there an
+unknown or unsupported field is refused, naming it, so nothing meant to confine is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+
+from shocker.errors import ShockerError
+from shocker.oci.capabilities import CAPABILITY_NAMES
+from shocker.record import record
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+
+OCI_VERSION = "1.0.2"
+
+NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
+SECCOMP_ACTIONS = (
+    "SCMP_ACT_KILL",
+    "SCMP_ACT_KILL_PROCESS",
+    "SCMP_ACT_KILL_THREAD",
+    "SCMP_ACT_TRAP",
+    "SCMP_ACT_ERRNO",
+    "SCMP_ACT_TRACE",
+    "SCMP_ACT_ALLOW",
+    "SCMP_ACT_LOG",
+)
+SECCOMP_OPERATORS = (
+    "SCMP_CMP_NE",
+    "SCMP_CMP_LT",
+    "SCMP_CMP_LE",
+    "SCMP_CMP_EQ",
+    "SCMP_CMP_GE",
+    "SCMP_CMP_GT",
+    "SCMP_CMP_MASKED_EQ",
+)
+RLIMIT_TYPES = (
+    "RLIMIT_AS",
+    "RLIMIT_CORE",
+    "RLIMIT_CPU",
+    "RLIMIT_DATA",
+    "RLIMIT_FSIZE",
+    "RLIMIT_LOCKS",
+    "RLIMIT_MEMLOCK",
+    "RLIMIT_MSGQUEUE",
+    "RLIMIT_NICE",
+    "RLIMIT_NOFILE",
+    "RLIMIT_NPROC",
+    "RLIMIT_RSS",
+    "RLIMIT_RTPRIO",
+    "RLIMIT_RTTIME",
+    "RLIMIT_SIGPENDING",
+    "RLIMIT_STACK",
+)
+
+
+class SpecError(ShockerError):
+    """config.json is malformed or asks for something this runtime does not do."""
+
+
+# ---- the records -------------------------------------------------------------------------
+
+
+@record(frozen=True, kw_only=True)
+class User:
+    uid: int = 0
+    gid: int = 0
+    umask: int | None = None
+    additional_gids: tuple[int, ...] = ()
+
+
+@record(frozen=True, kw_only=True)
+class Capabilities:
+    bounding: tuple[str, ...] = ()
+    effective: tuple[str, ...] = ()
+    inheritable: tuple[str, ...] = ()
+    permitted: tuple[str, ...] = ()
+    ambient: tuple[str, ...] = ()
+
+    @classmethod
+    def same(cls, names: tuple[str, ...]) -> Capabilities:
+        """Docker's shape: bounding, effective and permitted alike; no inheritable/ambient."""
+        return cls(bounding=names, effective=names, permitted=names)
+
+
+@record(frozen=True)
+class Rlimit:
+    type: str  # RLIMIT_NOFILE, ...
+    hard: int
+    soft: int
+
+
+@record(frozen=True)
+class ConsoleSize:
+    height: int
+    width: int
+
+
+@record(frozen=True, kw_only=True)
+class Process:
+    args: tuple[str, ...]
+    env: tuple[str, ...] = ()
+    cwd: str = "/"
+    user: User = User()
+    terminal: bool = False
+    console_size: ConsoleSize | None = None
+    capabilities: Capabilities | None = None
+    rlimits: tuple[Rlimit, ...] = ()
+    no_new_privileges: bool = False
+    oom_score_adj: int | None = None
+
+
+@record(frozen=True, kw_only=True)
+class Root:
+    path: str
+    readonly: bool = False
+
+
+@record(frozen=True, kw_only=True)
+class Mount:
+    destination: str
+    type: str = ""
+    source: str = ""
+    options: tuple[str, ...] = ()
+
+
+@record(frozen=True, kw_only=True)
+class Namespace:
+    type: str  # one of NAMESPACE_TYPES
+    path: str = ""  # join this one instead of creating a new one
+
+
+@record(frozen=True, kw_only=True)
+class IdMapping:
+    container_id: int
+    host_id: int
+    size: int
+
+
+@record(frozen=True, kw_only=True)
+class DeviceRule:
+    """linux.resources.devices: an allow/deny entry of the device cgroup."""
+
+    allow: bool
+    type: str = "a"  # a, b, c
+    major: int | None = None  # None: any (*)
+    minor: int | None = None
+    access: str = "rwm"
+
+
+@record(frozen=True, kw_only=True)
+class Memory:
+    limit: int | None = None
+    reservation: int | None = None
+    swap: int | None = None
+    swappiness: int | None = None
+    disable_oom_killer: bool | None = None
+
+
+@record(frozen=True, kw_only=True)
+class Cpu:
+    shares: int | None = None
+    quota: int | None = None
+    period: int | None = None
+    cpus: str = ""
+    mems: str = ""
+
+
+@record(frozen=True, kw_only=True)
+class Pids:
+    limit: int
+
+
+@record(frozen=True, kw_only=True)
+class Resources:
+    devices: tuple[DeviceRule, ...] = ()
+    memory: Memory | None = None
+    cpu: Cpu | None = None
+    pids: Pids | None = None
+
+
+@record(frozen=True, kw_only=True)
+class SeccompArg:
+    index: int
+    value: int
+    op: str  # one of SECCOMP_OPERATORS
+    value_two: int = 0
+
+
+@record(frozen=True, kw_only=True)
+class SyscallRule:
+    names: tuple[str, ...]
+    action: str  # one of SECCOMP_ACTIONS
+    errno_ret: int | None = None
+    args: tuple[SeccompArg, ...] = ()
+
+
+@record(frozen=True, kw_only=True)
+class Seccomp:
+    default_action: str
+    default_errno_ret: int | None = None
+    architectures: tuple[str, ...] = ()  # SCMP_ARCH_X86_64, ...
+    flags: tuple[str, ...] = ()
+    syscalls: tuple[SyscallRule, ...] = ()
+
+
+@record(frozen=True, kw_only=True)
+class Device:
+    """linux.devices: a node the runtime creates in the container's /dev."""
+
+    path: str
+    type: str  # c, b, u, p
+    major: int = 0
+    minor: int = 0
+    file_mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+
+
+@record(frozen=True, kw_only=True)
+class Linux:
+    namespaces: tuple[Namespace, ...] = ()
+    uid_mappings: tuple[IdMapping, ...] = ()
+    gid_mappings: tuple[IdMapping, ...] = ()
+    devices: tuple[Device, ...] = ()
+    resources: Resources | None = None
+    cgroups_path: str = ""
+    sysctl: tuple[tuple[str, str], ...] = ()  # (key, value) in file order
+    seccomp: Seccomp | None = None
+    masked_paths: tuple[str, ...] = ()
+    readonly_paths: tuple[str, ...] = ()
+    rootfs_propagation: str = ""
+
+    def namespace(self, kind: str) -> Namespace | None:
+        return next((ns for ns in self.namespaces if ns.type == kind), None)
+
+
+@record(frozen=True, kw_only=True)
+class Spec:
+    oci_version: str = OCI_VERSION
+    root: Root
+    process: Process | None = None
+    hostname: str = ""
+    domainname: str = ""
+    mounts: tuple[Mount, ...] = ()
+    linux: Linux = Linux()
+    annotations: tuple[tuple[str, str], ...] = ()
+
+
+# ---- parsing -----------------------------------------------------------------------------
+
+
+class _Object:
+    """One JSON object being read: typed getters that name the field in their errors, and
+    (for a strict object) a final check that every key was understood."""
+
+    def __init__(self, value: object, where: str, strict: bool) -> None:
+        if not isinstance(value, dict):
+            raise SpecError(f"config.json: {where} must be an object")
+        self.data: dict[str, Any] = value
+        self.where = where
+        self.strict = strict
+        self.seen: set[str] = set()
+
+    def _get(self, key: str) -> Any:
+        self.seen.add(key)
+        return self.data.get(key)
+
+    def _name(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def fail(self, key: str, why: str) -> SpecError:
+        return SpecError(f"config.json: {self._name(key)} {why}")
+
+    def string(self, key: str, default: str = "", *, required: bool = False) -> str:
+        value = self._get(key)
+        if value is None:
+            if required:
+                raise self.fail(key, "is required")
+            return default
+        if not isinstance(value, str):
+            raise self.fail(key, "must be a string")
+        return value
+
+    def integer(self, key: str, *, required: bool = False) -> int | None:
+        value = self._get(key)
+        if value is None:
+            if required:
+                raise self.fail(key, "is required")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, "must be an integer")
+        return value
+
+    def required_int(self, key: str) -> int:
+        value = self.integer(key, required=True)
+        assert value is not None
+        return value
+
+    def boolean(self, key: str) -> bool | None:
+        value = self._get(key)
+        if value is not None and not isinstance(value, bool):
+            raise self.fail(key, "must be true or false")
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self._get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, "must be a list of strings")
+        return tuple(value)
+
+    def integers(self, key: str) -> tuple[int, ...]:
+        value = self._get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            raise self.fail(key, "must be a list of integers")
+        return tuple(value)
+
+    def object(self, key: str, *, strict: bool | None = None) -> _Object | None:
+        value = self._get(key)
+        if value is None:
+            return None
+        return _Object(value, self._name(key), self.strict if strict is None else strict)
+
+    def objects(self, key: str) -> list[_Object]:
+        value = self._get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(key, "must be a list")
+        return [_Object(v, f"{self._name(key)}[{i}]", self.strict) for i, v in enumerate(value)]
+
+    def string_map(self, key: str) -> tuple[tuple[str, str], ...]:
+        value = self._get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise self.fail(key, "must be an object of strings")
+        return tuple(value.items())
+
+    def refuse_set(self, *keys: str) -> None:
+        """Fields this runtime does not implement: an error when they ask for anything."""
+        for key in keys:
+            if self._get(key) not in (None, "", [], {}):
+                raise self.fail(key, "is not supported by this runtime")
+
+    def done(self) -> None:
+        if not self.strict:
+            return
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            raise self.fail(unknown[0], "is not a field this runtime knows")
+
+
+def _choice(obj: _Object, key: str, allowed: tuple[str, ...], *, required: bool = True) -> str:
+    value = obj.string(key, required=required)
+    if value and value not in allowed:
+        raise obj.fail(key, f"has an unknown value {value!r}")
+    return value
+
+
+def _capability_names(obj: _Object, key: str) -> tuple[str, ...]:
+    names = obj.strings(key)
+    for name in names:
+        if name not in CAPABILITY_NAMES:
+            raise obj.fail(key, f"names an unknown capability {name!r}")
+    return names
+
+
+def _user(obj: _Object) -> User:
+    obj.refuse_set("username")  # Windows only
+    user = User(
+        uid=obj.required_int("uid"),
+        gid=obj.required_int("gid"),
+        umask=obj.integer("umask"),
+        additional_gids=obj.integers("additionalGids"),
+    )
+    obj.done()
+    return user
+
+
+def _capabilities(obj: _Object) -> Capabilities:
+    caps = Capabilities(
+        bounding=_capability_names(obj, "bounding"),
+        effective=_capability_names(obj, "effective"),
+        inheritable=_capability_names(obj, "inheritable"),
+        permitted=_capability_names(obj, "permitted"),
+        ambient=_capability_names(obj, "ambient"),
+    )
+    obj.done()
+    return caps
+
+
+def _rlimit(obj: _Object) -> Rlimit:
+    limit = Rlimit(
+        _choice(obj, "type", RLIMIT_TYPES), obj.required_int("hard"), obj.required_int("soft")
+    )
+    obj.done()
+    return limit
+
+
+def _process(obj: _Object) -> Process:
+    args = obj.strings("args")
+    if not args:
+        raise obj.fail("args", "must name the program to run")
+    user = obj.object("user")
+    caps = obj.object("capabilities")
+    size = obj.object("consoleSize")
+    console = None
+    if size is not None:
+        console = ConsoleSize(size.required_int("height"), size.required_int("width"))
+        size.done()
+    # No LSM is enforced here, so asking for a profile or label is refused, not ignored.
+    obj.refuse_set("apparmorProfile", "selinuxLabel", "ioPriority", "scheduler", "execCPUAffinity")
+    obj.refuse_set("commandLine")  # Windows only
+    process = Process(
+        args=args,
+        env=obj.strings("env"),
+        cwd=obj.string("cwd", "/"),
+        user=_user(user) if user is not None else User(),
+        terminal=bool(obj.boolean("terminal")),
+        console_size=console,
+        capabilities=_capabilities(caps) if caps is not None else None,
+        rlimits=tuple(_rlimit(r) for r in obj.objects("rlimits")),
+        no_new_privileges=bool(obj.boolean("noNewPrivileges")),
+        oom_score_adj=obj.integer("oomScoreAdj"),
+    )
+    if not process.cwd.startswith("/"):
+        raise obj.fail("cwd", "must be an absolute path")
+    obj.done()
+    return process
+
+
+def _mount(obj: _Object) -> Mount:
+    obj.refuse_set("uidMappings", "gidMappings")  # id-mapped mounts
+    mount = Mount(
+        destination=obj.string("destination", required=True),
+        type=obj.string("type"),
+        source=obj.string("source"),
+        options=obj.strings("options"),
+    )
+    if not mount.destination.startswith("/"):
+        raise obj.fail("destination", "must be an absolute path")
+    obj.done()
+    return mount
+
+
+def _id_mapping(obj: _Object) -> IdMapping:
+    mapping = IdMapping(
+        container_id=obj.required_int("containerID"),
+        host_id=obj.required_int("hostID"),
+        size=obj.required_int("size"),
+    )
+    obj.done()
+    return mapping
+
+
+def _device_number(obj: _Object, key: str) -> int | None:
+    value = obj.integer(key)
+    return None if value is None or value < 0 else value
+
+
+def _device_rule(obj: _Object) -> DeviceRule:
+    allow = obj.boolean("allow")
+    if allow is None:
+        raise obj.fail("allow", "is required")
+    rule = DeviceRule(
+        allow=allow,
+        type=_choice(obj, "type", ("a", "b", "c"), required=False) or "a",
+        major=_device_number(obj, "major"),
+        minor=_device_number(obj, "minor"),
+        access=obj.string("access", "rwm"),
+    )
+    if not rule.access or set(rule.access) - set("rwm"):
+        raise obj.fail("access", f"must be letters of 'rwm', not {rule.access!r}")
+    obj.done()
+    return rule
+
+
+def _resources(obj: _Object) -> Resources:
+    obj.refuse_set("blockIO", "hugepageLimits", "network", "rdma", "unified")
+    memory = obj.object("memory")
+    cpu = obj.object("cpu")
+    pids = obj.object("pids")
+    result = Resources(
+        devices=tuple(_device_rule(d) for d in obj.objects("devices")),
+        memory=_memory(memory) if memory is not None else None,
+        cpu=_cpu(cpu) if cpu is not None else None,
+        pids=Pids(limit=pids.required_int("limit")) if pids is not None else None,
+    )
+    if pids is not None:
+        pids.done()
+    obj.done()
+    return result
+
+
+def _memory(obj: _Object) -> Memory:
+    # kernel/kernelTCP are deprecated in the spec and ignored by runc on recent kernels.
+    obj.integer("kernel")
+    obj.integer("kernelTCP")
+    obj.refuse_set("useHierarchy", "checkBeforeUpdate")
+    memory = Memory(
+        limit=obj.integer("limit"),
+        reservation=obj.integer("reservation"),
+        swap=obj.integer("swap"),
+        swappiness=obj.integer("swappiness"),
+        disable_oom_killer=obj.boolean("disableOOMKiller"),
+    )
+    obj.done()
+    return memory
+
+
+def _cpu(obj: _Object) -> Cpu:
+    obj.refuse_set("realtimeRuntime", "realtimePeriod", "idle", "burst")
+    cpu = Cpu(
+        shares=obj.integer("shares"),
+        quota=obj.integer("quota"),
+        period=obj.integer("period"),
+        cpus=obj.string("cpus"),
+        mems=obj.string("mems"),
+    )
+    obj.done()
+    return cpu
+
+
+def _seccomp(obj: _Object) -> Seccomp:
+    obj.refuse_set("listenerPath", "listenerMetadata")
+    seccomp = Seccomp(
+        default_action=_choice(obj, "defaultAction", SECCOMP_ACTIONS),
+        default_errno_ret=obj.integer("defaultErrnoRet"),
+        architectures=obj.strings("architectures"),
+        flags=obj.strings("flags"),
+        syscalls=tuple(_syscall_rule(s) for s in obj.objects("syscalls")),
+    )
+    obj.done()
+    return seccomp
+
+
+def _syscall_rule(obj: _Object) -> SyscallRule:
+    names = obj.strings("names")
+    if not names:
+        raise obj.fail("names", "must list at least one system call")
+    rule = SyscallRule(
+        names=names,
+        action=_choice(obj, "action", SECCOMP_ACTIONS),
+        errno_ret=obj.integer("errnoRet"),
+        args=tuple(_seccomp_arg(a) for a in obj.objects("args")),
+    )
+    obj.done()
+    return rule
+
+
+def _seccomp_arg(obj: _Object) -> SeccompArg:
+    arg = SeccompArg(
+        index=obj.required_int("index"),
+        value=obj.required_int("value"),
+        value_two=obj.integer("valueTwo") or 0,
+        op=_choice(obj, "op", SECCOMP_OPERATORS),
+    )
+    if not 0 <= arg.index <= 5:
+        raise obj.fail("index", "must be between 0 and 5")
+    obj.done()
+    return arg
+
+
+def _device(obj: _Object) -> Device:
+    device = Device(
+        path=obj.string("path", required=True),
+        type=_choice(obj, "type", ("c", "b", "u", "p")),
+        major=obj.integer("major") or 0,
+        minor=obj.integer("minor") or 0,
+        file_mode=obj.integer("fileMode"),
+        uid=obj.integer("uid"),
+        gid=obj.integer("gid"),
+    )
+    obj.done()
+    return device
+
+
+def _namespace(obj: _Object) -> Namespace:
+    namespace = Namespace(type=_choice(obj, "type", NAMESPACE_TYPES), path=obj.string("path"))
+    obj.done()
+    return namespace
+
+
+def _linux(obj: _Object) -> Linux:
+    obj.refuse_set("mountLabel", "intelRdt", "personality", "timeOffsets")
+    namespaces = tuple(_namespace(n) for n in obj.objects("namespaces"))
+    kinds = [ns.type for ns in namespaces]
+    for kind in kinds:
+        if kinds.count(kind) > 1:
+            raise obj.fail("namespaces", f"lists {kind!r} twice")
+    resources = obj.object("resources")
+    seccomp = obj.object("seccomp")
+    linux = Linux(
+        namespaces=namespaces,
+        uid_mappings=tuple(_id_mapping(m) for m in obj.objects("uidMappings")),
+        gid_mappings=tuple(_id_mapping(m) for m in obj.objects("gidMappings")),
+        devices=tuple(_device(d) for d in obj.objects("devices")),
+        resources=_resources(resources) if resources is not None else None,
+        cgroups_path=obj.string("cgroupsPath"),
+        sysctl=obj.string_map("sysctl"),
+        seccomp=_seccomp(seccomp) if seccomp is not None else None,
+        masked_paths=obj.strings("maskedPaths"),
+        readonly_paths=obj.strings("readonlyPaths"),
+        rootfs_propagation=_choice(
+            obj,
+            "rootfsPropagation",
+            ("private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable"),
+            required=False,
+        ),
+    )
+    obj.done()
+    return linux
+
+
+def parse(document: object) -> Spec:
+    """A decoded config.json as a Spec; SpecError names the first field that is wrong."""
+    top = _Object(document, "", strict=False)
+    top.refuse_set("hooks", "windows", "solaris", "vm", "zos")
+    version = top.string("ociVersion", required=True)
+    if not version.startswith("1."):
+        raise top.fail("ociVersion", f"{version!r} is not a 1.x version")
+    root = top.object("root", strict=True)
+    if root is None:
+        raise top.fail("root", "is required")
+    process = top.object("process", strict=True)
+    linux = top.object("linux", strict=True)
+    spec = Spec(
+        oci_version=version,
+        root=Root(path=root.string("path", required=True), readonly=bool(root.boolean("readonly"))),
+        process=_process(process) if process is not None else None,
+        hostname=top.string("hostname"),
+        domainname=top.string("domainname"),
+        mounts=tuple(_mount(_strict(m)) for m in top.objects("mounts")),
+        linux=_linux(linux) if linux is not None else Linux(),
+        annotations=top.string_map("annotations"),
+    )
+    root.done()
+    return spec
+
+
+def _strict(obj: _Object) -> _Object:
+    obj.strict = True
+    return obj
+
+
+def loads(text: str | bytes) -> Spec:
+    try:
+        document = json.loads(text)
+    except ValueError as e:
+        raise SpecError(f"config.json is not valid JSON: {e}") from None
+    return parse(document)
+
+
+def parse_process(document: object) -> Process:
+    """A process.json as `runc exec --process` takes it: the spec's process object alone."""
+    return _process(_Object(document, "process", strict=True))
+
+
+# ---- serialising -------------------------------------------------------------------------
+
+
+def _compact(pairs: dict[str, Any]) -> dict[str, Any]:
+    """Leave out what is unset (None, empty) so the document reads like runc's."""
+    return {k: v for k, v in pairs.items() if v not in (None, "", (), [], {})}
+
+
+def _process_json(p: Process) -> dict[str, Any]:
+    user = _compact(
+        {"uid": p.user.uid, "gid": p.user.gid, "umask": p.user.umask}
+        | {"additionalGids": list(p.user.additional_gids)}
+    )
+    user.setdefault("uid", 0)
+    user.setdefault("gid", 0)
+    caps = None
+    if p.capabilities is not None:
+        c = p.capabilities
+        caps = _compact(
+            {
+                "bounding": list(c.bounding),
+                "effective": list(c.effective),
+                "inheritable": list(c.inheritable),
+                "permitted": list(c.permitted),
+                "ambient": list(c.ambient),
+            }
+        ) or {"bounding": []}
+    return _compact(
+        {
+            "terminal": p.terminal or None,
+            "consoleSize": {"height": p.console_size.height, "width": p.console_size.width}
+            if p.console_size
+            else None,
+            "user": user,
+            "args": list(p.args),
+            "env": list(p.env),
+            "cwd": p.cwd,
+            "capabilities": caps,
+            "rlimits": [{"type": r.type, "hard": r.hard, "soft": r.soft} for r in p.rlimits],
+            "noNewPrivileges": p.no_new_privileges or None,
+            "oomScoreAdj": p.oom_score_adj,
+        }
+    )
+
+
+def _seccomp_json(s: Seccomp) -> dict[str, Any]:
+    return _compact(
+        {
+            "defaultAction": s.default_action,
+            "defaultErrnoRet": s.default_errno_ret,
+            "architectures": list(s.architectures),
+            "flags": list(s.flags),
+            "syscalls": [
+                _compact(
+                    {
+                        "names": list(r.names),
+                        "action": r.action,
+                        "errnoRet": r.errno_ret,
+                        "args": [
+                            {"index": a.index, "value": a.value}
+                            | {"valueTwo": a.value_two, "op": a.op}
+                            for a in r.args
+                        ],
+                    }
+                )
+                for r in s.syscalls
+            ],
+        }
+    )
+
+
+def _resources_json(r: Resources) -> dict[str, Any]:
+    devices = [
+        _compact(
+            {"allow": d.allow, "type": d.type, "major": d.major, "minor": d.minor}
+            | {"access": d.access}
+        )
+        for d in r.devices
+    ]
+    memory = cpu = None
+    if r.memory is not None:
+        m = r.memory
+        memory = _compact(
+            {"limit": m.limit, "reservation": m.reservation, "swap": m.swap}
+            | {"swappiness": m.swappiness, "disableOOMKiller": m.disable_oom_killer}
+        )
+    if r.cpu is not None:
+        c = r.cpu
+        cpu = _compact(
+            {"shares": c.shares, "quota": c.quota, "period": c.period}
+            | {"cpus": c.cpus, "mems": c.mems}
+        )
+    return _compact(
+        {
+            "devices": devices,
+            "memory": memory,
+            "cpu": cpu,
+            "pids": {"limit": r.pids.limit} if r.pids else None,
+        }
+    )
+
+
+def _linux_json(x: Linux) -> dict[str, Any]:
+    def mappings(items: tuple[IdMapping, ...]) -> list[dict[str, int]]:
+        return [{"containerID": m.container_id, "hostID": m.host_id, "size": m.size} for m in items]
+
+    return _compact(
+        {
+            "namespaces": [_compact({"type": n.type, "path": n.path}) for n in x.namespaces],
+            "uidMappings": mappings(x.uid_mappings),
+            "gidMappings": mappings(x.gid_mappings),
+            "devices": [
+                _compact(
+                    {"path": d.path, "type": d.type, "major": d.major, "minor": d.minor}
+                    | {"fileMode": d.file_mode, "uid": d.uid, "gid": d.gid}
+                )
+                for d in x.devices
+            ],
+            "resources": _resources_json(x.resources) if x.resources else None,
+            "cgroupsPath": x.cgroups_path,
+            "sysctl": dict(x.sysctl),
+            "seccomp": _seccomp_json(x.seccomp) if x.seccomp else None,
+            "maskedPaths": list(x.masked_paths),
+            "readonlyPaths": list(x.readonly_paths),
+            "rootfsPropagation": x.rootfs_propagation,
+        }
+    )
+
+
+def to_json(spec: Spec) -> dict[str, Any]:
+    """The Spec as a config.json document (parse(to_json(s)) == s)."""
+    document: dict[str, Any] = {"ociVersion": spec.oci_version}
+    if spec.process is not None:
+        document["process"] = _process_json(spec.process)
+    document["root"] = _compact({"path": spec.root.path, "readonly": spec.root.readonly or None})
+    document.update(
+        _compact(
+            {
+                "hostname": spec.hostname,
+                "domainname": spec.domainname,
+                "mounts": [
+                    _compact(
+                        {"destination": m.destination, "type": m.type, "source": m.source}
+                        | {"options": list(m.options)}
+                    )
+                    for m in spec.mounts
+                ],
+                "linux": _linux_json(spec.linux),
+                "annotations": dict(spec.annotations),
+            }
+        )
+    )
+    return document
+
+
+def dumps(spec: Spec) -> str:
+    return json.dumps(to_json(spec), indent=2) + "\n"
