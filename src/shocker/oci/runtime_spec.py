@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import json
 
-from shocker.errors import ShockerError
+from shocker.errors import ShockerError, UsageError
 from shocker.oci.capabilities import CAPABILITY_NAMES
+
+# The seccomp records are the seccomp module's; re-exported as part of the model.
+from shocker.oci.seccomp import Seccomp as Seccomp
+from shocker.oci.seccomp import SeccompArg as SeccompArg
+from shocker.oci.seccomp import SeccompSyscall as SeccompSyscall
 from shocker.record import record
 from shocker.static import TYPE_CHECKING
 
@@ -21,25 +26,6 @@ if TYPE_CHECKING:
 OCI_VERSION = "1.0.2"
 
 NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
-SECCOMP_ACTIONS = (
-    "SCMP_ACT_KILL",
-    "SCMP_ACT_KILL_PROCESS",
-    "SCMP_ACT_KILL_THREAD",
-    "SCMP_ACT_TRAP",
-    "SCMP_ACT_ERRNO",
-    "SCMP_ACT_TRACE",
-    "SCMP_ACT_ALLOW",
-    "SCMP_ACT_LOG",
-)
-SECCOMP_OPERATORS = (
-    "SCMP_CMP_NE",
-    "SCMP_CMP_LT",
-    "SCMP_CMP_LE",
-    "SCMP_CMP_EQ",
-    "SCMP_CMP_GE",
-    "SCMP_CMP_GT",
-    "SCMP_CMP_MASKED_EQ",
-)
 RLIMIT_TYPES = (
     "RLIMIT_AS",
     "RLIMIT_CORE",
@@ -183,31 +169,6 @@ class Resources:
     memory: Memory | None = None
     cpu: Cpu | None = None
     pids: Pids | None = None
-
-
-@record(frozen=True, kw_only=True)
-class SeccompArg:
-    index: int
-    value: int
-    op: str  # one of SECCOMP_OPERATORS
-    value_two: int = 0
-
-
-@record(frozen=True, kw_only=True)
-class SyscallRule:
-    names: tuple[str, ...]
-    action: str  # one of SECCOMP_ACTIONS
-    errno_ret: int | None = None
-    args: tuple[SeccompArg, ...] = ()
-
-
-@record(frozen=True, kw_only=True)
-class Seccomp:
-    default_action: str
-    default_errno_ret: int | None = None
-    architectures: tuple[str, ...] = ()  # SCMP_ARCH_X86_64, ...
-    flags: tuple[str, ...] = ()
-    syscalls: tuple[SyscallRule, ...] = ()
 
 
 @record(frozen=True, kw_only=True)
@@ -536,44 +497,27 @@ def _cpu(obj: _Object) -> Cpu:
     return cpu
 
 
+_SECCOMP_KEYS = {"defaultAction", "defaultErrnoRet", "architectures", "syscalls"}
+_SYSCALL_KEYS = {"names", "action", "errnoRet", "args"}
+_ARG_KEYS = {"index", "value", "valueTwo", "op"}
+
+
 def _seccomp(obj: _Object) -> Seccomp:
-    obj.refuse_set("listenerPath", "listenerMetadata")
-    seccomp = Seccomp(
-        default_action=_choice(obj, "defaultAction", SECCOMP_ACTIONS),
-        default_errno_ret=obj.integer("defaultErrnoRet"),
-        architectures=obj.strings("architectures"),
-        flags=obj.strings("flags"),
-        syscalls=tuple(_syscall_rule(s) for s in obj.objects("syscalls")),
-    )
+    """linux.seccomp through the seccomp module's own parser, after refusing any field it
+    would not apply (a notify listener, filter flags, a misspelt key)."""
+    obj.refuse_set("listenerPath", "listenerMetadata", "flags")
+    obj.seen |= _SECCOMP_KEYS
     obj.done()
-    return seccomp
-
-
-def _syscall_rule(obj: _Object) -> SyscallRule:
-    names = obj.strings("names")
-    if not names:
-        raise obj.fail("names", "must list at least one system call")
-    rule = SyscallRule(
-        names=names,
-        action=_choice(obj, "action", SECCOMP_ACTIONS),
-        errno_ret=obj.integer("errnoRet"),
-        args=tuple(_seccomp_arg(a) for a in obj.objects("args")),
-    )
-    obj.done()
-    return rule
-
-
-def _seccomp_arg(obj: _Object) -> SeccompArg:
-    arg = SeccompArg(
-        index=obj.required_int("index"),
-        value=obj.required_int("value"),
-        value_two=obj.integer("valueTwo") or 0,
-        op=_choice(obj, "op", SECCOMP_OPERATORS),
-    )
-    if not 0 <= arg.index <= 5:
-        raise obj.fail("index", "must be between 0 and 5")
-    obj.done()
-    return arg
+    for rule in obj.objects("syscalls"):
+        rule.seen |= _SYSCALL_KEYS
+        rule.done()
+        for arg in rule.objects("args"):
+            arg.seen |= _ARG_KEYS
+            arg.done()
+    try:
+        return Seccomp.from_json(obj.data, obj.where)
+    except UsageError as error:
+        raise SpecError(f"config.json: {error.message}") from None
 
 
 def _device(obj: _Object) -> Device:
@@ -716,32 +660,6 @@ def _process_json(p: Process) -> dict[str, Any]:
     )
 
 
-def _seccomp_json(s: Seccomp) -> dict[str, Any]:
-    return _compact(
-        {
-            "defaultAction": s.default_action,
-            "defaultErrnoRet": s.default_errno_ret,
-            "architectures": list(s.architectures),
-            "flags": list(s.flags),
-            "syscalls": [
-                _compact(
-                    {
-                        "names": list(r.names),
-                        "action": r.action,
-                        "errnoRet": r.errno_ret,
-                        "args": [
-                            {"index": a.index, "value": a.value}
-                            | {"valueTwo": a.value_two, "op": a.op}
-                            for a in r.args
-                        ],
-                    }
-                )
-                for r in s.syscalls
-            ],
-        }
-    )
-
-
 def _resources_json(r: Resources) -> dict[str, Any]:
     devices = [
         _compact(
@@ -792,7 +710,7 @@ def _linux_json(x: Linux) -> dict[str, Any]:
             "resources": _resources_json(x.resources) if x.resources else None,
             "cgroupsPath": x.cgroups_path,
             "sysctl": dict(x.sysctl),
-            "seccomp": _seccomp_json(x.seccomp) if x.seccomp else None,
+            "seccomp": x.seccomp.to_json() if x.seccomp else None,
             "maskedPaths": list(x.masked_paths),
             "readonlyPaths": list(x.readonly_paths),
             "rootfsPropagation": x.rootfs_propagation,

@@ -135,6 +135,7 @@ def test_unknown_top_level_field_is_ignored() -> None:
         ("linux.namespaces", [{"type": "nope"}], "linux.namespaces[0].type has an unknown"),
         ("linux.seccomp.defaultAction", "SCMP_ACT_MAYBE", "linux.seccomp.defaultAction"),
         ("linux.seccomp.listenerPath", "/run/x.sock", "listenerPath is not supported"),
+        ("linux.seccomp.flags", ["SECCOMP_FILTER_FLAG_LOG"], "seccomp.flags is not supported"),
         ("linux.resources.blockIO", {"weight": 10}, "linux.resources.blockIO is not supported"),
         ("linux.resources.devices", [{"access": "rwm"}], "devices[0].allow is required"),
         ("linux.mountLabel", "system_u", "linux.mountLabel is not supported"),
@@ -156,11 +157,15 @@ def test_refusals_name_the_field(path: str, value: object, message: str) -> None
 
 
 def test_seccomp_argument_rules_are_checked() -> None:
-    rule = {"names": ["x"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 6, "value": 1}]}
-    with pytest.raises(rs.SpecError, match=r"args\[0\]\.op is required"):
+    rule: dict[str, Any] = {"names": ["x"], "action": "SCMP_ACT_ALLOW"}
+    rule["args"] = [{"index": 0, "value": 1}]
+    with pytest.raises(rs.SpecError, match=r"args\[0\]: unknown comparison"):
         rs.parse(_with("linux.seccomp.syscalls", [rule]))
     rule["args"] = [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]
-    with pytest.raises(rs.SpecError, match="index must be between 0 and 5"):
+    with pytest.raises(rs.SpecError, match="'index' must be 0 to 5"):
+        rs.parse(_with("linux.seccomp.syscalls", [rule]))
+    rule["args"] = [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ", "mask": 3}]
+    with pytest.raises(rs.SpecError, match="mask is not a field"):
         rs.parse(_with("linux.seccomp.syscalls", [rule]))
 
 
