@@ -6,13 +6,16 @@ import hashlib
 from collections.abc import Sequence
 
 
-def chain_ids(diff_ids: Sequence[str]) -> list[str]:
+def next_chain_id(parent_chain_id: str | None, diff_id: str) -> str:
     """ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln))."""
+    if parent_chain_id is None:
+        return diff_id
+    return "sha256:" + hashlib.sha256(f"{parent_chain_id} {diff_id}".encode()).hexdigest()
+
+
+def chain_ids(diff_ids: Sequence[str]) -> list[str]:
+    """The chain id of every layer of a stack, bottom first."""
     chains: list[str] = []
     for diff_id in diff_ids:
-        if not chains:
-            chains.append(diff_id)
-        else:
-            text = f"{chains[-1]} {diff_id}".encode()
-            chains.append("sha256:" + hashlib.sha256(text).hexdigest())
+        chains.append(next_chain_id(chains[-1] if chains else None, diff_id))
     return chains

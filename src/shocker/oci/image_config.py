@@ -113,3 +113,34 @@ def empty_config(created: str | None = None) -> dict[str, Any]:
     if created:
         config["created"] = created
     return config
+
+
+def with_history(
+    config: dict[str, Any],
+    created: str,
+    created_by: str,
+    diff_ids: list[str] | None = None,
+    *,
+    empty_layer: bool = False,
+    comment: str | None = None,
+) -> dict[str, Any]:
+    """`config` (a copy) with one more history entry and, unless `empty_layer`, `diff_ids`
+    as rootfs.diff_ids (the layers below plus the new one, in order)."""
+    result: dict[str, Any] = json.loads(json.dumps(config))
+    entry: dict[str, Any] = {"created": created, "created_by": created_by}
+    if comment:
+        entry["comment"] = comment
+    if empty_layer:
+        entry["empty_layer"] = True
+    else:
+        result["rootfs"] = {"type": "layers", "diff_ids": list(diff_ids or [])}
+    result["history"] = [*list(result.get("history") or []), entry]
+    result["created"] = created
+    return result
+
+
+def epoch_time(seconds: int) -> str:
+    """RFC 3339 UTC of a Unix time (SOURCE_DATE_EPOCH in config `created` fields)."""
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))

@@ -35,16 +35,32 @@ class LayerStore:
         Work happens under a scratch name renamed into place once applied, so a crash never
         leaves a half-applied layer under its chain id.
         """
+        return self._make(chain_id, parent_chain_id, apply)
+
+    def adopt(self, chain_id: str, source: Path) -> Path:
+        """A read-only snapshot of `source` as the layer subvolume of `chain_id` (kept if
+        there): a layer computed from a filesystem rather than applied from a tar."""
+        return self._make(chain_id, None, lambda _: None, source)
+
+    def _make(
+        self,
+        chain_id: str,
+        parent_chain_id: str | None,
+        apply: Callable[[Path], None],
+        source: Path | None = None,
+    ) -> Path:
         final = self.path(chain_id)
         with file_lock(self.layout.lock(f"layer-{chain_id.partition(':')[2]}")):
             if final.exists():
                 return final
             final.parent.mkdir(parents=True, exist_ok=True)
             scratch = scratch_path(self.layout, "layer")
-            if parent_chain_id is None:
+            if source is None and parent_chain_id is not None:
+                source = self.path(parent_chain_id)
+            if source is None:
                 btrfs.create_subvolume(scratch)
             else:
-                btrfs.snapshot(self.path(parent_chain_id), scratch)
+                btrfs.snapshot(source, scratch)
             try:
                 apply(scratch)
                 # Renamed before it turns read-only: btrfs refuses to move a read-only

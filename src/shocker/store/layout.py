@@ -53,6 +53,14 @@ class Layout:
         return self.images / f"{image_id}.json"
 
     @property
+    def build_cache(self) -> Path:
+        """One JSON record per cached build step, named by its cache key."""
+        return self.meta / "buildcache"
+
+    def build_cache_entry(self, key: str) -> Path:
+        return self.build_cache / f"{key}.json"
+
+    @property
     def containers(self) -> Path:
         return self.meta / "containers"
 

@@ -9,6 +9,7 @@ from shocker.errors import StorageError
 from shocker.settings import Settings
 from shocker.store import btrfs
 from shocker.store.blobs import BlobStore
+from shocker.store.buildcache import BuildCache
 from shocker.store.containers import ContainerStore
 from shocker.store.images import ImageStore
 from shocker.store.layers import LayerStore
@@ -24,6 +25,7 @@ class Store:
         self.images = ImageStore(layout)
         self.containers = ContainerStore(layout)
         self.volumes = VolumeStore(layout)
+        self.build_cache = BuildCache(layout)
 
     @classmethod
     def open(cls, settings: Settings) -> Store:

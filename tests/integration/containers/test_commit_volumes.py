@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import tarfile
 from pathlib import Path
 
 from tests.support.shocker import Shocker
@@ -70,3 +72,49 @@ def test_bind_mounts_named_volumes_and_volumes_from(
     containers.remove("datastore")
     shocker("volume", "rm", "keep-me").check()
     assert "keep-me" not in shocker("volume", "ls").check().out
+
+
+def test_commit_to_a_name_adds_one_diff_layer_on_the_base_layers(
+    shocker: Shocker, busybox_id: str, containers: list[str]
+) -> None:
+    base = json.loads(shocker("inspect", busybox_id).check().out)[0]
+    script = "echo new > /new-file; rm /bin/vi; mkdir -p /d; echo x > /d/x"
+    shocker("run", "--name", "diff-committer", busybox_id, "sh", "-c", script).check()
+    containers.append("diff-committer")
+
+    image_id = (
+        shocker("commit", "-c", "ENV COMMITTED=yes", "diff-committer", "diffed:1")
+        .check()
+        .created_id()
+    )
+    try:
+        data = json.loads(shocker("inspect", image_id).check().out)[0]
+        layers = data["layers"]
+        assert layers[:-1] == base["layers"]
+        assert len(layers) == len(base["layers"]) + 1
+        diff_ids = data["config"]["rootfs"]["diff_ids"]
+        assert diff_ids == [layer["diff_id"] for layer in layers]
+        assert len(data["config"]["history"]) >= len(base["config"].get("history") or [])
+        env = data["config"]["config"]["Env"]
+        assert "COMMITTED=yes" in env
+        assert any(e.startswith("PATH=") for e in env)
+        blob = Path(shocker.root) / ".shocker/blobs/sha256" / layers[-1]["digest"][7:]
+        with tarfile.open(blob, "r:gz") as tar:
+            names = set(tar.getnames())
+        assert {"new-file", "bin/.wh.vi", "d", "d/x"} <= names
+        assert not any(n.startswith("bin/") and n != "bin/.wh.vi" for n in names - {"bin"})
+        out = (
+            shocker(
+                "run",
+                "--rm",
+                image_id,
+                "sh",
+                "-c",
+                "cat /new-file /d/x; test -e /bin/vi || echo gone",
+            )
+            .check()
+            .out
+        )
+        assert out == "new\nx\ngone\n"
+    finally:
+        shocker("rmi", image_id).check()

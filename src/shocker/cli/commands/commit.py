@@ -1,12 +1,14 @@
-"""`shocker commit CONTAINER IMAGE`: a container's filesystem as an image (a btrfs snapshot).
+"""`shocker commit CONTAINER IMAGE`: a container's filesystem as an image.
 
-IMAGE naming an existing image id replaces that image in place, as the original did;
-otherwise a new image `name[:tag]` is created, as Docker does.
+IMAGE naming an existing image id replaces that image in place (a btrfs snapshot), as the
+original did; otherwise a new image `name[:tag]` is created, as Docker does: the base
+image's layers plus one layer of the container's changes.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from shocker.settings import Settings
 
@@ -26,9 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from shocker.cli.context import open_store
     from shocker.engine.commit import commit
+    from shocker.store.layerdiff import source_date_epoch
 
     store = open_store(settings, "commit")
-    image, replaced = commit(store, args.container, args.image, args.change)
+    epoch = source_date_epoch(os.environ)
+    image, replaced = commit(store, args.container, args.image, args.change, epoch)
     if replaced:
         print(f"Removed: {image.id}")
     print(f"Created: {image.id}")
