@@ -78,7 +78,7 @@ def snapshot_layer(
     filesystem: snapshotted first, so the layer is one consistent moment)."""
     from shocker.oci.image_config import epoch_time, with_history
     from shocker.store import btrfs
-    from shocker.store.layerdiff import create_layer
+    from shocker.store.layerdiff import PROVIDED, create_layer
     from shocker.store.layers import scratch_path
     from shocker.store.records import now
 
@@ -92,7 +92,12 @@ def snapshot_layer(
     btrfs.snapshot(rootfs, scratch, readonly=True)
     try:
         layer = create_layer(
-            store, parent, str(below[-1]["chain_id"]) if below else None, scratch, epoch
+            store,
+            parent,
+            str(below[-1]["chain_id"]) if below else None,
+            scratch,
+            epoch,
+            skipped=PROVIDED,
         )
     finally:
         btrfs.delete_subvolume(scratch)

@@ -77,9 +77,16 @@ def source_date_epoch(env: Mapping[str, str]) -> int | None:
     return int(value) if value.strip().isdigit() else None
 
 
-def changes(parent: Path | None, child: Path) -> list[Change]:
-    """What turns `parent` into `child`, in tar order (sorted, parents first)."""
-    return list(_compare(parent, child, ""))
+# Mount points the runtime provides in every container: what is there is not the image's.
+PROVIDED = frozenset({"etc/hosts", "etc/hostname", "etc/resolv.conf", "dev", "proc", "sys"})
+
+
+def changes(
+    parent: Path | None, child: Path, skipped: frozenset[str] = frozenset()
+) -> list[Change]:
+    """What turns `parent` into `child`, in tar order (sorted, parents first); `skipped`
+    relative paths (and all below them) are left out on both sides."""
+    return list(_compare(parent, child, "", skipped))
 
 
 def _same(a: os.stat_result, b: os.stat_result) -> bool:
@@ -106,11 +113,15 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}/{name}" if prefix else name
 
 
-def _compare(parent: Path | None, child: Path, prefix: str) -> Iterator[Change]:
+def _compare(
+    parent: Path | None, child: Path, prefix: str, skipped: frozenset[str]
+) -> Iterator[Change]:
     old = _listing(parent) if parent is not None else {}
     new = _listing(child)
     for name in sorted(old.keys() | new.keys()):
         path = _join(prefix, name)
+        if path in skipped:
+            continue
         if name not in new:
             yield Change(_join(prefix, WHITEOUT_PREFIX + name), whiteout=True)
             continue
@@ -120,14 +131,14 @@ def _compare(parent: Path | None, child: Path, prefix: str) -> Iterator[Change]:
         if before is None or (is_dir != stat.S_ISDIR(before.st_mode)):
             yield Change(path)
             if is_dir:
-                yield from _compare(None, child / name, path)
+                yield from _compare(None, child / name, path, skipped)
         elif is_dir and before.st_ino != info.st_ino:
             # Removed and made again: lower content is hidden, everything here is new.
             yield Change(path)
             yield Change(_join(path, OPAQUE_MARKER), whiteout=True)
-            yield from _compare(None, child / name, path)
+            yield from _compare(None, child / name, path, skipped)
         elif is_dir:
-            below = list(_compare(parent / name if parent else None, child / name, path))
+            below = list(_compare(parent / name if parent else None, child / name, path, skipped))
             if below or not _same(before, info):
                 yield Change(path)  # a changed entry's directory comes with it, as Docker's
             yield from below
@@ -251,15 +262,17 @@ def create_layer(
     parent_chain_id: str | None,
     child: Path,
     epoch: int | None = None,
+    skipped: frozenset[str] = frozenset(),
 ) -> LayerDescriptor:
     """The layer that turns `parent` (a snapshot; None: empty) into `child`.
 
     `parent_chain_id` is the chain id of the layers `parent` holds (None: no layers). The
     blob lands in the blob store and a read-only snapshot of `child` becomes the layer
-    subvolume of the new chain id (kept if it exists). A crash leaves only scratch files
+    subvolume of the new chain id (kept if it exists); `skipped` paths stay out of the tar
+    (pass PROVIDED for a container's filesystem). A crash leaves only scratch files
     under the store's tmp, which the next command sweeps.
     """
-    entries = changes(parent, child)
+    entries = changes(parent, child, skipped)
     scratch = scratch_path(store.layout, "blob")
     try:
         with open(scratch, "wb") as raw:

@@ -102,6 +102,7 @@ def test_commit_to_a_name_adds_one_diff_layer_on_the_base_layers(
         with tarfile.open(blob, "r:gz") as tar:
             names = set(tar.getnames())
         assert {"new-file", "bin/.wh.vi", "d", "d/x"} <= names
+        assert not names & {"etc/hosts", "etc/hostname", "etc/resolv.conf", "proc", "dev"}
         assert not any(n.startswith("bin/") and n != "bin/.wh.vi" for n in names - {"bin"})
         out = (
             shocker(
