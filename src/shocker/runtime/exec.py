@@ -10,7 +10,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
-from shocker.linux import syscalls
+from shocker.linux import sealedexec, syscalls
 from shocker.record import record
 from shocker.runtime import process, relay, sync, terminal
 from shocker.runtime.capabilities import DEFAULT_CAPABILITIES
@@ -145,6 +145,8 @@ def _join_and_exec(
     spec: ExecSpec, fds: dict[str, int], channel: Channel, size: bytes | None
 ) -> None:
     process.reset_signals()
+    # Before any container namespace: undumpable, and the sealed execve trampoline.
+    trampoline = sealedexec.prepare()
     if spec.detach:
         os.setsid()  # not in the caller's session: its terminal's signals are not ours
         devnull = os.open("/dev/null", os.O_RDWR)
@@ -180,4 +182,4 @@ def _join_and_exec(
         no_new_privileges=spec.no_new_privileges,
     )
     # Seccomp, when it comes, goes here as in init.py: last before execve.
-    process.execute(spec.argv, env, spec.cwd)
+    process.execute(spec.argv, env, spec.cwd, trampoline)

@@ -10,7 +10,7 @@ import resource
 from pathlib import Path
 
 from shocker.errors import EXIT_ENGINE
-from shocker.linux import syscalls
+from shocker.linux import sealedexec, syscalls
 from shocker.runtime import process, rootfs, sync, terminal
 from shocker.runtime.failure import step
 from shocker.runtime.plan import confinement_steps, rootfs_steps
@@ -33,6 +33,8 @@ def _start(
     spec: ContainerSpec, channel: Channel, stdio: tuple[int, int, int], size: bytes | None
 ) -> None:
     process.reset_signals()
+    # Before any container namespace: undumpable, and the sealed execve trampoline.
+    trampoline = sealedexec.prepare()
     os.umask(0o022)
     for target, fd in enumerate(stdio):
         if fd != target:
@@ -68,7 +70,7 @@ def _start(
     )
     # A seccomp filter belongs here, last before execve (runc's order): installed earlier,
     # it would have to allow the runtime's own set-up calls.
-    process.execute(spec.argv, env, spec.cwd)
+    process.execute(spec.argv, env, spec.cwd, trampoline)
 
 
 def create_namespaces(network: str) -> None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
 from shocker.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, RuntimeFailure
-from shocker.linux import syscalls
+from shocker.linux import sealedexec, syscalls
 from shocker.runtime import capabilities
 from shocker.runtime.failure import step
 from shocker.runtime.spec import DEFAULT_PATH
@@ -91,13 +92,36 @@ def drop_privileges(
             syscalls.set_no_new_privs()
 
 
-def execute(argv: tuple[str, ...], env: list[str], cwd: str) -> NoReturn:
-    """chdir, then execve argv[0], searched in the PATH of `env` when it has no slash.
+def execute(argv: tuple[str, ...], env: list[str], cwd: str, trampoline: int) -> NoReturn:
+    """chdir, then execve argv[0], searched in the PATH of `env` when it has no slash, through
+    the sealed trampoline from sealedexec.prepare().
 
     Raises RuntimeFailure 127 when not found, 126 when found but not executable."""
     with step(f"chdir to {cwd}"):
         os.chdir(cwd)
     name = argv[0]
+    path = _find_executable(name, env)
+    try:
+        sealedexec.execve(
+            trampoline,
+            path,
+            list(argv),
+            _as_mapping(env),
+            missing=f"exec: {name}: no such file or directory",
+            # What remains once the checks below pass: mostly a binary for another machine.
+            failed=f"exec: {name}: exec format error",
+        )
+    except OSError as error:
+        raise RuntimeFailure(
+            f"exec: {name}: {error.strerror}", exit_code=EXIT_NOT_EXECUTABLE
+        ) from None
+
+
+def _find_executable(name: str, env: list[str]) -> str:
+    """The path execvp(3) would run.
+
+    The checks execve itself would make, done first, because after the trampoline's
+    execve the only report left is a line on stderr."""
     if "/" in name:
         candidates = [name]
     else:
@@ -105,18 +129,18 @@ def execute(argv: tuple[str, ...], env: list[str], cwd: str) -> NoReturn:
         candidates = [f"{d or '.'}/{name}" for d in path.split(":")]
     denied: OSError | None = None
     for candidate in candidates:
-        try:
-            os.execve(candidate, list(argv), _as_mapping(env))
-        except OSError as error:
-            if error.errno in (errno.ENOENT, errno.ENOTDIR) and "/" not in name:
-                continue
-            if error.errno in (errno.ENOENT, errno.ENOTDIR):
-                raise RuntimeFailure(
-                    f"exec: {name}: no such file or directory", exit_code=EXIT_NOT_FOUND
-                ) from None
-            denied = denied or error
-            if "/" in name or error.errno not in (errno.EACCES, errno.EPERM):
-                break
+        error = _refusal(candidate)
+        if error is None:
+            return candidate
+        if error.errno in (errno.ENOENT, errno.ENOTDIR) and "/" not in name:
+            continue
+        if error.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise RuntimeFailure(
+                f"exec: {name}: no such file or directory", exit_code=EXIT_NOT_FOUND
+            ) from None
+        denied = denied or error
+        if "/" in name or error.errno not in (errno.EACCES, errno.EPERM):
+            break
     if denied is not None:
         raise RuntimeFailure(
             f"exec: {name}: {denied.strerror.lower() if denied.strerror else denied}",
@@ -125,6 +149,18 @@ def execute(argv: tuple[str, ...], env: list[str], cwd: str) -> NoReturn:
     raise RuntimeFailure(
         f'exec: "{name}": executable file not found in $PATH', exit_code=EXIT_NOT_FOUND
     )
+
+
+def _refusal(candidate: str) -> OSError | None:
+    """Why execve(2) would refuse `candidate` before reading it, if it would."""
+    try:
+        info = Path(candidate).stat()
+    except OSError as error:
+        return error
+    # access(2) X_OK also refuses files on noexec mounts, as execve does.
+    if not stat.S_ISREG(info.st_mode) or not os.access(candidate, os.X_OK):
+        return OSError(errno.EACCES, os.strerror(errno.EACCES), candidate)
+    return None
 
 
 def _as_mapping(env: list[str]) -> dict[str, str]:
