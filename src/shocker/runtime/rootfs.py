@@ -8,7 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-from shocker.errors import RuntimeFailure
+from shocker.linux import inroot
 from shocker.linux.syscalls import (
     MNT_DETACH,
     MS_BIND,
@@ -35,92 +35,74 @@ from shocker.runtime.plan import (
     Symlink,
 )
 
-# Linux's own limit on symlinks followed in one lookup (path_resolution(7)).
-_MAX_SYMLINKS = 40
-
-
-def resolve_in_root(root: str, path: str) -> str:
-    """`path` as seen from inside `root`, as a host path that stays under root.
-
-    Symlinks in the image are followed relative to root, never to the host's "/": a
-    rootfs is untrusted, and a link such as etc -> /etc must not send a bind mount onto the
-    host (the class of runc CVE-2021-30465 and the reason for its securejoin). Missing
-    components are kept as they are (they get created below root).
-    """
-    pending = [p for p in path.split("/") if p not in ("", ".")]
-    resolved: list[str] = []
-    links = 0
-    while pending:
-        part = pending.pop(0)
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        candidate = "/".join((root, *resolved, part))
-        try:
-            info = os.lstat(candidate)
-        except FileNotFoundError:
-            resolved.append(part)
-            continue
-        if stat.S_ISLNK(info.st_mode):
-            links += 1
-            if links > _MAX_SYMLINKS:
-                raise RuntimeFailure(f"{path}: too many levels of symbolic links")
-            target = str(Path(candidate).readlink())
-            if target.startswith("/"):
-                resolved = []
-            pending[:0] = [p for p in target.split("/") if p not in ("", ".")]
-        else:
-            resolved.append(part)
-    return "/".join((root, *resolved))
-
 
 def prepare(rootfs: str, steps: list[Step]) -> None:
-    """Make every mount private, bind the rootfs onto itself, then apply the steps."""
+    """Make every mount private, bind the rootfs onto itself, then apply the steps.
+
+    Every target is resolved inside the rootfs through descriptors (linux/inroot.py) and
+    acted on through them, never by a host path: the rootfs and volumes are writable by
+    containers, and a symlink swapped in must not redirect a mount (CVE-2021-30465)."""
     with step("make mounts private"):
         # Nothing we mount may propagate back to the host (mount_namespaces(7)).
         mount(None, "/", None, MS_REC | MS_PRIVATE)
     with step("bind rootfs"):
         # pivot_root(2) needs new_root to be a mount point; a btrfs subvolume is not one.
         mount(rootfs, rootfs, None, MS_BIND | MS_REC)
-    for item in steps:
-        _apply(rootfs, item)
+        root = inroot.open_root(rootfs)
+    try:
+        for item in steps:
+            _apply(root, item)
+    finally:
+        os.close(root)
 
 
-def _apply(rootfs: str, item: Step) -> None:
+def _apply(root: int, item: Step) -> None:
     if isinstance(item, MountStep):
-        target = resolve_in_root(rootfs, item.target)
         with step(f"mount {item.target}"):
-            _create_target(item, target)
-            mount(item.source, target, item.fstype, item.flags, item.data)
+            fd = inroot.open_in_root(root, item.target, create=_target_kind(item))
+            try:
+                mount(item.source, inroot.fd_path(fd), item.fstype, item.flags, item.data)
+            finally:
+                os.close(fd)
     elif isinstance(item, RemountReadonly):
-        target = resolve_in_root(rootfs, item.target)
         with step(f"remount {item.target} read-only"):
-            remount_readonly(target, recursive=False)
+            fd = inroot.open_in_root(root, item.target)
+            try:
+                remount_readonly(inroot.fd_path(fd), recursive=False)
+            finally:
+                os.close(fd)
     elif isinstance(item, DeviceNode):
-        path = resolve_in_root(rootfs, item.path)
         with step(f"create {item.path}"):
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            kind = stat.S_IFBLK if item.is_block else stat.S_IFCHR
-            os.mknod(path, kind | item.mode, os.makedev(item.major, item.minor))
-            Path(path).chmod(item.mode)  # mknod honours the umask
+            parent, name = inroot.open_parent(root, item.path)
+            try:
+                kind = stat.S_IFBLK if item.is_block else stat.S_IFCHR
+                os.mknod(name, kind | item.mode, os.makedev(item.major, item.minor), dir_fd=parent)
+                node = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+                try:
+                    Path(inroot.fd_path(node)).chmod(item.mode)  # mknod honours the umask
+                finally:
+                    os.close(node)
+            finally:
+                os.close(parent)
     elif isinstance(item, Symlink):
-        path = resolve_in_root(rootfs, item.path)
         with step(f"link {item.path}"):
-            Path(path).symlink_to(item.target)
+            parent, name = inroot.open_parent(root, item.path)
+            try:
+                os.symlink(item.target, name, dir_fd=parent)
+            finally:
+                os.close(parent)
 
 
-def _create_target(item: MountStep, target: str) -> None:
+def _target_kind(item: MountStep) -> inroot.Create:
     """A directory to mount on, or for a bind of a file, an empty file."""
+    if not item.is_bind:
+        return "dir"
     source = Path(item.source)
-    if item.is_bind and not source.is_dir():
-        if not source.exists():
-            raise FileNotFoundError(2, "No such file or directory", item.source)
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
-        if not os.path.lexists(target):
-            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
-        return
-    Path(target).mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        return "dir"
+    if not source.exists():
+        raise FileNotFoundError(2, "No such file or directory", item.source)
+    return "file"
 
 
 def switch_root(rootfs: str) -> None:
