@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 
 from shocker.errors import RegistryError
+from shocker.store.btrfs import delete_subvolume
+from shocker.store.layers import scratch_path
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from shocker.registry.client import RegistryClient, ResolvedImage
     from shocker.store.images import ImageRecord
     from shocker.store.store import Store
+    from shocker.store.unpack import StagedLayer
 
 PARALLEL_DOWNLOADS = 4
 READ_SIZE = 1 << 20
@@ -224,7 +227,12 @@ def ensure_layers(
     todo = list(range(first_missing, len(layers)))
     downloads = _Downloads()
     futures: dict[int, Future[None]] = {}
-    with ThreadPoolExecutor(max_workers=PARALLEL_DOWNLOADS) as pool:
+    staged: dict[int, Future[StagedLayer]] = {}
+    stages: list[Path] = []
+    with (
+        ThreadPoolExecutor(max_workers=PARALLEL_DOWNLOADS) as pool,
+        ThreadPoolExecutor(max_workers=PARALLEL_DOWNLOADS) as stagers,
+    ):
         try:
             for i in todo:
                 if not store.blobs.has(layers[i].digest, layers[i].size):
@@ -234,31 +242,101 @@ def ensure_layers(
                         _download, store, client, resolved.reference, layers[i], reporter,
                         downloads, new,
                     )  # fmt: skip
+            # The layers above the first are read, hashed and their files written while the
+            # downloads go on; applying one then only waits for the layer below it.
+            for i in todo[1:]:
+                stages.append(scratch_path(store.layout, "stage"))
+                staged[i] = stagers.submit(
+                    _stage, store, downloads, i, futures.get(i), layers[i], diff_ids[i],
+                    stages[-1],
+                )  # fmt: skip
             for i in todo:
                 parent = chains[i - 1] if i > 0 else None
                 feed = downloads.feeds.get(i)
-                if feed is None:
+                if i in staged:
+                    layer = staged[i].result()
+                    store.layers.create(chains[i], parent, _from_stage(layer))
+                    delete_subvolume(layer.directory)  # the layer holds its data now
+                elif feed is None:
                     store.layers.create(chains[i], parent, _stored(store, layers[i], diff_ids[i]))
                     continue
-                try:
-                    apply = _streamed(downloads, feed, layers[i], diff_ids[i])
-                    store.layers.create(chains[i], parent, apply)
-                except _Interrupted:
-                    # What was applied may differ from the blob: apply the verified copy.
-                    futures[i].result()
-                    store.layers.create(chains[i], parent, _stored(store, layers[i], diff_ids[i]))
-                reporter.layer_done(layers[i].digest)
+                else:
+                    try:
+                        apply = _streamed(downloads, feed, layers[i], diff_ids[i])
+                        store.layers.create(chains[i], parent, apply)
+                    except _Interrupted:
+                        # What was applied may differ from the blob: apply the verified copy.
+                        futures[i].result()
+                        store.layers.create(
+                            chains[i], parent, _stored(store, layers[i], diff_ids[i])
+                        )
+                if feed is not None:
+                    reporter.layer_done(layers[i].digest)
             for future in futures.values():
                 future.result()  # the blobs are in the store too
         except BaseException as exc:
             downloads.abort(exc)
             for future in futures.values():
                 future.cancel()
+            for pending in staged.values():
+                pending.cancel()
             raise
         finally:
             pool.shutdown(wait=True)
+            stagers.shutdown(wait=True)
             downloads.close()
+            for stage in stages:
+                delete_subvolume(stage)
     return store.layers.path(chains[-1])
+
+
+def _stage(
+    store: Store,
+    downloads: _Downloads,
+    index: int,
+    download: Future[None] | None,
+    layer: Descriptor,
+    diff_id: str,
+    directory: Path,
+) -> StagedLayer:
+    """Stage a layer from its download as it arrives (or from its blob, held or verified);
+    raising unless the blob and the staged bytes check."""
+    from shocker.store.compression import open_decompressed
+    from shocker.store.unpack import stage_layer
+
+    feed = downloads.feeds.get(index)
+    if feed is not None:
+        try:
+            reader = cast("BinaryIO", _FeedReader(downloads, feed))
+            result = stage_layer(open_decompressed(reader), directory)
+        except _Interrupted:
+            downloads.wait_verified(feed)  # a failed download is the error to report
+        except Exception:
+            downloads.wait_verified(feed)  # corrupt because the download failed? say so
+            if not feed.rewound:
+                raise
+        else:
+            downloads.wait_verified(feed)
+            if not feed.rewound:
+                _check_diff_id(layer, diff_id, result.diff_id)
+                return result
+        # The download started over: what was staged may differ from the verified blob.
+        assert download is not None
+        download.result()
+        delete_subvolume(directory)
+    with open(store.blobs.path(layer.digest), "rb") as blob:
+        result = stage_layer(open_decompressed(blob), directory)
+    _check_diff_id(layer, diff_id, result.diff_id)
+    return result
+
+
+def _from_stage(layer: StagedLayer) -> Callable[[Path], None]:
+    def apply(target: Path) -> None:
+        from shocker.store.unpack import apply_staged
+
+        apply_staged(layer, target)
+
+    return apply
 
 
 def _download(

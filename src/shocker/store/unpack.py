@@ -10,10 +10,13 @@ Whiteouts follow the OCI image spec, layer.md "Whiteouts".
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import shutil
 import stat
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -44,6 +47,9 @@ Parts = tuple[str, ...]
 WRITEBACK_STEP = 8 << 20
 _SYNC_FILE_RANGE_WRITE = 2  # <linux/fs.h>; sync_file_range(2): start writeback, no wait
 _sync_file_range: Any = None
+FICLONE = 0x40049409  # <linux/fs.h>: _IOW(0x94, 9, int)
+# Where the filesystem cannot share extents (or not across these files): copy the bytes.
+_NO_CLONE = (errno.EXDEV, errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL, errno.EPERM)
 
 
 def start_writeback(fd: int, offset: int, length: int) -> None:
@@ -73,6 +79,10 @@ def split_member_name(name: str) -> Parts:
     return tuple(parts)
 
 
+# Writes a regular member's data into the open file descriptor given.
+DataWriter = Callable[[int], None]
+
+
 def apply_layer(tar_stream: BinaryIO, target: Path) -> str:
     """Apply the tar read from `tar_stream` onto the directory `target`.
 
@@ -83,7 +93,7 @@ def apply_layer(tar_stream: BinaryIO, target: Path) -> str:
     applier = _Applier(target)
     try:
         for member in stream:
-            applier.apply(member, stream)
+            applier.apply(member, lambda fd: _write_chunks(fd, stream))
         applier.finish()
         stream.drain()
     except zlib.error as error:
@@ -91,6 +101,99 @@ def apply_layer(tar_stream: BinaryIO, target: Path) -> str:
     finally:
         applier.close()
     return stream.digest()
+
+
+@dataclass(frozen=True)
+class StagedLayer:
+    """A layer read to its end but not applied: its members in order, each regular file's
+    data in `directory` under the member's index, and the diff_id of the tar."""
+
+    directory: Path
+    members: list[Member]
+    diff_id: str
+
+
+def stage_layer(tar_stream: BinaryIO, directory: Path) -> StagedLayer:
+    """Read a layer's tar, keeping its members and writing file data to `directory` (made
+    here; the caller deletes it), so that the layer's decompression, hashing and data writes
+    need not wait for the layer below it to be applied. `apply_staged` applies it."""
+    stream = TarStream(tar_stream)
+    members: list[Member] = []
+    try:
+        directory.mkdir(mode=0o700)
+        dir_fd = os.open(directory, _DIR_FLAGS)
+    except OSError as error:
+        raise StorageError(f"cannot create {directory}: {error.strerror}") from error
+    try:
+        for member in stream:
+            if member.type == REGULAR:
+                fd = os.open(str(len(members)), _FILE_FLAGS, 0o600, dir_fd=dir_fd)
+                try:
+                    _write_chunks(fd, stream)
+                finally:
+                    os.close(fd)
+            members.append(member)
+        stream.drain()
+    except zlib.error as error:
+        raise StorageError(f"layer blob is corrupt: {error}") from None
+    except OSError as error:
+        raise StorageError(f"cannot stage layer in {directory}: {error.strerror}") from None
+    finally:
+        os.close(dir_fd)
+    return StagedLayer(directory, members, stream.digest())
+
+
+def apply_staged(staged: StagedLayer, target: Path) -> None:
+    """Apply a staged layer onto `target`, exactly as `apply_layer` applies its tar; file data
+    is cloned from the staged files (FICLONE: on btrfs the extents are shared, not copied)."""
+    applier = _Applier(target)
+    dir_fd = os.open(staged.directory, _DIR_FLAGS)
+    try:
+        for index, member in enumerate(staged.members):
+            applier.apply(member, _cloner(dir_fd, str(index)))
+        applier.finish()
+    finally:
+        os.close(dir_fd)
+        applier.close()
+
+
+def _write_chunks(fd: int, stream: TarStream) -> None:
+    flushed = written = 0
+    for chunk in stream.chunks():
+        written += len(chunk)
+        while chunk:
+            chunk = chunk[os.write(fd, chunk) :]
+        if written - flushed >= WRITEBACK_STEP:
+            start_writeback(fd, flushed, written - flushed)
+            flushed = written
+    if written - flushed >= WRITEBACK_STEP // 4:
+        start_writeback(fd, flushed, written - flushed)
+
+
+def _cloner(dir_fd: int, name: str) -> DataWriter:
+    return lambda fd: _clone_staged(fd, dir_fd, name)
+
+
+def _clone_staged(fd: int, dir_fd: int, name: str) -> None:
+    source = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    try:
+        size = os.fstat(source).st_size
+        if not size:
+            return
+        try:
+            fcntl.ioctl(fd, FICLONE, source)
+            return
+        except OSError as error:
+            if error.errno not in _NO_CLONE:
+                raise
+        copied = 0
+        while copied < size:
+            step = os.copy_file_range(source, fd, size - copied, copied, copied)
+            if step == 0:
+                raise StorageError("a staged layer file is shorter than it was written")
+            copied += step
+    finally:
+        os.close(source)
 
 
 class _Applier:
@@ -212,9 +315,9 @@ class _Applier:
 
     # Members.
 
-    def apply(self, member: Member, stream: TarStream) -> None:
+    def apply(self, member: Member, data: DataWriter) -> None:
         try:
-            self._apply(member, stream)
+            self._apply(member, data)
         except OSError as error:
             raise StorageError(
                 f"cannot apply layer member {member.name}: {error.strerror}"
@@ -222,7 +325,7 @@ class _Applier:
         finally:
             self._close_retired()
 
-    def _apply(self, member: Member, stream: TarStream) -> None:
+    def _apply(self, member: Member, data: DataWriter) -> None:
         parts = split_member_name(member.name)
         if not parts:
             if member.type == DIRECTORY:
@@ -238,7 +341,7 @@ class _Applier:
         parent = self._dir_fd(directory, create=True)
         self._mark_created(parts)
         if not self._clear_for(parent, name, parts, member):
-            self._write(parent, name, parts, member, stream)
+            self._write(parent, name, parts, member, data)
 
     def _mark_created(self, parts: Parts) -> None:
         for end in range(len(parts), 0, -1):
@@ -308,11 +411,11 @@ class _Applier:
         return False
 
     def _write(
-        self, parent: int, name: str, parts: Parts, member: Member, stream: TarStream
+        self, parent: int, name: str, parts: Parts, member: Member, data: DataWriter
     ) -> None:
         kind = member.type
         if kind == REGULAR:
-            self._write_file(parent, name, member, stream)
+            self._write_file(parent, name, member, data)
         elif kind == DIRECTORY:
             os.mkdir(name, 0o700, dir_fd=parent)
             self.dirs[parts] = member
@@ -327,19 +430,10 @@ class _Applier:
             self._write_node(parent, name, member)
         # Other types (GNU volume headers, unknown extensions) carry no file: skipped.
 
-    def _write_file(self, parent: int, name: str, member: Member, stream: TarStream) -> None:
+    def _write_file(self, parent: int, name: str, member: Member, data: DataWriter) -> None:
         fd = os.open(name, _FILE_FLAGS, 0o600, dir_fd=parent)
         try:
-            flushed = written = 0
-            for chunk in stream.chunks():
-                written += len(chunk)
-                while chunk:
-                    chunk = chunk[os.write(fd, chunk) :]
-                if written - flushed >= WRITEBACK_STEP:
-                    start_writeback(fd, flushed, written - flushed)
-                    flushed = written
-            if written - flushed >= WRITEBACK_STEP // 4:
-                start_writeback(fd, flushed, written - flushed)
+            data(fd)
             # chown clears setuid bits and security.capability: owner, then mode, then xattrs.
             if self.is_root_user:
                 os.fchown(fd, member.uid, member.gid)

@@ -1,4 +1,7 @@
-"""apply_layer on a plain directory: content, metadata, whiteouts, containment, diff_id."""
+"""apply_layer on a plain directory: content, metadata, whiteouts, containment, diff_id.
+
+Every test through `apply` runs twice: applying the tar as it is read, and staging it first
+(stage_layer, then apply_staged, as a pull does for every layer above the first)."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import contextlib
 import hashlib
 import io
 import os
+import shutil
 import stat
 import tarfile
 from pathlib import Path
@@ -15,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shocker.errors import StorageError
-from shocker.store.unpack import apply_layer, split_member_name
+from shocker.store.unpack import apply_layer, apply_staged, split_member_name, stage_layer
 from tests.unit.store.layertar import (
     Entry,
     build,
@@ -32,8 +36,27 @@ def names(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir())
 
 
+STAGED = {"on": False}
+
+
+@pytest.fixture(autouse=True, params=["streamed", "staged"])
+def how_applied(request: pytest.FixtureRequest) -> None:
+    STAGED["on"] = request.param == "staged"
+
+
 def apply(entries: list[Entry], target: Path) -> str:
-    return apply_layer(io.BytesIO(build(entries)), target)
+    raw = build(entries)
+    if not STAGED["on"]:
+        return apply_layer(io.BytesIO(raw), target)
+    # Beside the target's directory: some tests check that nothing appears next to it.
+    staging = target.parent.parent / f"stage-{os.urandom(4).hex()}"
+    try:
+        staged = stage_layer(io.BytesIO(raw), staging)
+        apply_staged(staged, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    assert staged.diff_id == "sha256:" + hashlib.sha256(raw).hexdigest()
+    return staged.diff_id
 
 
 def tree(root: Path) -> set[str]:
