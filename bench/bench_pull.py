@@ -20,7 +20,16 @@ from pathlib import Path
 from tests.support.images import push_image, random_layer
 from tests.support.push import Pusher
 
-from bench.common import World, median, shocker_argv, summary, timed, world
+from bench.common import (
+    Figure,
+    World,
+    median,
+    report_figures,
+    shocker_argv,
+    summary,
+    timed,
+    world,
+)
 
 LAYER_MB = (30, 20, 15, 10)  # ~75 MB in 4 layers of incompressible data
 IMAGE = "bench/big"
@@ -147,12 +156,17 @@ def main() -> int:
     if shared["podman"]:
         print(summary("podman pull, all but top layer held", shared["podman"]))
     print(summary("shocker images (200 images)", listing))
-    print()
-    ours = median(times["shocker"])
-    print(f"shocker / skopeo: {ours / median(times['skopeo']):.2f}  (target <= 1.0)")
-    if times["podman"]:
-        print(f"podman / shocker: {median(times['podman']) / ours:.2f}  (target >= 2.0)")
-    print(f"shared-base pull / cold pull: {median(shared['shocker']) / ours:.2f}")
+    cold, shared_pull = median(times["shocker"]), median(shared["shocker"])
+    podman = median(times["podman"]) if times["podman"] else None
+    podman_shared = median(shared["podman"]) if shared["podman"] else None
+    report_figures([
+        Figure("cold pull, 4 layers", cold, "podman pull", podman, at_least=2),
+        Figure("cold pull, 4 layers (transfer)", cold, "skopeo copy", median(times["skopeo"]),
+               at_least=1),
+        Figure("pull, all but the top layer held", shared_pull, "podman pull", podman_shared,
+               at_least=2),
+        Figure("images (200 images)", median(listing)),
+    ])  # fmt: skip
     return 0
 
 
