@@ -14,10 +14,10 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 
 from shocker.errors import RegistryError
+from shocker.record import record
 from shocker.store.btrfs import delete_subvolume
 from shocker.store.layers import scratch_path
 
@@ -46,7 +46,7 @@ class PullReporter(Protocol):
     def finish(self) -> None: ...
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PullResult:
     image: ImageRecord
     created: bool  # False when the reference already resolved to an image held here

@@ -9,12 +9,12 @@ import json
 import re
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shocker.errors import RegistryError
 from shocker.oci.reference import HUB_REGISTRY
+from shocker.record import field, record
 from shocker.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ PASSWORD_REFUSED = "the user name or password was refused"
 CREDENTIALS_HINT = "set SHOCKER_REGISTRY_USER and SHOCKER_REGISTRY_PASS (or `docker login`)"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Challenge:
     scheme: str  # lowercase: "bearer", "basic"
     params: dict[str, str] = field(default_factory=dict)
@@ -82,7 +82,7 @@ def parse_www_authenticate(header: str) -> list[Challenge]:
             challenges.append(Challenge(word.lower()))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Credentials:
     username: str
     password: str
@@ -150,7 +150,7 @@ def error_reason(response: Response) -> str:
     return f"HTTP {response.status_code} {response.reason_phrase}".strip()
 
 
-@dataclass
+@record()
 class _Token:
     value: str
     expires: float

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -25,6 +24,7 @@ from shocker.oci.manifest import (
 )
 from shocker.oci.platform import Platform, host_platform
 from shocker.oci.reference import Reference
+from shocker.record import record
 from shocker.registry.auth import CREDENTIALS_HINT, PASSWORD_REFUSED, Authenticator, error_reason
 from shocker.registry.http import HTTPError
 from shocker.registry.transport import Transport
@@ -41,7 +41,7 @@ MAX_INDEX_DEPTH = 2
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ResolvedImage:
     reference: Reference
     manifest_digest: str

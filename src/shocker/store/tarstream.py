@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from shocker.errors import StorageError
+from shocker.record import field, record
 
 BLOCK = 512
 CHUNK = 1 << 20
@@ -32,7 +32,7 @@ _GNU_LONGNAME = b"L"
 _GNU_LONGLINK = b"K"
 
 
-@dataclass
+@record()
 class Member:
     name: str
     type: bytes

@@ -16,11 +16,11 @@ import shutil
 import stat
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from shocker.errors import StorageError
+from shocker.record import record
 from shocker.store.tarstream import (
     BLOCKDEV,
     CHARDEV,
@@ -103,7 +103,7 @@ def apply_layer(tar_stream: BinaryIO, target: Path) -> str:
     return stream.digest()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StagedLayer:
     """A layer read to its end but not applied: its members in order, each regular file's
     data in `directory` under the member's index, and the diff_id of the tar."""
