@@ -13,16 +13,16 @@ import io
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 
 from shocker.errors import RegistryError
 from shocker.record import record
+from shocker.static import TYPE_CHECKING
 from shocker.store.btrfs import delete_subvolume
 from shocker.store.layers import scratch_path
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any, BinaryIO, Protocol
 
     from shocker.oci.manifest import Descriptor
     from shocker.oci.platform import Platform
@@ -36,14 +36,16 @@ PARALLEL_DOWNLOADS = 4
 READ_SIZE = 1 << 20
 
 
-class PullReporter(Protocol):
-    def layer_started(self, digest: str, size: int) -> None: ...
+if TYPE_CHECKING:
+    # Only for the type checker: typing.Protocol would cost the typing import.
+    class PullReporter(Protocol):
+        def layer_started(self, digest: str, size: int) -> None: ...
 
-    def layer_progress(self, digest: str, nbytes: int) -> None: ...
+        def layer_progress(self, digest: str, nbytes: int) -> None: ...
 
-    def layer_done(self, digest: str) -> None: ...
+        def layer_done(self, digest: str) -> None: ...
 
-    def finish(self) -> None: ...
+        def finish(self) -> None: ...
 
 
 @record(frozen=True)
@@ -94,6 +96,42 @@ def layer_records(resolved: ResolvedImage) -> list[dict[str, object]]:
         }
         for layer, diff_id, chain in zip(resolved.manifest.layers, diff_ids, chains, strict=True)
     ]
+
+
+class _Task:
+    """A call in a thread of its own, run once one of `slots` is free; result() waits for it.
+
+    Not concurrent.futures: importing it imports logging too, ~6 ms of every pull.
+    """
+
+    def __init__(self, slots: threading.Semaphore, function: Callable[..., Any], *args: Any):
+        self._cancelled = False
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(slots, function, args))
+        self._thread.start()
+
+    def _run(self, slots: threading.Semaphore, function: Callable[..., Any], args: Any) -> None:
+        with slots:
+            if self._cancelled:
+                return
+            try:
+                self._value = function(*args)
+            except BaseException as error:  # handed to whoever asks for the result
+                self._error = error
+
+    def cancel(self) -> None:
+        """Do not start the call if it has not started yet."""
+        self._cancelled = True
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def join(self) -> None:
+        self._thread.join()
 
 
 class _Interrupted(Exception):
@@ -226,67 +264,63 @@ def ensure_layers(
         return store.layers.path(chains[-1])
     todo = list(range(first_missing, len(layers)))
     downloads = _Downloads()
-    futures: dict[int, Future[None]] = {}
-    staged: dict[int, Future[StagedLayer]] = {}
+    futures: dict[int, _Task] = {}
+    staged: dict[int, _Task] = {}
     stages: list[Path] = []
-    with (
-        ThreadPoolExecutor(max_workers=PARALLEL_DOWNLOADS) as pool,
-        ThreadPoolExecutor(max_workers=PARALLEL_DOWNLOADS) as stagers,
-    ):
-        try:
-            for i in todo:
-                if not store.blobs.has(layers[i].digest, layers[i].size):
-                    new = downloads.feeds[i] = _Feed(store.blobs.partial_path(layers[i].digest))
-                    reporter.layer_started(layers[i].digest, layers[i].size)
-                    futures[i] = pool.submit(
-                        _download, store, client, resolved.reference, layers[i], reporter,
-                        downloads, new,
-                    )  # fmt: skip
-            # The layers above the first are read, hashed and their files written while the
-            # downloads go on; applying one then only waits for the layer below it.
-            for i in todo[1:]:
-                stages.append(scratch_path(store.layout, "stage"))
-                staged[i] = stagers.submit(
-                    _stage, store, downloads, i, futures.get(i), layers[i], diff_ids[i],
-                    stages[-1],
+    download_slots = threading.Semaphore(PARALLEL_DOWNLOADS)
+    stage_slots = threading.Semaphore(PARALLEL_DOWNLOADS)
+    try:
+        for i in todo:
+            if not store.blobs.has(layers[i].digest, layers[i].size):
+                new = downloads.feeds[i] = _Feed(store.blobs.partial_path(layers[i].digest))
+                reporter.layer_started(layers[i].digest, layers[i].size)
+                futures[i] = _Task(
+                    download_slots, _download, store, client, resolved.reference, layers[i],
+                    reporter, downloads, new,
                 )  # fmt: skip
-            for i in todo:
-                parent = chains[i - 1] if i > 0 else None
-                feed = downloads.feeds.get(i)
-                if i in staged:
-                    layer = staged[i].result()
-                    store.layers.create(chains[i], parent, _from_stage(layer))
-                    delete_subvolume(layer.directory)  # the layer holds its data now
-                elif feed is None:
+        # The layers above the first are read, hashed and their files written while the
+        # downloads go on; applying one then only waits for the layer below it.
+        for i in todo[1:]:
+            stages.append(scratch_path(store.layout, "stage"))
+            staged[i] = _Task(
+                stage_slots, _stage, store, downloads, i, futures.get(i), layers[i], diff_ids[i],
+                stages[-1],
+            )  # fmt: skip
+        for i in todo:
+            parent = chains[i - 1] if i > 0 else None
+            feed = downloads.feeds.get(i)
+            if i in staged:
+                layer: StagedLayer = staged[i].result()
+                store.layers.create(chains[i], parent, _from_stage(layer))
+                delete_subvolume(layer.directory)  # the layer holds its data now
+            elif feed is None:
+                store.layers.create(chains[i], parent, _stored(store, layers[i], diff_ids[i]))
+                continue
+            else:
+                try:
+                    apply = _streamed(downloads, feed, layers[i], diff_ids[i])
+                    store.layers.create(chains[i], parent, apply)
+                except _Interrupted:
+                    # What was applied may differ from the blob: apply the verified copy.
+                    futures[i].result()
                     store.layers.create(chains[i], parent, _stored(store, layers[i], diff_ids[i]))
-                    continue
-                else:
-                    try:
-                        apply = _streamed(downloads, feed, layers[i], diff_ids[i])
-                        store.layers.create(chains[i], parent, apply)
-                    except _Interrupted:
-                        # What was applied may differ from the blob: apply the verified copy.
-                        futures[i].result()
-                        store.layers.create(
-                            chains[i], parent, _stored(store, layers[i], diff_ids[i])
-                        )
-                if feed is not None:
-                    reporter.layer_done(layers[i].digest)
-            for future in futures.values():
-                future.result()  # the blobs are in the store too
-        except BaseException as exc:
-            downloads.abort(exc)
-            for future in futures.values():
-                future.cancel()
-            for pending in staged.values():
-                pending.cancel()
-            raise
-        finally:
-            pool.shutdown(wait=True)
-            stagers.shutdown(wait=True)
-            downloads.close()
-            for stage in stages:
-                delete_subvolume(stage)
+            if feed is not None:
+                reporter.layer_done(layers[i].digest)
+        for future in futures.values():
+            future.result()  # the blobs are in the store too
+    except BaseException as exc:
+        downloads.abort(exc)
+        for future in futures.values():
+            future.cancel()
+        for pending in staged.values():
+            pending.cancel()
+        raise
+    finally:
+        for task in [*futures.values(), *staged.values()]:
+            task.join()
+        downloads.close()
+        for stage in stages:
+            delete_subvolume(stage)
     return store.layers.path(chains[-1])
 
 
@@ -294,7 +328,7 @@ def _stage(
     store: Store,
     downloads: _Downloads,
     index: int,
-    download: Future[None] | None,
+    download: _Task | None,
     layer: Descriptor,
     diff_id: str,
     directory: Path,
@@ -307,7 +341,7 @@ def _stage(
     feed = downloads.feeds.get(index)
     if feed is not None:
         try:
-            reader = cast("BinaryIO", _FeedReader(downloads, feed))
+            reader: BinaryIO = _FeedReader(downloads, feed)  # type: ignore[assignment]
             result = stage_layer(open_decompressed(reader), directory)
         except _Interrupted:
             downloads.wait_verified(feed)  # a failed download is the error to report
@@ -382,7 +416,7 @@ def _streamed(
         from shocker.store.unpack import apply_layer
 
         try:
-            reader = cast("BinaryIO", _FeedReader(downloads, feed))
+            reader: BinaryIO = _FeedReader(downloads, feed)  # type: ignore[assignment]
             actual = apply_layer(open_decompressed(reader), target)
         except _Interrupted:
             downloads.wait_verified(feed)  # a failed download is the error to report

@@ -10,14 +10,16 @@ import re
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from shocker.errors import RegistryError
 from shocker.oci.reference import HUB_REGISTRY
 from shocker.record import field, record
 from shocker.settings import Settings
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from shocker.registry.http import Response
     from shocker.registry.transport import Transport
 

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 from shocker.errors import DigestMismatch, NotFound, RegistryError, ShockerError
 from shocker.oci import mediatypes as mt
@@ -29,6 +28,7 @@ from shocker.registry.auth import CREDENTIALS_HINT, PASSWORD_REFUSED, Authentica
 from shocker.registry.http import HTTPError
 from shocker.registry.transport import Transport
 from shocker.settings import Settings
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shocker.registry.http import Response

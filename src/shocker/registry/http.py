@@ -14,12 +14,16 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, BinaryIO, overload
 from urllib.parse import unquote, urlsplit
+
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import ssl
     from io import BufferedReader
+    from typing import BinaryIO, overload
+
+    Body = bytes | BinaryIO | None
     from types import TracebackType
 
 READ_SIZE = 1 << 20  # blobs are megabytes: each read is one trip through this module
@@ -27,8 +31,6 @@ MAX_LINE = 64 << 10
 MAX_HEADERS = 256
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _NO_BODY_STATUSES = frozenset({204, 304})
-
-Body = bytes | BinaryIO | None
 
 
 class HTTPError(Exception):
@@ -90,11 +92,13 @@ class Headers:
             key = name.lower()
             self._map[key] = f"{self._map[key]}, {value}" if key in self._map else value
 
-    @overload
-    def get(self, name: str) -> str | None: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def get(self, name: str, default: str) -> str: ...
+        @overload
+        def get(self, name: str) -> str | None: ...
+
+        @overload
+        def get(self, name: str, default: str) -> str: ...
 
     def get(self, name: str, default: str | None = None) -> str | None:
         return self._map.get(name.lower(), default)

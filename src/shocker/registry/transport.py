@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from shocker import __version__
 from shocker.errors import RegistryError
 from shocker.oci.reference import HUB_REGISTRY
-from shocker.registry.http import URL, Body, HTTPError, Pool, Response, is_loopback_host
+from shocker.registry.http import URL, HTTPError, Pool, Response, is_loopback_host
 from shocker.settings import Settings
+from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import ssl
+
+    from shocker.registry.http import Body
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})

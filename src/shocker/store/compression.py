@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import zlib
-from typing import Any, BinaryIO
 
 from shocker.errors import StorageError
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from typing import BinaryIO
 
 from shocker.errors import StorageError
 from shocker.record import field, record
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 BLOCK = 512
 CHUNK = 1 << 20
