@@ -615,6 +615,11 @@ def parse_process(document: object) -> Process:
     return _process(_Object(document, "process", strict=True))
 
 
+def parse_resources(document: object) -> Resources:
+    """A resources.json as `runc update --resources` takes it: linux.resources alone."""
+    return _resources(_Object(document, "resources", strict=True))
+
+
 # ---- serialising -------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from shocker.linux.syscalls import (
     MS_REC,
     MS_STRICTATIME,
 )
+from shocker.oci.runtime_spec import Mount as OciMount
 from shocker.record import record
 from shocker.runtime.spec import ContainerSpec, Mount
 
@@ -35,6 +36,14 @@ class MountStep:
 @record(frozen=True)
 class RemountReadonly:
     target: str
+
+
+@record(frozen=True)
+class Remount:
+    """Set a bind's per-mount flags (MS_RDONLY, MS_NOSUID...), keeping those it has."""
+
+    target: str
+    flags: int
 
 
 @record(frozen=True)
@@ -62,7 +71,7 @@ class ReadOnly:
     path: str
 
 
-Step = MountStep | RemountReadonly | DeviceNode | Symlink
+Step = MountStep | RemountReadonly | Remount | DeviceNode | Symlink
 ConfinementStep = Mask | ReadOnly
 
 # The OCI "default devices" (runtime-spec config-linux.md), char devices, mode 0666.
@@ -150,3 +159,109 @@ def confinement_steps(spec: ContainerSpec) -> list[ConfinementStep]:
     steps: list[ConfinementStep] = [Mask(p) for p in spec.masked_paths]
     steps += [ReadOnly(p) for p in spec.readonly_paths]
     return steps
+
+
+# ---- from an OCI runtime spec ------------------------------------------------------------
+
+# mount(8) option words that are flags: (set, clear); anything else is filesystem data.
+_OCI_FLAGS: dict[str, tuple[int, int]] = {
+    "ro": (MS_RDONLY, 0),
+    "rw": (0, MS_RDONLY),
+    "nosuid": (MS_NOSUID, 0),
+    "suid": (0, MS_NOSUID),
+    "nodev": (MS_NODEV, 0),
+    "dev": (0, MS_NODEV),
+    "noexec": (MS_NOEXEC, 0),
+    "exec": (0, MS_NOEXEC),
+    "strictatime": (MS_STRICTATIME, 0),
+    "relatime": (1 << 21, 0),
+    "noatime": (1 << 10, 0),
+    "nodiratime": (1 << 11, 0),
+    "sync": (1 << 4, 0),
+    "dirsync": (1 << 7, 0),
+    "mand": (1 << 6, 0),
+    "bind": (MS_BIND, 0),
+    "rbind": (MS_BIND | MS_REC, 0),
+}
+# Propagation words apply to the mount after it is made; they carry no data.
+_PROPAGATION_WORDS = frozenset(
+    {"private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable"}
+)
+
+
+def oci_mount_steps(mount: OciMount, cgroup_binds: Sequence[tuple[str, str]] = ()) -> list[Step]:
+    """One config.json mount. Binds are made first and made read-only by a second remount
+    (as mount(8) does); type "cgroup" binds the container's own cgroup directories
+    (cgroup_binds: container path, host directory) under a tmpfs, as runc does on v1."""
+    flags, clear, data = 0, 0, []
+    for option in mount.options:
+        if option in _OCI_FLAGS:
+            on, off = _OCI_FLAGS[option]
+            flags, clear = (flags | on) & ~off, (clear | off) & ~on
+        elif option not in _PROPAGATION_WORDS:
+            data.append(option)
+    if mount.type == "cgroup" or mount.type == "cgroup2":
+        return _cgroup_steps(mount.destination, flags, cgroup_binds)
+    if flags & MS_BIND or mount.type == "bind":
+        bind_flags = MS_BIND | (flags & MS_REC)
+        if mount.type == "bind" and not flags & MS_BIND:
+            bind_flags |= MS_REC if "rbind" in mount.options else 0
+        steps: list[Step] = [
+            MountStep(mount.source, mount.destination, None, bind_flags, is_bind=True)
+        ]
+        if flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC):
+            steps.append(Remount(mount.destination, flags & _KEPT_ON_REMOUNT))
+        return steps
+    return [
+        MountStep(
+            mount.source or mount.type,
+            mount.destination,
+            mount.type or None,
+            flags,
+            ",".join(data) or None,
+        )
+    ]
+
+
+_KEPT_ON_REMOUNT = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
+
+
+def _cgroup_steps(destination: str, flags: int, binds: Sequence[tuple[str, str]]) -> list[Step]:
+    kept = (flags | _HARDENED) & _KEPT_ON_REMOUNT
+    if len(binds) == 1 and binds[0][0] == destination:  # v2: one directory
+        bind: list[Step] = [MountStep(binds[0][1], destination, None, MS_BIND, is_bind=True)]
+        return [*bind, Remount(destination, kept)]
+    steps: list[Step] = [MountStep("tmpfs", destination, "tmpfs", _HARDENED, "mode=755")]
+    for target, host in binds:
+        steps += [MountStep(host, target, None, MS_BIND, is_bind=True), Remount(target, kept)]
+    steps.append(Remount(destination, kept))
+    return steps
+
+
+def oci_rootfs_steps(
+    mounts: Sequence[OciMount],
+    devices: Sequence[DeviceNode] = (),
+    cgroup_binds: Sequence[tuple[str, str]] = (),
+) -> list[Step]:
+    """The spec's mounts in order, then the default devices and links every runtime must
+    provide (runtime-spec config-linux.md, "Default Devices", "/dev symbolic links"),
+    then the spec's linux.devices."""
+    steps: list[Step] = []
+    for mount in mounts:
+        steps += oci_mount_steps(mount, cgroup_binds)
+    nodes = {d.path: d for d in DEFAULT_DEVICES}
+    nodes.update({d.path: d for d in devices})
+    steps += nodes.values()
+    steps += [
+        Symlink("/proc/self/fd", "/dev/fd"),
+        Symlink("/proc/self/fd/0", "/dev/stdin"),
+        Symlink("/proc/self/fd/1", "/dev/stdout"),
+        Symlink("/proc/self/fd/2", "/dev/stderr"),
+        Symlink("pts/ptmx", "/dev/ptmx"),
+    ]
+    return steps
+
+
+def oci_mount_options() -> list[str]:
+    """The mount option words oci_mount_steps understands as flags."""
+    return sorted({*_OCI_FLAGS, *_PROPAGATION_WORDS})

@@ -100,7 +100,7 @@ def execute(argv: tuple[str, ...], env: list[str], cwd: str, trampoline: int) ->
     with step(f"chdir to {cwd}"):
         os.chdir(cwd)
     name = argv[0]
-    path = _find_executable(name, env)
+    path = find_executable(name, env)
     try:
         sealedexec.execve(
             trampoline,
@@ -117,7 +117,7 @@ def execute(argv: tuple[str, ...], env: list[str], cwd: str, trampoline: int) ->
         ) from None
 
 
-def _find_executable(name: str, env: list[str]) -> str:
+def find_executable(name: str, env: list[str]) -> str:
     """The path execvp(3) would run.
 
     The checks execve itself would make, done first, because after the trampoline's

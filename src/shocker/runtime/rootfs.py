@@ -19,7 +19,9 @@ from shocker.linux.syscalls import (
     MS_RDONLY,
     MS_REC,
     MS_REMOUNT,
+    MS_SHARED,
     MS_SLAVE,
+    MS_UNBINDABLE,
     mount,
     pivot_root,
     umount2,
@@ -30,21 +32,33 @@ from shocker.runtime.plan import (
     DeviceNode,
     Mask,
     MountStep,
+    Remount,
     RemountReadonly,
     Step,
     Symlink,
 )
 
+PROPAGATION = {
+    "private": MS_PRIVATE,
+    "rprivate": MS_PRIVATE | MS_REC,
+    "slave": MS_SLAVE,
+    "rslave": MS_SLAVE | MS_REC,
+    "shared": MS_SHARED,
+    "rshared": MS_SHARED | MS_REC,
+    "unbindable": MS_UNBINDABLE,
+}
 
-def prepare(rootfs: str, steps: list[Step]) -> None:
-    """Make every mount private, bind the rootfs onto itself, then apply the steps.
+
+def prepare(rootfs: str, steps: list[Step], propagation: str = "rprivate") -> None:
+    """Make every mount private (or as the spec's rootfsPropagation says), bind the rootfs
+    onto itself, then apply the steps.
 
     Every target is resolved inside the rootfs through descriptors (linux/inroot.py) and
     acted on through them, never by a host path: the rootfs and volumes are writable by
     containers, and a symlink swapped in must not redirect a mount (CVE-2021-30465)."""
     with step("make mounts private"):
         # Nothing we mount may propagate back to the host (mount_namespaces(7)).
-        mount(None, "/", None, MS_REC | MS_PRIVATE)
+        mount(None, "/", None, PROPAGATION[propagation])
     with step("bind rootfs"):
         # pivot_root(2) needs new_root to be a mount point; a btrfs subvolume is not one.
         mount(rootfs, rootfs, None, MS_BIND | MS_REC)
@@ -69,6 +83,13 @@ def _apply(root: int, item: Step) -> None:
             fd = inroot.open_in_root(root, item.target)
             try:
                 remount_readonly(inroot.fd_path(fd), recursive=False)
+            finally:
+                os.close(fd)
+    elif isinstance(item, Remount):
+        with step(f"remount {item.target}"):
+            fd = inroot.open_in_root(root, item.target)
+            try:
+                remount(inroot.fd_path(fd), item.flags)
             finally:
                 os.close(fd)
     elif isinstance(item, DeviceNode):
@@ -133,6 +154,12 @@ def confine(steps: list[ConfinementStep]) -> None:
                 with step(f"make {path} read-only"):
                     mount(path, path, None, MS_BIND | MS_REC)
                     remount_readonly(path, recursive=True)
+
+
+def remount(path: str, flags: int) -> None:
+    """A bind's per-mount flags set to `flags` plus the nosuid/nodev/noexec it has."""
+    kept = os.statvfs(path).f_flag & (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    mount(None, path, None, MS_BIND | MS_REMOUNT | flags | kept)
 
 
 def remount_readonly(path: str, *, recursive: bool) -> None:

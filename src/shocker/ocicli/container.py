@@ -1,0 +1,409 @@
+"""One container of `shocker-runtime`: its bundle, state directory and cgroup, and the
+lifecycle commands on it (runtime-spec runtime.md, "Operations")."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+
+from shocker.errors import ShockerError
+from shocker.oci import runtime_spec as rs
+from shocker.runtime import ocistate
+from shocker.runtime.ocistate import RuntimeState, StateDir
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from shocker.cgroups.driver import Cgroup
+    from shocker.cgroups.limits import Limits
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+SECCOMP_CACHE = Path("/run/shocker-runtime/.seccomp")
+
+
+class NotRunning(ShockerError):
+    """The container's init is not running (containerd matches "container not running")."""
+
+
+def load_bundle(bundle: Path) -> tuple[rs.Spec, str]:
+    """config.json of `bundle` and the rootfs as an absolute path; SpecError when either
+    is wrong."""
+    try:
+        text = (bundle / "config.json").read_bytes()
+    except OSError as error:
+        raise rs.SpecError(f"cannot read {bundle}/config.json: {error.strerror}") from None
+    spec = rs.loads(text)
+    rootfs = Path(spec.root.path)
+    rootfs = rootfs if rootfs.is_absolute() else bundle / rootfs
+    if not rootfs.is_dir():
+        raise rs.SpecError(f"config.json: root.path {rootfs} is not a directory")
+    return spec, str(rootfs)
+
+
+def cgroup_location(spec: rs.Spec, container_id: str) -> tuple[str, str]:
+    """(parent, name) under each hierarchy: cgroupsPath "/a/b/c" is <hierarchy>/a/b/c on
+    v1 and /sys/fs/cgroup/a/b/c on v2; relative paths are taken from the root too."""
+    path = spec.linux.cgroups_path
+    if ":" in path and not path.startswith("/"):
+        raise ShockerError(f"cgroupsPath {path!r}: systemd slices are not supported")
+    parts = [p for p in path.split("/") if p] or ["shocker-runtime", container_id]
+    return "/".join(parts[:-1]), parts[-1]
+
+
+def limits_of(resources: rs.Resources | None) -> Limits:
+    from shocker.cgroups.limits import Limits
+
+    if resources is None:
+        return Limits()
+    memory, cpu, pids = resources.memory, resources.cpu, resources.pids
+    if cpu is not None and (cpu.cpus or cpu.mems):
+        raise ShockerError("linux.resources.cpu: cpus/mems (cpuset) are not supported")
+    cores = None
+    if cpu is not None and cpu.quota is not None and cpu.quota > 0:
+        cores = cpu.quota / (cpu.period or 100_000)
+    return Limits(
+        memory_bytes=memory.limit if memory and memory.limit and memory.limit > 0 else None,
+        cpu_shares=cpu.shares if cpu and cpu.shares else None,
+        cpu_quota_cores=cores,
+        pids_max=pids.limit if pids and pids.limit > 0 else None,
+    )
+
+
+def _driver() -> Any:
+    from shocker.cgroups import detect
+
+    return detect(CGROUP_ROOT)
+
+
+def devices_dir(parent: str, name: str) -> Path | None:
+    """The container's directory in the v1 devices hierarchy (None on v2)."""
+    base = CGROUP_ROOT / "devices"
+    if not base.is_dir():
+        return None
+    return base / parent / name if parent else base / name
+
+
+# What runc allows after the spec's own rules: the default devices every container gets
+# (runtime-spec config-linux.md), the console and ptys, and mknod of any node.
+ALWAYS_ALLOWED = tuple(
+    rs.DeviceRule(allow=True, type=kind, major=major, minor=minor, access=access)
+    for kind, major, minor, access in (
+        ("c", None, None, "m"),
+        ("b", None, None, "m"),
+        ("c", 1, 3, "rwm"),
+        ("c", 1, 5, "rwm"),
+        ("c", 1, 7, "rwm"),
+        ("c", 1, 8, "rwm"),
+        ("c", 1, 9, "rwm"),
+        ("c", 5, 0, "rwm"),
+        ("c", 5, 1, "rwm"),
+        ("c", 5, 2, "rwm"),
+        ("c", 136, None, "rwm"),
+    )
+)
+
+
+def device_rules(spec: rs.Spec) -> tuple[rs.DeviceRule, ...]:
+    """The spec's rules, then the always-allowed ones and its linux.devices nodes."""
+    resources = spec.linux.resources
+    rules = resources.devices if resources is not None else ()
+    if not rules:
+        return ()
+    nodes = tuple(
+        rs.DeviceRule(allow=True, type=d.type, major=d.major, minor=d.minor, access="rwm")
+        for d in spec.linux.devices
+    )
+    return (*rules, *ALWAYS_ALLOWED, *nodes)
+
+
+def apply_device_rules(parent: str, name: str, rules: tuple[rs.DeviceRule, ...]) -> None:
+    """Device rules in order: v1 devices.deny/devices.allow lines. Refused on v2, where it
+    needs a BPF program, rather than left unenforced."""
+    if not rules:
+        return
+    directory = devices_dir(parent, name)
+    if directory is None:
+        raise ShockerError("linux.resources.devices: no v1 devices hierarchy to enforce them")
+    with _cgroup_errors("devices"):
+        directory.mkdir(parents=True, exist_ok=True)
+        for rule in rules:
+            major = "*" if rule.major is None else str(rule.major)
+            minor = "*" if rule.minor is None else str(rule.minor)
+            line = "a" if rule.type == "a" else f"{rule.type} {major}:{minor} {rule.access}"
+            with open(directory / ("devices.allow" if rule.allow else "devices.deny"), "w") as f:
+                f.write(line)
+
+
+@contextlib.contextmanager
+def _cgroup_errors(what: str) -> Any:
+    try:
+        yield
+    except OSError as error:
+        raise ShockerError(f"cgroup {what}: {error.filename}: {error.strerror}") from None
+
+
+def cgroup_binds(cgroup: Cgroup, parent: str, name: str) -> list[tuple[str, str]]:
+    """For a "cgroup" mount: (container path, host directory) of the container's own
+    cgroup in every hierarchy it has one in (v2: the one directory)."""
+    if (CGROUP_ROOT / "cgroup.controllers").exists():
+        return [("/sys/fs/cgroup", str(CGROUP_ROOT / parent / name))]
+    binds = []
+    for entry in sorted(CGROUP_ROOT.iterdir()):
+        if entry.is_symlink() or not entry.is_dir():
+            continue
+        own = entry / parent / name
+        if own.is_dir():
+            binds.append((f"/sys/fs/cgroup/{entry.name}", str(own)))
+    return binds
+
+
+def create(
+    root: Path,
+    container_id: str,
+    bundle: Path,
+    *,
+    pid_file: str | None,
+    console_socket: str | None,
+    preserve_fds: int = 0,
+) -> Container:
+    """Everything `create` does; on any failure nothing is left behind."""
+    from shocker.runtime import ocicreate
+
+    directory = StateDir(root, container_id)
+    spec, rootfs = load_bundle(bundle)
+    ocicreate.check_supported(spec)
+    seccomp = seccomp_program(spec)
+    if directory.exists():
+        raise ShockerError(f"container with id exists: {container_id}")
+    parent, name = cgroup_location(spec, container_id)
+    resources = spec.linux.resources
+    ocistate.make_dir(directory)
+    driver = _driver()
+    cgroup = None
+    try:
+        cgroup = driver.create(parent, name, limits_of(resources))
+        apply_device_rules(parent, name, device_rules(spec))
+        binds = cgroup_binds(cgroup, parent, name)
+
+        def join(pid: int) -> None:
+            assert cgroup is not None
+            cgroup.add_process(pid)
+            devices = devices_dir(parent, name)
+            if devices is not None and devices.is_dir():
+                (devices / "cgroup.procs").write_text(str(pid))
+
+        pid = ocicreate.create(
+            spec,
+            rootfs,
+            directory,
+            console_socket=console_socket,
+            seccomp=seccomp,
+            cgroup_binds=binds,
+            on_created=join,
+            preserve_fds=preserve_fds,
+        )
+        start_time = ocistate.process_start_time(pid)
+        state = RuntimeState(
+            id=container_id,
+            pid=pid,
+            pid_start_time=start_time or 0,
+            bundle=str(bundle),
+            rootfs=rootfs,
+            created=ocistate.now_rfc3339(),
+            cgroup_parent=parent,
+            cgroup_name=name,
+            annotations=spec.annotations,
+        )
+        directory.save(state)
+        if pid_file:
+            write_pid_file(pid_file, pid)
+    except BaseException:
+        if cgroup is not None:
+            with contextlib.suppress(ShockerError, OSError):
+                cgroup.remove()
+        _remove_devices(parent, name)
+        ocistate.remove_dir(directory)
+        raise
+    return Container(directory, state, spec)
+
+
+def write_pid_file(path: str, pid: int) -> None:
+    """Written whole or not at all: the shim reads it as soon as the command returns."""
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}")
+    temporary.write_text(str(pid))
+    temporary.replace(target)
+
+
+def _remove_devices(parent: str, name: str) -> None:
+    directory = devices_dir(parent, name)
+    if directory is not None:
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+
+
+def seccomp_program(spec: rs.Spec) -> bytes | None:
+    """linux.seccomp compiled to BPF (cached), or None when the spec has none."""
+    if spec.linux.seccomp is None:
+        return None
+    try:
+        from shocker.runtime import seccomp as compiler
+    except ImportError:
+        raise ShockerError("linux.seccomp: this build cannot compile seccomp filters") from None
+    program: bytes = compiler.program(spec.linux.seccomp, SECCOMP_CACHE)
+    return program
+
+
+class Container:
+    def __init__(self, directory: StateDir, state: RuntimeState, spec: rs.Spec) -> None:
+        self.directory = directory
+        self.state = state
+        self.spec = spec
+
+    @classmethod
+    def load(cls, root: Path, container_id: str) -> Container:
+        directory = StateDir(root, container_id)
+        state = directory.load()
+        try:
+            spec, _ = load_bundle(Path(state.bundle))
+        except ShockerError:
+            spec = rs.Spec(root=rs.Root(path=state.rootfs))
+        return cls(directory, state, spec)
+
+    def cgroup(self) -> Cgroup:
+        cgroup: Cgroup = _driver().open(self.state.cgroup_parent, self.state.cgroup_name)
+        return cgroup
+
+    def status(self) -> str:
+        def frozen() -> bool:
+            try:
+                return self.cgroup().is_frozen()
+            except ShockerError:
+                return False
+
+        return ocistate.status(self.directory, self.state, frozen)
+
+    def state_json(self) -> dict[str, Any]:
+        return ocistate.state_json(self.state, self.status())
+
+    def start(self) -> None:
+        from shocker.runtime import ocicreate
+
+        current = self.status()
+        if current == "stopped":
+            raise ShockerError("cannot start a container that has stopped")
+        if current != "created":
+            raise ShockerError(f"cannot start an already {current} container")
+        ocicreate.start(self.directory, lambda: ocistate.is_alive(self.state))
+
+    def kill(self, signum: int, *, every: bool) -> None:
+        if self.status() == "stopped":
+            raise NotRunning("container not running")
+        if every:
+            for pid in self.pids():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signum)
+            if self.status() == "paused" and signum == signal.SIGKILL:
+                self.cgroup().thaw()
+            return
+        try:
+            os.kill(self.state.pid, signum)
+        except ProcessLookupError:
+            raise NotRunning("container not running") from None
+
+    def delete(self, *, force: bool) -> None:
+        current = self.status()
+        if current in ("running", "paused") and not force:
+            raise ShockerError(
+                f"cannot delete container {self.state.id} that is not stopped: {current}"
+            )
+        if current != "stopped":
+            cgroup = self.cgroup()
+            with contextlib.suppress(ShockerError):
+                cgroup.kill_all()
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.state.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while ocistate.is_alive(self.state) and time.monotonic() < deadline:
+                time.sleep(0.005)
+        with contextlib.suppress(ShockerError):
+            self.cgroup().remove()
+        _remove_devices(self.state.cgroup_parent, self.state.cgroup_name)
+        ocistate.remove_dir(self.directory)
+
+    def pids(self) -> list[int]:
+        return self.cgroup().pids()
+
+    def pause(self) -> None:
+        if self.status() != "running":
+            raise NotRunning("container not running")
+        self.cgroup().freeze()
+
+    def resume(self) -> None:
+        if self.status() != "paused":
+            raise ShockerError("container not paused")
+        self.cgroup().thaw()
+
+    def update(self, document: object) -> None:
+        resources = rs.parse_resources(document)
+        _driver().create(self.state.cgroup_parent, self.state.cgroup_name, limits_of(resources))
+        apply_device_rules(self.state.cgroup_parent, self.state.cgroup_name, resources.devices)
+
+    def wait(self) -> int:
+        """`run` in the foreground: until the init exits (it is our child), its code."""
+        from shocker.runtime import ociexec
+
+        code = ociexec.wait(self.state.pid)
+        self.delete(force=True)
+        return code
+
+    def exec(
+        self,
+        process_file: Path,
+        *,
+        detach: bool,
+        pid_file: str | None,
+        console_socket: str | None,
+        tty: bool,
+    ) -> int:
+        from shocker.runtime import ocicreate, ociexec
+
+        if self.status() not in ("running", "created"):
+            raise NotRunning("container not running")
+        try:
+            document = __import__("json").loads(process_file.read_text())
+        except (OSError, ValueError) as error:
+            raise ShockerError(f"--process {process_file}: {error}") from None
+        process = rs.parse_process(document)
+        if tty and not process.terminal:
+            process = _with_terminal(process)
+        console = ocicreate.connect(console_socket) if process.terminal else None
+        if process.terminal and console is None:
+            raise ShockerError("process.terminal is set: a --console-socket is required")
+        try:
+            child = ociexec.start_process(
+                self.spec,
+                self.state.pid,
+                process,
+                cgroup_procs=self.cgroup().procs_files(),
+                console=console,
+                seccomp=seccomp_program(self.spec),
+            )
+        finally:
+            if console is not None:
+                console.close()
+        if pid_file:
+            write_pid_file(pid_file, child)
+        if detach:
+            return 0
+        return ociexec.wait(child)
+
+
+def _with_terminal(process: rs.Process) -> rs.Process:
+    from shocker.record import replace
+
+    return replace(process, terminal=True)
