@@ -1,0 +1,86 @@
+"""The confinement sequence: its order, for a container's init and for exec."""
+
+from __future__ import annotations
+
+from shocker.linux.syscalls import MS_BIND, MS_NOSUID, MS_RDONLY, MS_REC
+from shocker.oci import runtime_spec as rs
+from shocker.runtime import sequence
+from shocker.runtime.plan import MountStep, Remount, Symlink, oci_mount_steps, oci_rootfs_steps
+
+PROCESS = rs.Process(
+    args=("sh",),
+    user=rs.User(uid=1000, gid=100, additional_gids=(10,)),
+    capabilities=rs.Capabilities.same(("CAP_KILL",)),
+    rlimits=(rs.Rlimit("RLIMIT_NOFILE", 1024, 1024),),
+    no_new_privileges=True,
+    terminal=True,
+)
+SPEC = rs.Spec(
+    root=rs.Root(path="rootfs", readonly=True),
+    process=PROCESS,
+    hostname="box",
+    linux=rs.Linux(
+        sysctl=(("net.ipv4.ip_forward", "1"),),
+        masked_paths=("/proc/kcore",),
+        readonly_paths=("/proc/sys",),
+    ),
+)
+
+
+def test_init_order() -> None:
+    steps = sequence.init_steps(SPEC, "/r", [], seccomp=b"\0" * 8)
+    assert sequence.names(steps) == [
+        "Mounts",
+        "PivotRoot",
+        "ReadonlyRoot",
+        "Hostname",
+        "Sysctl",
+        "HidePaths",
+        "Barrier",  # the terminal, from the container's own devpts
+        "Rlimits",
+        "SetUser",
+        "SetCapabilities",
+        "NoNewPrivileges",
+        "Barrier",  # ready: the caller hears of it; start releases it
+        "LoadSeccomp",
+        "Execute",
+    ]
+    assert steps[-2] == sequence.LoadSeccomp(b"\0" * 8)
+    assert steps[8] == sequence.SetUser(1000, 100, (100, 10))
+
+
+def test_exec_runs_the_same_process_steps() -> None:
+    init = sequence.init_steps(SPEC, "/r", [], seccomp=None)
+    exec_steps = sequence.process_steps(PROCESS, None)
+    assert init[-len(exec_steps) :] == exec_steps
+    assert "LoadSeccomp" not in sequence.names(exec_steps)
+
+
+def test_nothing_optional_when_unasked() -> None:
+    spec = rs.Spec(root=rs.Root(path="r"), process=rs.Process(args=("true",)))
+    assert sequence.names(sequence.init_steps(spec, "/r", [], None)) == [
+        "Mounts",
+        "PivotRoot",
+        "SetUser",
+        "Barrier",
+        "Execute",
+    ]
+
+
+def test_mount_options() -> None:
+    bind = rs.Mount(destination="/data", type="bind", source="/srv", options=("rbind", "ro"))
+    assert oci_mount_steps(bind) == [
+        MountStep("/srv", "/data", None, MS_BIND | MS_REC, is_bind=True),
+        Remount("/data", MS_RDONLY),
+    ]
+    tmpfs = rs.Mount(
+        destination="/tmp", type="tmpfs", source="tmpfs", options=("nosuid", "size=1m")
+    )
+    assert oci_mount_steps(tmpfs) == [MountStep("tmpfs", "/tmp", "tmpfs", MS_NOSUID, "size=1m")]
+
+
+def test_default_devices_and_links_follow_the_mounts() -> None:
+    steps = oci_rootfs_steps([rs.Mount(destination="/dev", type="tmpfs", source="tmpfs")])
+    assert isinstance(steps[0], MountStep)
+    assert Symlink("pts/ptmx", "/dev/ptmx") in steps
+    assert any(getattr(s, "path", "") == "/dev/null" for s in steps)
