@@ -115,7 +115,8 @@ def dispatch(argv: list[str]) -> int:
 
 # Commands whose process ends right after main returns: they skip the interpreter's
 # shutdown (module teardown, garbage collection: ~8 ms) once their output is flushed.
-FAST_EXIT = frozenset({"run", "ps"})
+# `pull` joins its download threads and closes its files before it returns.
+FAST_EXIT = frozenset({"run", "ps", "pull"})
 
 
 def main(argv: list[str] | None = None) -> int:
