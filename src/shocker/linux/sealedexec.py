@@ -61,8 +61,12 @@ def supported(machine: str | None = None) -> bool:
 
 
 def trampoline_image(machine: str) -> bytes:
-    """The static ELF executable: headers and code in one read+execute segment."""
-    code = _CODE[machine]
+    return static_elf(_CODE[machine], machine)
+
+
+def static_elf(code: bytes, machine: str) -> bytes:
+    """A static ELF executable of position-independent `code`: headers and code in one
+    read+execute segment, entered at the code's first byte."""
     size = _HEADERS + len(code)
     header = b"".join(
         (

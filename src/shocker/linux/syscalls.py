@@ -211,3 +211,19 @@ def set_link_up(name: str) -> None:
         fcntl.ioctl(sock.fileno(), _SIOCSIFFLAGS, update)
     finally:
         sock.close()
+
+
+# <linux/nsfs.h>: _IO(0xb7, 0x1)
+_NS_GET_USERNS = 0xB701
+
+
+def namespace_owner(fd: int) -> tuple[int, int]:
+    """(st_dev, st_ino) of the user namespace that owns the namespace `fd` refers to."""
+    import fcntl
+
+    owner = fcntl.ioctl(fd, _NS_GET_USERNS)
+    try:
+        info = os.fstat(owner)
+        return info.st_dev, info.st_ino
+    finally:
+        os.close(owner)

@@ -64,6 +64,7 @@ def exec_in(pid: int, spec: ExecSpec) -> int:
         stream.flush()
     forwarder = Forwarder()
     try:
+        _check_namespaces(pid, fds)
         with forwarder.installed():
             child, master = _start(spec, fds, size)
             if spec.detach:
@@ -73,6 +74,27 @@ def exec_in(pid: int, spec: ExecSpec) -> int:
     finally:
         for fd in fds.values():
             os.close(fd)
+
+
+def _check_namespaces(pid: int, fds: dict[str, int]) -> None:
+    """Refuse to join namespaces the container made for itself.
+
+    Without CAP_SYS_ADMIN, process 1 can leave its namespaces only through a user namespace
+    of its own (unshare -U, then -m, -n...), whose root may mount and configure anything
+    in them; an exec must not walk into that set-up with the runtime's privileges. Every
+    namespace joined must belong to our user namespace, as the ones the container started
+    in do."""
+    with step("check the container's namespaces"):
+        ours = Path("/proc/self/ns/user").stat()
+        expected = (ours.st_dev, ours.st_ino)
+        theirs = Path(f"/proc/{pid}/ns/user").stat()
+        moved = [] if (theirs.st_dev, theirs.st_ino) == expected else ["user"]
+        moved += [name for name, fd in fds.items() if syscalls.namespace_owner(fd) != expected]
+    if moved:
+        raise RuntimeFailure(
+            "the container's process 1 has moved to namespaces of its own "
+            f"({', '.join(moved)}); exec refused"
+        )
 
 
 def _start(spec: ExecSpec, fds: dict[str, int], size: bytes | None) -> tuple[int, int | None]:
