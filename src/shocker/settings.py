@@ -45,6 +45,8 @@ class Settings:
     cgroup_parent: str = "shocker"
     # Prefix of shocker's own iptables chains.
     chain_prefix: str = "SHOCKER"
+    # The OCI runtime `run` uses by default ("" is shocker's own; runc, crun or a path).
+    runtime: str = ""
     docker_config: Path = field(default_factory=lambda: Path.home() / ".docker/config.json")
     debug: bool = False
 
@@ -70,6 +72,7 @@ class Settings:
             cgroup_root=Path(env.get("SHOCKER_CGROUP_ROOT") or "/sys/fs/cgroup"),
             cgroup_parent=env.get("SHOCKER_CGROUP_PARENT") or "shocker",
             chain_prefix=env.get("SHOCKER_CHAIN_PREFIX") or "SHOCKER",
+            runtime=env.get("SHOCKER_RUNTIME") or "",
             docker_config=(
                 Path(docker_config_dir) / "config.json"
                 if docker_config_dir

@@ -106,6 +106,7 @@ def container_config(
         },
         "stop_signal": options.stop_signal or config.stop_signal,
         "stop_timeout": options.stop_timeout,
+        "runtime": oci_runtime(options.runtime, settings),
     }
 
 
@@ -190,3 +191,19 @@ def create_container(
         )
 
     return store.containers.create(image, options.name, make_record)
+
+
+def oci_runtime(name: str | None, settings: Settings) -> str | None:
+    """The OCI runtime binary for `--runtime` (else SHOCKER_RUNTIME); None: shocker's own.
+
+    Raises UsageError (exit 125) for a name or path that is no executable."""
+    chosen = name if name is not None else settings.runtime
+    if not chosen or chosen in ("shocker", "default"):
+        return None
+    from shocker.errors import RuntimeFailure, UsageError
+    from shocker.runtime.foreign import resolve
+
+    try:
+        return resolve(chosen)
+    except RuntimeFailure as error:
+        raise UsageError(error.message, hint="--runtime takes runc, crun or a path") from None

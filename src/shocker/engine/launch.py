@@ -47,7 +47,7 @@ def launch(
     try:
         cgroup = create_cgroup(settings, record.id, record.config["limits"])
         network = prepare_network(store, settings, record)
-        spec = build_spec(store, record, network)
+        spec = build_spec(store, record, network, settings)
     except BaseException:
         primed()
         # Nothing ran: free what was taken; `--rm` leaves no container behind either.
@@ -224,11 +224,37 @@ def _is_live(store: Store, container_id: str) -> bool:
     return record.state == "created" or is_running(record)
 
 
-def build_spec(store: Store, record: ContainerRecord, network: dict[str, Any]) -> ContainerSpec:
+def build_spec(
+    store: Store, record: ContainerRecord, network: dict[str, Any], settings: Settings | None = None
+) -> ContainerSpec:
     from shocker.runtime.spec import ContainerSpec
 
     config = record.config
     mode = network["mode"]
+    mounts = tuple(_mounts(store, record, network))
+    namespace = "new" if mode in ("bridge", "none") else mode
+    foreign = None
+    if config.get("runtime"):
+        # Another OCI runtime: it gets the bundle, written into the metadata directory.
+        from shocker.engine import bundle
+        from shocker.runtime.foreign import ForeignRuntime
+
+        directory = store.layout.container_dir(record.id)
+        parent = settings.cgroup_parent if settings is not None else "shocker"
+        spec = bundle.build(
+            store,
+            record,
+            network_namespace=namespace,
+            extra_mounts=mounts,
+            cgroups_path=f"/{parent}/{record.id}",
+        )
+        bundle.write(directory, spec)
+        foreign = ForeignRuntime(
+            binary=config["runtime"],
+            bundle=str(directory),
+            state_root=str(directory / "runtime"),
+            id=record.id,
+        )
     return ContainerSpec(
         id=record.id,
         rootfs=store.layout.container_rootfs(record.id),
@@ -239,13 +265,14 @@ def build_spec(store: Store, record: ContainerRecord, network: dict[str, Any]) -
         hostname=config["hostname"],
         tty=config["tty"],
         interactive=config["interactive"],
-        mounts=tuple(_mounts(store, record, network)),
-        network="new" if mode in ("bridge", "none") else mode,
+        mounts=mounts,
+        network=namespace,
         capabilities=frozenset(config["capabilities"]),
         privileged=config["privileged"],
         rlimit_nofile=None,
         log_path=store.containers.log_path(record.id),
         stop_signal=stop_signal_number(config.get("stop_signal")) or signal.SIGTERM,
+        foreign=foreign,
     )
 
 

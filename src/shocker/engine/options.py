@@ -44,6 +44,7 @@ class RunOptions:
     cpu_shares: str | None = None
     pids_limit: str | None = None
     privileged: bool = False
+    runtime: str | None = None  # another OCI runtime: a name on PATH or a path
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
     network: str = "bridge"
@@ -166,6 +167,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         cpu_shares=args.cpu_shares,
         pids_limit=args.pids_limit,
         privileged=args.privileged,
+        runtime=getattr(args, "runtime", None),
         cap_add=tuple(args.cap_add),
         cap_drop=tuple(args.cap_drop),
         network=args.network,

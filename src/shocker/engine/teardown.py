@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 def teardown(store: Store, settings: Settings, container_id: str) -> list[str]:
     """Release everything; returns the failures as lines (empty when all went well)."""
     failures: list[str] = []
+    runtime_failure = _delete_from_runtime(store, container_id)
+    if runtime_failure:
+        failures.append(f"runtime: {runtime_failure}")
     try:
         from shocker.cgroups import detect
 
@@ -44,3 +47,24 @@ def _uses_bridge(store: Store, container_id: str) -> bool:
         return store.containers.get(container_id).config.get("network") == "bridge"
     except ShockerError:
         return False
+
+
+def _delete_from_runtime(store: Store, container_id: str) -> str | None:
+    """With another OCI runtime: its `delete --force`, which frees its state and cgroup."""
+    try:
+        binary = store.containers.get(container_id).config.get("runtime")
+    except ShockerError:
+        return None
+    if not binary:
+        return None
+    from shocker.runtime.foreign import ForeignRuntime, delete
+
+    directory = store.layout.container_dir(container_id)
+    return delete(
+        ForeignRuntime(
+            binary=binary,
+            bundle=str(directory),
+            state_root=str(directory / "runtime"),
+            id=container_id,
+        )
+    )

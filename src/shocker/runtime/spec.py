@@ -10,6 +10,7 @@ from pathlib import Path
 from shocker.errors import UsageError
 from shocker.record import record
 from shocker.runtime.capabilities import DEFAULT_CAPABILITIES
+from shocker.runtime.foreign import ForeignRuntime
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -72,6 +73,8 @@ class ContainerSpec:
     rlimit_nofile: int | None = None
     log_path: Path
     stop_signal: int = signal.SIGTERM
+    # Another OCI runtime runs the container from its bundle instead of shocker's init.
+    foreign: ForeignRuntime | None = None
 
 
 def needs_shell(argument: str) -> bool:

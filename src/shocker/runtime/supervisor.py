@@ -14,8 +14,9 @@ from collections.abc import Callable
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
 from shocker.linux import syscalls
 from shocker.record import record
-from shocker.runtime import init, monitor, relay, sync, terminal
+from shocker.runtime import foreign, init, monitor, relay, sync, terminal
 from shocker.runtime.failure import step
+from shocker.runtime.foreign import ForeignRuntime
 from shocker.runtime.signals import deliver
 from shocker.runtime.spec import ContainerSpec
 from shocker.runtime.sync import Channel
@@ -156,6 +157,8 @@ def _create(
             out_read: [1, log] if foreground else [log],
             err_read: [2, log] if foreground else [log],
         }
+    if spec.foreign is not None:
+        return _create_foreign(spec, spec.foreign, launcher, stdio, ends, outputs, log, foreground)
     mine, theirs = sync.pair()
     pid = _fork_pid1(spec, theirs, stdio, size, (mine, launcher))
     container = _Container(pid, os.pidfd_open(pid), mine, outputs, inputs, log)
@@ -182,6 +185,45 @@ def _create(
         if kind == "":
             return container  # close-on-exec closed the init's end: execve succeeded
         _fail_with(container, kind, text)
+
+
+def _create_foreign(
+    spec: ContainerSpec,
+    runtime: ForeignRuntime,
+    launcher: Channel,
+    stdio: tuple[int, int, int],
+    ends: tuple[int, ...],
+    outputs: dict[int, list[int]],
+    log: int,
+    foreground: bool,
+) -> _Container:
+    """The same walk with another OCI runtime: its `create`, the launcher's go, `start`."""
+    try:
+        pid, master = foreign.create(runtime, stdio, spec.tty)
+    finally:
+        for fd in ends:
+            os.close(fd)
+    mine, theirs = sync.pair()
+    theirs.close()
+    container = _Container(pid, os.pidfd_open(pid), mine, outputs, {}, log)
+    if master is not None:
+        container.master = master
+        container.outputs = {master: [1, log] if foreground else [log]}
+        if spec.interactive and foreground:
+            container.inputs = {0: [master]}
+    _tell(launcher, "created", str(pid))
+    kind, text, _ = sync.receive(launcher)
+    if kind != "go":
+        _kill(container)
+        if kind == "abort":
+            raise _Abandoned(text)
+        raise RuntimeFailure("start abandoned: the caller went away")
+    try:
+        foreign.start(runtime)
+    except RuntimeFailure:
+        _kill(container)
+        raise
+    return container
 
 
 def _fork_pid1(

@@ -32,6 +32,7 @@ def add_container_arguments(parser: argparse.ArgumentParser) -> None:
     add("-c", "--cpu-shares", help="CPU shares (relative weight); default SHOCKER_CPU_SHARE")
     add("--pids-limit", help="maximum number of processes (default 4096; -1 for none)")
     add("--privileged", action="store_true", help="all capabilities, no masked paths")
+    add("--runtime", help="OCI runtime: runc, crun or a path (default SHOCKER_RUNTIME)")
     add("--cap-add", action="append", default=[], metavar="CAP")
     add("--cap-drop", action="append", default=[], metavar="CAP")
     add("--network", "--net", default="bridge", help="bridge, none, host, container:ID")
