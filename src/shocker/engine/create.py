@@ -50,7 +50,7 @@ def find_or_pull(
 
     ref = parse_reference(name, settings.registry)
     print(f"Unable to find image '{ref.familiar()}' locally", file=sys.stderr)
-    with RegistryClient(settings) as client:
+    with RegistryClient(settings, challenges=store.layout.registry_challenges) as client:
         result = pull(store, client, ref, reporter, parse_platform(platform) if platform else None)
     print(f"Created: {result.image.id}", file=sys.stderr)
     return result.image

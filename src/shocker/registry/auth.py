@@ -152,6 +152,52 @@ def error_reason(response: Response) -> str:
     return f"HTTP {response.status_code} {response.reason_phrase}".strip()
 
 
+class ChallengeMemo:
+    """The last challenge (scheme, realm, service) of each registry, kept in a JSON file.
+
+    Not secret (any client gets it from the registry); never a token or a password. A file
+    that cannot be read or written only costs the round trip it would have saved.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._known: dict[str, Any] | None = None
+
+    def _load(self) -> dict[str, Any]:
+        if self._known is None:
+            try:
+                doc = json.loads(self.path.read_bytes())
+            except (OSError, ValueError):
+                doc = None
+            self._known = doc if isinstance(doc, dict) else {}
+        return self._known
+
+    def get(self, registry: str) -> Challenge | None:
+        entry = self._load().get(registry)
+        if not isinstance(entry, dict) or entry.get("scheme") not in ("bearer", "basic"):
+            return None
+        params = {
+            k: v for k, v in entry.items() if k in ("realm", "service") and isinstance(v, str)
+        }
+        return Challenge(entry["scheme"], params)
+
+    def remember(self, registry: str, challenge: Challenge) -> None:
+        entry = {"scheme": challenge.scheme}
+        entry.update({k: v for k, v in challenge.params.items() if k in ("realm", "service")})
+        known = self._load()
+        if known.get(registry) == entry:
+            return
+        known[registry] = entry
+        import os
+
+        scratch = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        try:
+            scratch.write_text(json.dumps(known, sort_keys=True))
+            scratch.replace(self.path)
+        except OSError:
+            scratch.unlink(missing_ok=True)
+
+
 @record()
 class _Token:
     value: str
@@ -161,21 +207,54 @@ class _Token:
 class Authenticator:
     """What to send as Authorization, per registry and scope; thread-safe."""
 
-    def __init__(self, settings: Settings, transport: Transport) -> None:
+    def __init__(
+        self, settings: Settings, transport: Transport, challenges: Path | None = None
+    ) -> None:
         self.settings = settings
         self.transport = transport
         self._lock = threading.Lock()
         self._tokens: dict[tuple[str, str], _Token] = {}
         self._basic: dict[str, str] = {}
         self._credentials: dict[str, Credentials | None] = {}
+        self._challenges = ChallengeMemo(challenges) if challenges is not None else None
+        self._ahead_done: set[tuple[str, str]] = set()
 
     def authorization(self, registry: str, scope: str) -> dict[str, str]:
+        """The header to send; ahead of the registry's 401 when it asked for auth before."""
+        sent = self._current(registry, scope)
+        if sent or self._challenges is None:
+            return sent
+        with self._lock:
+            if (registry, scope) in self._ahead_done:
+                return sent
+            self._ahead_done.add((registry, scope))
+        self._ahead(registry, scope)
+        return self._current(registry, scope)
+
+    def _current(self, registry: str, scope: str) -> dict[str, str]:
         with self._lock:
             token = self._tokens.get((registry, scope))
             if token is not None and time.monotonic() < token.expires:
                 return {"Authorization": f"Bearer {token.value}"}
             basic = self._basic.get(registry)
         return {"Authorization": basic} if basic else {}
+
+    def _ahead(self, registry: str, scope: str) -> None:
+        """Answer the challenge `registry` gave on an earlier pull before it is asked again:
+        a pull from Docker Hub then skips the round trip of its first 401."""
+        assert self._challenges is not None
+        challenge = self._challenges.get(registry)
+        if challenge is None:
+            return
+        creds = self.credentials(registry)
+        try:
+            if challenge.scheme == "bearer":
+                self._fetch_token(registry, scope, challenge, creds, tries=1)
+            elif challenge.scheme == "basic" and creds is not None:
+                with self._lock:
+                    self._basic[registry] = creds.basic()
+        except RegistryError:
+            return  # the registry's own 401, if it still wants one, says what to do now
 
     def credentials(self, registry: str) -> Credentials | None:
         with self._lock:
@@ -189,8 +268,12 @@ class Authenticator:
         creds = self.credentials(registry)
         if "bearer" in challenges:
             self._fetch_token(registry, scope, challenges["bearer"], creds)
+            if self._challenges is not None:
+                self._challenges.remember(registry, challenges["bearer"])
             return
         if "basic" in challenges:
+            if self._challenges is not None:
+                self._challenges.remember(registry, challenges["basic"])
             if creds is None:
                 raise RegistryError(
                     f"authentication failed for {registry}: the registry requires credentials",
@@ -209,7 +292,12 @@ class Authenticator:
         return RegistryError(f"authentication failed for {registry}: {reason}")
 
     def _fetch_token(
-        self, registry: str, scope: str, challenge: Challenge, creds: Credentials | None
+        self,
+        registry: str,
+        scope: str,
+        challenge: Challenge,
+        creds: Credentials | None,
+        tries: int | None = None,
     ) -> None:
         realm = challenge.params.get("realm")
         if not realm or not realm.startswith(("https://", "http://")):
@@ -222,7 +310,9 @@ class Authenticator:
             scopes.append(challenge.params["scope"])
         params += [("scope", s) for s in scopes]
         headers = {"Authorization": creds.basic()} if creds else {}
-        response = self.transport.send("GET", realm, headers, registry=registry, params=params)
+        response = self.transport.send(
+            "GET", realm, headers, registry=registry, params=params, tries=tries
+        )
         try:
             if response.status_code in (401, 403):
                 reason = error_reason(response)

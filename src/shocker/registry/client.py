@@ -73,10 +73,18 @@ def _read_limited(response: Response, limit: int, what: str) -> bytes:
 class RegistryClient:
     """Pulls from registries; safe to share between threads; close() (or `with`) when done."""
 
-    def __init__(self, settings: Settings, *, tries: int = 4, backoff: float = 0.25) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        tries: int = 4,
+        backoff: float = 0.25,
+        challenges: Path | None = None,
+    ) -> None:
+        """`challenges`: a file remembering each registry's auth challenge across runs."""
         self.settings = settings
         self._transport = Transport(settings, tries=tries, backoff=backoff)
-        self._auth = Authenticator(settings, self._transport)
+        self._auth = Authenticator(settings, self._transport, challenges)
 
     def close(self) -> None:
         self._transport.close()

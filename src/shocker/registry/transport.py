@@ -93,26 +93,29 @@ class Transport:
         registry: str,
         params: Sequence[tuple[str, str]] = (),
         body: Body = None,
+        tries: int | None = None,
     ) -> Response:
         """The final response (after redirects), streaming: the caller reads and closes it.
 
-        Connection errors, 5xx and 429 are retried `tries` times in all; a last 5xx/429 is
-        returned for the caller to report. Raises RegistryError when nothing answers.
+        Connection errors, 5xx and 429 are retried `tries` times in all (default: the
+        transport's); a last 5xx/429 is returned for the caller to report. Raises
+        RegistryError when nothing answers.
         """
         delay = self.backoff
+        tries = self.tries if tries is None else max(tries, 1)
         start = body.tell() if body is not None and not isinstance(body, bytes) else 0
-        for attempt in range(1, self.tries + 1):
+        for attempt in range(1, tries + 1):
             if attempt > 1 and body is not None and not isinstance(body, bytes):
                 body.seek(start)
             try:
                 response = self._follow(method, url, headers, params, body, registry)
             except HTTPError as exc:
-                if attempt == self.tries:
+                if attempt == tries:
                     raise self.unreachable(registry, exc) from None
                 time.sleep(delay)
                 delay *= 2
                 continue
-            if response.status_code in RETRY_STATUSES and attempt < self.tries:
+            if response.status_code in RETRY_STATUSES and attempt < tries:
                 response.close()
                 time.sleep(_retry_after(response, delay))
                 delay *= 2

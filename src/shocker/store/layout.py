@@ -82,6 +82,11 @@ class Layout:
         return self.meta / "network"
 
     @property
+    def registry_challenges(self) -> Path:
+        """Each registry's last auth challenge, so the next pull answers it up front."""
+        return self.meta / "registry-challenges.json"
+
+    @property
     def locks(self) -> Path:
         return self.meta / "locks"
 

@@ -347,3 +347,37 @@ def test_a_401_without_a_challenge_is_an_authentication_error(
     registry.route("/v2/app/manifests/latest", registry_error(401, "UNAUTHORIZED", "go away"))
     with pytest.raises(RegistryError, match=f"authentication failed for {registry.host}: go away"):
         client.resolve(parse_reference(f"{registry.host}/app"))
+
+
+def test_a_remembered_challenge_is_answered_before_the_registry_asks(
+    tmp_path: Path, registry: FakeServer
+) -> None:
+    realm = _bearer_registry(registry, {"token": "tok", "expires_in": 300})
+    memo = tmp_path / "challenges.json"
+    settings = Settings(root=tmp_path, registry=registry.host, docker_config=tmp_path / "no.json")
+    ref = parse_reference("busybox", registry.host)
+    path = "/v2/library/busybox/manifests/latest"
+    with RegistryClient(settings, backoff=0.01, challenges=memo) as first:
+        first.resolve(ref)
+    assert len(registry.requests(path)) == 2  # a 401, then the answer
+    assert json.loads(memo.read_text())[registry.host]["scheme"] == "bearer"
+    with RegistryClient(settings, backoff=0.01, challenges=memo) as second:
+        second.resolve(ref)
+    later = registry.requests(path)[2:]
+    assert len(later) == 1 and later[0].headers["authorization"] == "Bearer tok2"
+    assert realm.issued == 2
+    assert "tok1" not in memo.read_text()  # challenges only: never a token
+
+
+def test_a_stale_remembered_challenge_falls_back_to_the_registrys_own(
+    tmp_path: Path, registry: FakeServer
+) -> None:
+    _bearer_registry(registry, {"token": "tok"})
+    memo = tmp_path / "challenges.json"
+    gone = 'Bearer realm="http://127.0.0.1:1/token",service="old"'
+    memo.write_text(json.dumps({registry.host: {"scheme": "bearer", "realm": gone}}))
+    settings = Settings(root=tmp_path, registry=registry.host, docker_config=tmp_path / "no.json")
+    with RegistryClient(settings, backoff=0.01, challenges=memo) as client:
+        resolved = client.resolve(parse_reference("busybox", registry.host))
+    assert resolved.config.cmd == ("sh",)
+    assert json.loads(memo.read_text())[registry.host]["realm"] == f"{registry.url}/token"

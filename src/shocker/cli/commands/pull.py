@@ -25,7 +25,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     ref = parse_reference(args.reference, settings.registry)
     platform = parse_platform(args.platform) if args.platform else None
     store = open_store(settings, "pull")
-    with RegistryClient(settings) as client, PullProgress() as progress:
+    client = RegistryClient(settings, challenges=store.layout.registry_challenges)
+    with client, PullProgress() as progress:
         result = pull(store, client, ref, progress, platform)
     if result.created:
         print(f"Created: {result.image.id}")
