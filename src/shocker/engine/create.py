@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from shocker.engine.options import RunOptions
     from shocker.engine.pull import PullReporter
+    from shocker.oci.seccomp import Seccomp
     from shocker.settings import Settings
     from shocker.store.containers import ContainerRecord
     from shocker.store.images import ImageRecord
@@ -58,33 +59,38 @@ def find_or_pull(
 
 def container_config(
     store: Store, settings: Settings, image: ImageRecord, options: RunOptions
-) -> dict[str, Any]:
-    """Everything `start` needs to launch the container again, as JSON-able data."""
+) -> tuple[dict[str, Any], Seccomp | None]:
+    """Everything `start` needs to launch the container again, as JSON-able data, and its
+    seccomp profile (None: unconfined)."""
     from shocker.cgroups.limits import parse_cpus, parse_memory
+    from shocker.engine.security import parse_security_options, seccomp_for
     from shocker.oci.image_config import ImageConfig
     from shocker.runtime.capabilities import effective_capabilities
     from shocker.runtime.spec import build_argv
 
-    config = ImageConfig.from_json(image.config)
-    entrypoint: tuple[str, ...] | None = config.entrypoint
-    cmd = config.cmd
+    image_config = ImageConfig.from_json(image.config)
+    entrypoint: tuple[str, ...] | None = image_config.entrypoint
+    cmd = image_config.cmd
     if options.entrypoint is not None:
         # Docker: a new entrypoint drops the image's CMD as well.
         entrypoint = (options.entrypoint,) if options.entrypoint else None
         cmd = None
     argv = build_argv(entrypoint, cmd, list(options.command), shell_rule=True)
-    env = merge_env(config.env, options.env, options.tty)
+    env = merge_env(image_config.env, options.env, options.tty)
     memory = parse_memory(options.memory) if options.memory else settings.mem_limit_mb * 2**20
     shares = _positive_int("--cpu-shares", options.cpu_shares) or settings.cpu_shares
     pids: int | None = settings.pids_limit
     if options.pids_limit is not None:
         value = _int("--pids-limit", options.pids_limit)
         pids = None if value <= 0 else value
-    return {
+    capabilities = effective_capabilities(options.cap_add, options.cap_drop)
+    security = parse_security_options(options.security_opt)
+    seccomp = seccomp_for(security, capabilities, privileged=options.privileged)
+    config = {
         "argv": list(argv),
         "env": env,
-        "cwd": options.workdir or config.working_dir or "/",
-        "user": options.user if options.user is not None else config.user,
+        "cwd": options.workdir or image_config.working_dir or "/",
+        "user": options.user if options.user is not None else image_config.user,
         "hostname": options.hostname,
         "tty": options.tty,
         "interactive": options.interactive,
@@ -95,19 +101,24 @@ def container_config(
         "dns": list(options.dns),
         "publish": list(options.publish),
         "publish_all": options.publish_all,
-        "exposed_ports": list(config.exposed_ports),
+        "exposed_ports": list(image_config.exposed_ports),
         "privileged": options.privileged,
-        "capabilities": sorted(effective_capabilities(options.cap_add, options.cap_drop)),
+        "capabilities": sorted(capabilities),
+        "security_opt": list(options.security_opt),
+        "no_new_privileges": security.no_new_privileges,
+        # The resolved profile itself is large: it lives beside the record (seccomp.json).
+        "seccomp": seccomp is not None,
         "limits": {
             "memory_bytes": memory,
             "cpu_shares": shares,
             "cpu_quota_cores": parse_cpus(options.cpus) if options.cpus else None,
             "pids_max": pids,
         },
-        "stop_signal": options.stop_signal or config.stop_signal,
+        "stop_signal": options.stop_signal or image_config.stop_signal,
         "stop_timeout": options.stop_timeout,
         "runtime": oci_runtime(options.runtime, settings),
     }
+    return config, seccomp
 
 
 def merge_env(image_env: tuple[str, ...], flags: tuple[str, ...], tty: bool) -> list[str]:
@@ -173,7 +184,7 @@ def create_container(
     from shocker.store.containers import ContainerRecord
 
     image = find_or_pull(store, settings, options.image, options.platform, reporter)
-    config = container_config(store, settings, image, options)
+    config, seccomp = container_config(store, settings, image, options)
 
     def make_record(container_id: str) -> ContainerRecord:
         if not config["hostname"]:
@@ -190,7 +201,16 @@ def create_container(
             labels={**_image_labels(image), **dict(options.labels)},
         )
 
-    return store.containers.create(image, options.name, make_record)
+    record = store.containers.create(image, options.name, make_record)
+    if seccomp is not None:
+        from shocker.engine.security import save_seccomp
+
+        try:
+            save_seccomp(store.layout.container_dir(record.id), seccomp)
+        except BaseException:
+            store.containers.remove(record.id)
+            raise
+    return record
 
 
 def oci_runtime(name: str | None, settings: Settings) -> str | None:

@@ -37,6 +37,11 @@ def exec_command(
         raise NotRunning(f"Container '{record.id}' exists but is not running")
     config = record.config
     cgroup = detect(settings.cgroup_root).open(settings.cgroup_parent, record.id)
+    seccomp = None
+    if config.get("seccomp"):
+        from shocker.engine.security import load_seccomp
+
+        seccomp = load_seccomp(store.layout.container_dir(record.id))
     spec = ExecSpec(
         argv=build_argv(None, None, argv, shell_rule=True),
         env=tuple(merge_env(tuple(config["env"]), env, tty)),
@@ -47,8 +52,11 @@ def exec_command(
         interactive=interactive and not detach,
         capabilities=frozenset(config["capabilities"]),
         privileged=privileged or config["privileged"],
+        no_new_privileges=config.get("no_new_privileges", True),
         cgroup_procs=cgroup.procs_files(),
         detach=detach,
+        seccomp=seccomp,
+        seccomp_cache=store.layout.seccomp_cache,
     )
     primed()  # no other thread may be running when exec forks
     return exec_in(record.pid, spec)

@@ -255,6 +255,11 @@ def build_spec(
             state_root=str(directory / "runtime"),
             id=record.id,
         )
+    seccomp = None
+    if config.get("seccomp"):
+        from shocker.engine.security import load_seccomp
+
+        seccomp = load_seccomp(store.layout.container_dir(record.id))
     return ContainerSpec(
         id=record.id,
         rootfs=store.layout.container_rootfs(record.id),
@@ -269,7 +274,10 @@ def build_spec(
         network=namespace,
         capabilities=frozenset(config["capabilities"]),
         privileged=config["privileged"],
+        no_new_privileges=config.get("no_new_privileges", True),
         rlimit_nofile=None,
+        seccomp=seccomp,
+        seccomp_cache=store.layout.seccomp_cache,
         log_path=store.containers.log_path(record.id),
         stop_signal=stop_signal_number(config.get("stop_signal")) or signal.SIGTERM,
         foreign=foreign,

@@ -47,6 +47,7 @@ class RunOptions:
     runtime: str | None = None  # another OCI runtime: a name on PATH or a path
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
+    security_opt: tuple[str, ...] = ()
     network: str = "bridge"
     publish: tuple[str, ...] = ()
     publish_all: bool = False
@@ -170,6 +171,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         runtime=getattr(args, "runtime", None),
         cap_add=tuple(args.cap_add),
         cap_drop=tuple(args.cap_drop),
+        security_opt=tuple(args.security_opt),
         network=args.network,
         publish=tuple(args.publish),
         publish_all=args.publish_all,

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
 from shocker.linux import sealedexec, syscalls
+from shocker.oci.seccomp import Seccomp
 from shocker.record import record
-from shocker.runtime import process, relay, sync, terminal
+from shocker.runtime import process, relay, seccomp, sync, terminal
 from shocker.runtime.capabilities import DEFAULT_CAPABILITIES
 from shocker.runtime.failure import step
 from shocker.runtime.launcher import wait_child
@@ -38,6 +39,8 @@ class ExecSpec:
     no_new_privileges: bool = True
     cgroup_procs: tuple[Path, ...] = ()  # cgroup.procs files to join first
     detach: bool = False  # return once it runs; its output goes nowhere (Docker's exec -d)
+    seccomp: Seccomp | None = None
+    seccomp_cache: Path | None = None
 
 
 # The order nsenter(1) and runc use; mnt last, since the others are opened by host paths.
@@ -58,6 +61,8 @@ def exec_in(pid: int, spec: ExecSpec) -> int:
             name: os.open(f"/proc/{pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)
             for name in ("pid", *(n for n, _ in _NAMESPACES))
         }
+    # Read (or compiled) here, while the host's cache is still in view.
+    program = seccomp.program(spec.seccomp, spec.seccomp_cache) if spec.seccomp else None
     terminal_fd = next((fd for fd in (0, 1) if os.isatty(fd)), None) if spec.tty else None
     size = terminal.window_size(terminal_fd) if terminal_fd is not None else None
     for stream in (sys.stdout, sys.stderr):
@@ -66,7 +71,7 @@ def exec_in(pid: int, spec: ExecSpec) -> int:
     try:
         _check_namespaces(pid, fds)
         with forwarder.installed():
-            child, master = _start(spec, fds, size)
+            child, master = _start(spec, fds, size, program)
             if spec.detach:
                 # Once we exit, the container's pid 1 inherits it (pid_namespaces(7)).
                 return 0
@@ -97,7 +102,9 @@ def _check_namespaces(pid: int, fds: dict[str, int]) -> None:
         )
 
 
-def _start(spec: ExecSpec, fds: dict[str, int], size: bytes | None) -> tuple[int, int | None]:
+def _start(
+    spec: ExecSpec, fds: dict[str, int], size: bytes | None, program: bytes | None
+) -> tuple[int, int | None]:
     """Fork into the container's pid namespace; (child pid, pty master) once it exec'd."""
     mine, theirs = sync.pair()
     with step("join pid namespace"):
@@ -108,7 +115,7 @@ def _start(spec: ExecSpec, fds: dict[str, int], size: bytes | None) -> tuple[int
         child = os.fork()
         if child == 0:
             mine.close()
-            _enter(spec, fds, theirs, size)
+            _enter(spec, fds, theirs, size, program)
     finally:
         syscalls.setns(own, syscalls.CLONE_NEWPID)
         os.close(own)
@@ -159,12 +166,24 @@ def _attend(
     return wait_child(child)
 
 
-def _enter(spec: ExecSpec, fds: dict[str, int], channel: Channel, size: bytes | None) -> NoReturn:
-    sync.become_or_report(channel, "exec", lambda: _join_and_exec(spec, fds, channel, size))
+def _enter(
+    spec: ExecSpec,
+    fds: dict[str, int],
+    channel: Channel,
+    size: bytes | None,
+    program: bytes | None,
+) -> NoReturn:
+    sync.become_or_report(
+        channel, "exec", lambda: _join_and_exec(spec, fds, channel, size, program)
+    )
 
 
 def _join_and_exec(
-    spec: ExecSpec, fds: dict[str, int], channel: Channel, size: bytes | None
+    spec: ExecSpec,
+    fds: dict[str, int],
+    channel: Channel,
+    size: bytes | None,
+    program: bytes | None,
 ) -> None:
     process.reset_signals()
     # Before any container namespace: undumpable, and the sealed execve trampoline.
@@ -197,11 +216,14 @@ def _join_and_exec(
     identity = process.read_identity(spec.user)
     env = final_env(spec.env, hostname=os.uname().nodename, home=identity.home, tty=spec.tty)
     process.close_other_fds_on_exec()
-    process.drop_privileges(
+    process.confine_and_execute(
         identity,
         spec.capabilities,
+        spec.argv,
+        env,
+        spec.cwd,
         privileged=spec.privileged,
         no_new_privileges=spec.no_new_privileges,
+        seccomp_program=program,
+        trampoline=trampoline,
     )
-    # Seccomp, when it comes, goes here as in init.py: last before execve.
-    process.execute(spec.argv, env, spec.cwd, trampoline)

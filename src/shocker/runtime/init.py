@@ -11,7 +11,7 @@ from pathlib import Path
 
 from shocker.errors import EXIT_ENGINE
 from shocker.linux import sealedexec, syscalls
-from shocker.runtime import process, rootfs, sync, terminal
+from shocker.runtime import process, rootfs, seccomp, sync, terminal
 from shocker.runtime.failure import step
 from shocker.runtime.plan import confinement_steps, rootfs_steps
 from shocker.runtime.spec import ContainerSpec, final_env
@@ -45,6 +45,9 @@ def _start(
     if kind != "go":
         os._exit(EXIT_ENGINE)  # the start was abandoned; nobody waits for a reason
     root = str(spec.rootfs)
+    with step("seccomp profile"):
+        # Read (or compiled) before pivot_root, while the host's cache is in view.
+        program = seccomp.program(spec.seccomp, spec.seccomp_cache) if spec.seccomp else None
     devices = rootfs.host_devices() if spec.privileged else ()
     rootfs.prepare(root, rootfs_steps(spec, devices))
     rootfs.switch_root(root)
@@ -62,15 +65,17 @@ def _start(
         # Docker creates a missing WORKDIR (as root, before the user switch).
         Path(spec.cwd).mkdir(parents=True, exist_ok=True)
     process.close_other_fds_on_exec()
-    process.drop_privileges(
+    process.confine_and_execute(
         identity,
         spec.capabilities,
+        spec.argv,
+        env,
+        spec.cwd,
         privileged=spec.privileged,
         no_new_privileges=spec.no_new_privileges,
+        seccomp_program=program,
+        trampoline=trampoline,
     )
-    # A seccomp filter belongs here, last before execve (runc's order): installed earlier,
-    # it would have to allow the runtime's own set-up calls.
-    process.execute(spec.argv, env, spec.cwd, trampoline)
 
 
 def create_namespaces(network: str) -> None:

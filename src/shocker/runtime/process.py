@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from shocker.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, RuntimeFailure
-from shocker.linux import sealedexec, syscalls
+from shocker.linux import sealedexec, seccomp, syscalls
 from shocker.runtime import capabilities
 from shocker.runtime.failure import step
 from shocker.runtime.spec import DEFAULT_PATH
@@ -92,15 +92,52 @@ def drop_privileges(
             syscalls.set_no_new_privs()
 
 
-def execute(argv: tuple[str, ...], env: list[str], cwd: str, trampoline: int) -> NoReturn:
+def confine_and_execute(
+    identity: Identity,
+    names: Iterable[str],
+    argv: tuple[str, ...],
+    env: list[str],
+    cwd: str,
+    *,
+    privileged: bool,
+    no_new_privileges: bool,
+    seccomp_program: bytes | None,
+    trampoline: int,
+) -> NoReturn:
+    """The last steps of every container process: user and capabilities, no_new_privs,
+    chdir, the seccomp filter, execve. The filter goes last (runc's order), so it need not
+    allow the runtime's own set-up calls; without no_new_privs it must come before the
+    capabilities go, as only CAP_SYS_ADMIN may then install one."""
+    if seccomp_program is not None and not no_new_privileges:
+        load_seccomp(seccomp_program)
+        seccomp_program = None
+    drop_privileges(identity, names, privileged=privileged, no_new_privileges=no_new_privileges)
+    execute(argv, env, cwd, trampoline, seccomp_program)
+
+
+def load_seccomp(program: bytes) -> None:
+    with step("seccomp"):
+        seccomp.load_filter(program)
+
+
+def execute(
+    argv: tuple[str, ...],
+    env: list[str],
+    cwd: str,
+    trampoline: int,
+    seccomp_program: bytes | None = None,
+) -> NoReturn:
     """chdir, then execve argv[0], searched in the PATH of `env` when it has no slash, through
-    the sealed trampoline from sealedexec.prepare().
+    the sealed trampoline from sealedexec.prepare(); with a seccomp program, it is loaded
+    just before: only the execve and the trampoline's own execve run under it.
 
     Raises RuntimeFailure 127 when not found, 126 when found but not executable."""
     with step(f"chdir to {cwd}"):
         os.chdir(cwd)
     name = argv[0]
     path = find_executable(name, env)
+    if seccomp_program is not None:
+        load_seccomp(seccomp_program)
     try:
         sealedexec.execve(
             trampoline,

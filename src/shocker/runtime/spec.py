@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 from shocker.errors import UsageError
+from shocker.oci.seccomp import Seccomp
 from shocker.record import record
 from shocker.runtime.capabilities import DEFAULT_CAPABILITIES
 from shocker.runtime.foreign import ForeignRuntime
@@ -71,6 +72,8 @@ class ContainerSpec:
     masked_paths: tuple[str, ...] = DEFAULT_MASKED_PATHS
     readonly_paths: tuple[str, ...] = DEFAULT_READONLY_PATHS
     rlimit_nofile: int | None = None
+    seccomp: Seccomp | None = None  # None: unconfined
+    seccomp_cache: Path | None = None  # compiled programs, reused across starts
     log_path: Path
     stop_signal: int = signal.SIGTERM
     # Another OCI runtime runs the container from its bundle instead of shocker's init.

@@ -94,6 +94,11 @@ class Layout:
         return self.locks / f"{name}.lock"
 
     @property
+    def seccomp_cache(self) -> Path:
+        """Compiled seccomp programs, named by their key (runtime/seccomp.py)."""
+        return self.meta / "cache" / "seccomp"
+
+    @property
     def tmp(self) -> Path:
         """Scratch on the same filesystem, so that finished work is renamed into place."""
         return self.meta / "tmp"

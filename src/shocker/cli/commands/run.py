@@ -35,6 +35,13 @@ def add_container_arguments(parser: argparse.ArgumentParser) -> None:
     add("--runtime", help="OCI runtime: runc, crun or a path (default SHOCKER_RUNTIME)")
     add("--cap-add", action="append", default=[], metavar="CAP")
     add("--cap-drop", action="append", default=[], metavar="CAP")
+    add(
+        "--security-opt",
+        action="append",
+        default=[],
+        metavar="OPT",
+        help="seccomp=unconfined|PROFILE.json, no-new-privileges",
+    )
     add("--network", "--net", default="bridge", help="bridge, none, host, container:ID")
     add("-p", "--publish", action="append", default=[], metavar="[IP:]HOST:CONTAINER[/proto]")
     add("-P", "--publish-all", action="store_true", help="publish the image's exposed ports")

@@ -1,0 +1,138 @@
+"""Docker's confinement by default, through the CLI: the seccomp profile (gated on the
+container's capabilities), `--security-opt`, and a bad profile refused before any container."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support import sysprobe
+from tests.support.shocker import Shocker
+
+needs_x86_64 = pytest.mark.skipif(not sysprobe.supported(), reason="the probes are x86_64 code")
+
+
+def out(shocker: Shocker, *args: str) -> str:
+    return shocker("run", "--rm", *args).check().out
+
+
+def seccomp_line(text: str) -> str:
+    return next(ln for ln in text.splitlines() if ln.startswith("Seccomp:")).split()[1]
+
+
+@pytest.fixture(scope="module")
+def probes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """keyctl(GET_KEYRING_ID, SESSION), clone3(NULL, 0), getpid: each exits with its errno."""
+    directory = tmp_path_factory.mktemp("probes")
+    sysprobe.write_probe(directory / "keyctl", sysprobe.KEYCTL, 0, -3 & (2**64 - 1), 0)
+    sysprobe.write_probe(directory / "clone3", sysprobe.CLONE3, 0, 0)
+    sysprobe.write_probe(directory / "getpid", 39)
+    directory.chmod(0o755)
+    return directory
+
+
+def test_seccomp_filters_run_and_exec_by_default(
+    shocker: Shocker, busybox_id: str, run_detached: object
+) -> None:
+    assert seccomp_line(out(shocker, busybox_id, "cat", "/proc/self/status")) == "2"
+    assert callable(run_detached)
+    container = run_detached(busybox_id, "sleep", "30")
+    status = shocker("exec", container, "cat", "/proc/self/status").check().out
+    assert seccomp_line(status) == "2"
+
+
+@pytest.mark.parametrize("flags", [["--privileged"], ["--security-opt", "seccomp=unconfined"]])
+def test_privileged_and_unconfined_run_without_a_filter(
+    shocker: Shocker, busybox_id: str, flags: list[str]
+) -> None:
+    assert seccomp_line(out(shocker, *flags, busybox_id, "cat", "/proc/self/status")) == "0"
+
+
+def test_namespaces_and_mounts_are_refused_by_the_filter(shocker: Shocker, busybox_id: str) -> None:
+    # A user namespace needs no capability: only the filter stops it.
+    result = shocker("run", "--rm", busybox_id, "unshare", "-U", "true")
+    assert result.rc != 0 and "Operation not permitted" in result.err, str(result)
+    unconfined = ["--security-opt", "seccomp=unconfined"]
+    assert shocker("run", "--rm", *unconfined, busybox_id, "unshare", "-U", "true").rc == 0
+    result = shocker("run", "--rm", busybox_id, "mount", "-t", "tmpfs", "none", "/mnt")
+    assert result.rc != 0 and "permission denied" in result.err, str(result)  # busybox's EPERM
+
+
+def test_the_capability_gated_rules_follow_cap_add(shocker: Shocker, busybox_id: str) -> None:
+    # With CAP_SYS_ADMIN the profile allows mount and unshare, as Docker's does.
+    script = "mount -t tmpfs none /mnt && unshare -m true && echo mounted"
+    text = out(shocker, "--cap-add", "SYS_ADMIN", busybox_id, "sh", "-c", script)
+    assert "mounted" in text
+
+
+@needs_x86_64
+def test_keyctl_gets_eperm_and_clone3_enosys(
+    shocker: Shocker, busybox_id: str, probes: Path
+) -> None:
+    volume = ["-v", f"{probes}:/probe:ro"]
+    assert shocker("run", "--rm", *volume, busybox_id, "/probe/getpid").rc == 0
+    assert shocker("run", "--rm", *volume, busybox_id, "/probe/keyctl").rc == 1  # EPERM
+    assert shocker("run", "--rm", *volume, busybox_id, "/probe/clone3").rc == 38  # ENOSYS
+    unconfined = [*volume, "--security-opt", "seccomp=unconfined"]
+    assert shocker("run", "--rm", *unconfined, busybox_id, "/probe/keyctl").rc == 0
+    assert shocker("run", "--rm", *unconfined, busybox_id, "/probe/clone3").rc == 22  # EINVAL
+
+
+def test_a_profile_file_in_dockers_format(
+    shocker: Shocker, busybox_id: str, tmp_path: Path
+) -> None:
+    profile = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]}],
+        "syscalls": [
+            # Names this libseccomp does not know are skipped, as Docker does.
+            {"names": ["mkdir", "mkdirat", "no_such_syscall"], "action": "SCMP_ACT_ERRNO"},
+            {
+                "names": ["rmdir"],
+                "action": "SCMP_ACT_ERRNO",
+                "errnoRet": 13,
+                "excludes": {"caps": ["CAP_CHOWN"]},
+            },
+        ],
+    }
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps(profile))
+    flags = ["--security-opt", f"seccomp={path}"]
+    result = shocker("run", "--rm", *flags, busybox_id, "mkdir", "/made")
+    assert result.rc != 0 and "Operation not permitted" in result.err, str(result)
+    assert "ok" in out(shocker, *flags, busybox_id, "sh", "-c", "rmdir /mnt && echo ok")
+
+
+@pytest.mark.parametrize(
+    "content", ["{not json", '{"defaultAction": "SCMP_ACT_SOMETIMES"}', "[1, 2]", None]
+)
+@pytest.mark.parametrize("rm", [True, False])
+def test_a_bad_profile_is_one_line_exit_125_and_no_container(
+    shocker: Shocker, busybox_id: str, tmp_path: Path, content: str | None, rm: bool
+) -> None:
+    path = tmp_path / "profile.json"
+    if content is not None:
+        path.write_text(content)
+    before = set(shocker("ps", "-a", "-q").check().lines)
+    args = ["--rm"] if rm else []
+    result = shocker("run", *args, "--security-opt", f"seccomp={path}", busybox_id, "true")
+    assert result.rc == 125, str(result)
+    assert len(result.err.strip().splitlines()) == 1, str(result)
+    assert str(path) in result.err and "Traceback" not in result.err
+    assert set(shocker("ps", "-a", "-q").check().lines) == before
+
+
+def test_an_unknown_security_opt_is_refused(shocker: Shocker, busybox_id: str) -> None:
+    result = shocker("run", "--rm", "--security-opt", "apparmor=x", busybox_id, "true")
+    assert result.rc == 125 and "--security-opt" in result.err, str(result)
+
+
+def test_no_new_privileges_can_be_named_and_turned_off(shocker: Shocker, busybox_id: str) -> None:
+    on = out(shocker, "--security-opt", "no-new-privileges", busybox_id, "cat", "/proc/self/status")
+    assert "NoNewPrivs:\t1" in on
+    off = ["--security-opt", "no-new-privileges=false", "-u", "1000"]
+    text = out(shocker, *off, busybox_id, "cat", "/proc/self/status")
+    # Without no_new_privs the filter is installed before the capabilities are dropped.
+    assert "NoNewPrivs:\t0" in text and seccomp_line(text) == "2"
