@@ -156,6 +156,10 @@ def start_to_exit(tools: Tools, rounds: int, figures: Figures) -> None:
             tools.shocker("run", "--rm", "--network", "none", "busybox", "true"), tools.env)),
         ("shocker run --rm (bridge)", lambda _: timed(
             tools.shocker("run", "--rm", "busybox", "true"), tools.env)),
+        # The default filter against none: what seccomp costs a start (cached program).
+        ("shocker run --rm --network none, seccomp=unconfined", lambda _: timed(
+            tools.shocker("run", "--rm", "--network", "none", "--security-opt",
+                          "seccomp=unconfined", "busybox", "true"), tools.env)),
     ]  # fmt: skip
     if tools.podman:
         podman = tools.podman
@@ -371,6 +375,11 @@ def report(figures: Figures) -> None:
     print()
     for note in figures.notes:
         print(note)
+    ours = figures.median("shocker run --rm --network none")
+    unconfined = figures.median("shocker run --rm --network none, seccomp=unconfined")
+    if ours and unconfined:
+        cost = (ours - unconfined) * 1000
+        print(f"seccomp's cost per start (default - unconfined): {cost:.1f} ms  (goal <= 3)")
     report_figures(goals(figures))
 
 

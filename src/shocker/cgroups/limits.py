@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 
+from shocker.cgroups.devices import DeviceRule
 from shocker.errors import UsageError
 from shocker.record import record
 
@@ -21,6 +22,8 @@ class Limits:
     cpu_shares: int | None = None
     cpu_quota_cores: float | None = None
     pids_max: int | None = None
+    # The device nodes it may make and open; None: any (--privileged).
+    devices: tuple[DeviceRule, ...] | None = None
 
 
 def parse_memory(text: str) -> int:

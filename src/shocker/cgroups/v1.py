@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shocker.cgroups import freezer, usage
+from shocker.cgroups.devices import v1_lines
 from shocker.cgroups.driver import (
     add_pid,
     check_names,
@@ -23,8 +24,8 @@ from shocker.cgroups.limits import CFS_PERIOD_US, Limits, quota_us
 from shocker.errors import CgroupError
 
 # What we limit, and what is joined without limits: the freezer for `pause`, cpuacct and
-# blkio for `stats`. Devices, cpuset and the rest keep the caller's cgroup.
-LIMITED = ("memory", "cpu", "pids")
+# blkio for `stats`. cpuset and the rest keep the caller's cgroup.
+LIMITED = ("memory", "cpu", "pids", "devices")
 CONTROLLERS = (*LIMITED, "cpuacct", "blkio", "freezer")
 
 
@@ -136,7 +137,7 @@ class V1Cgroup:
         remove_dirs(self._unique_dirs(), self.procs_files())
 
     def apply(self, limits: Limits, *, memsw: bool) -> None:
-        memory, cpu, pids = (self.dirs.get(c) for c in LIMITED)
+        memory, cpu, pids, devices = (self.dirs.get(c) for c in LIMITED)
         if memory is not None and limits.memory_bytes is not None:
             value = str(limits.memory_bytes)
             write(memory / "memory.limit_in_bytes", value, "memory limit")
@@ -151,6 +152,11 @@ class V1Cgroup:
             write(cpu / "cpu.cfs_quota_us", str(quota_us(limits.cpu_quota_cores)), "CPU quota")
         if pids is not None and limits.pids_max is not None:
             write(pids / "pids.max", str(limits.pids_max), "pids limit")
+        if limits.devices is not None:
+            if devices is None:
+                raise CgroupError("cannot restrict devices: no devices hierarchy is mounted")
+            for name, line in v1_lines(limits.devices):
+                write(devices / name, line, "device rules")
 
 
 class V1Driver:

@@ -115,6 +115,13 @@ class V2Cgroup:
             write(d / "cpu.max", quota, "CPU quota")
         if "pids" in controllers and limits.pids_max is not None:
             write(d / "pids.max", str(limits.pids_max), "pids limit")
+        if limits.devices is not None:
+            from shocker.cgroups.devices import attach_v2
+
+            try:
+                attach_v2(str(d), limits.devices)
+            except OSError as error:
+                raise CgroupError(f"cannot attach the device filter to {d}: {error}") from None
 
 
 class V2Driver:

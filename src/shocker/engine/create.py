@@ -62,9 +62,11 @@ def container_config(
 ) -> tuple[dict[str, Any], Seccomp | None]:
     """Everything `start` needs to launch the container again, as JSON-able data, and its
     seccomp profile (None: unconfined)."""
+    from shocker.cgroups.devices import parse_device
     from shocker.cgroups.limits import parse_cpus, parse_memory
     from shocker.engine.security import parse_security_options, seccomp_for
     from shocker.oci.image_config import ImageConfig
+    from shocker.record import asdict
     from shocker.runtime.capabilities import effective_capabilities
     from shocker.runtime.spec import build_argv
 
@@ -105,6 +107,7 @@ def container_config(
         "privileged": options.privileged,
         "capabilities": sorted(capabilities),
         "security_opt": list(options.security_opt),
+        "devices": [asdict(parse_device(d)) for d in options.devices],
         "no_new_privileges": security.no_new_privileges,
         # The resolved profile itself is large: it lives beside the record (seccomp.json).
         "seccomp": seccomp is not None,

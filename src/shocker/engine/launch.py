@@ -45,7 +45,7 @@ def launch(
         primed = prime_migration(settings.cgroup_root)
 
     try:
-        cgroup = create_cgroup(settings, record.id, record.config["limits"])
+        cgroup = create_cgroup(settings, record.id, record.config)
         network = prepare_network(store, settings, record)
         spec = build_spec(store, record, network, settings)
     except BaseException:
@@ -135,13 +135,20 @@ def finish(
         store.containers.remove(container_id)
 
 
-def create_cgroup(settings: Settings, container_id: str, limits: dict[str, Any]) -> Cgroup:
+def create_cgroup(settings: Settings, container_id: str, config: dict[str, Any]) -> Cgroup:
     from shocker.cgroups import detect
+    from shocker.cgroups.devices import DEFAULT_RULES, DeviceRule
     from shocker.cgroups.limits import Limits
 
-    return detect(settings.cgroup_root).create(
-        settings.cgroup_parent, container_id, Limits(**limits)
-    )
+    devices = None
+    if not config["privileged"]:
+        extra = config.get("devices", [])
+        devices = (
+            *DEFAULT_RULES,
+            *(DeviceRule(d["kind"], d["major"], d["minor"], d["access"]) for d in extra),
+        )
+    limits = Limits(**config["limits"], devices=devices)
+    return detect(settings.cgroup_root).create(settings.cgroup_parent, container_id, limits)
 
 
 def prepare_network(store: Store, settings: Settings, record: ContainerRecord) -> dict[str, Any]:
@@ -227,7 +234,7 @@ def _is_live(store: Store, container_id: str) -> bool:
 def build_spec(
     store: Store, record: ContainerRecord, network: dict[str, Any], settings: Settings | None = None
 ) -> ContainerSpec:
-    from shocker.runtime.spec import ContainerSpec
+    from shocker.runtime.spec import ContainerSpec, Device
 
     config = record.config
     mode = network["mode"]
@@ -271,6 +278,10 @@ def build_spec(
         tty=config["tty"],
         interactive=config["interactive"],
         mounts=mounts,
+        devices=tuple(
+            Device(d["container_path"], d["major"], d["minor"], d["kind"] == "b", d["mode"])
+            for d in config.get("devices", [])
+        ),
         network=namespace,
         capabilities=frozenset(config["capabilities"]),
         privileged=config["privileged"],

@@ -48,6 +48,7 @@ class RunOptions:
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
     security_opt: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()
     network: str = "bridge"
     publish: tuple[str, ...] = ()
     publish_all: bool = False
@@ -172,6 +173,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         cap_add=tuple(args.cap_add),
         cap_drop=tuple(args.cap_drop),
         security_opt=tuple(args.security_opt),
+        devices=tuple(args.device),
         network=args.network,
         publish=tuple(args.publish),
         publish_all=args.publish_all,

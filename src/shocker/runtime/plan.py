@@ -100,6 +100,10 @@ def rootfs_steps(spec: ContainerSpec, host_devices: Sequence[DeviceNode] = ()) -
     devices = {d.path: d for d in DEFAULT_DEVICES}
     if spec.privileged:
         devices.update({d.path: d for d in host_devices})
+    for extra in spec.devices:
+        devices[extra.path] = DeviceNode(
+            extra.path, extra.major, extra.minor, extra.is_block, extra.mode
+        )
     steps.extend(devices.values())
     steps += [
         MountStep(

@@ -53,6 +53,17 @@ class Mount:
     options: tuple[str, ...] = ()
 
 
+@record(frozen=True)
+class Device:
+    """A device node to make inside (`--device`); the device cgroup allows it."""
+
+    path: str
+    major: int
+    minor: int
+    is_block: bool = False
+    mode: int = 0o666
+
+
 @record(frozen=True, kw_only=True)
 class ContainerSpec:
     id: str
@@ -65,6 +76,7 @@ class ContainerSpec:
     tty: bool = False
     interactive: bool = False
     mounts: tuple[Mount, ...] = ()
+    devices: tuple[Device, ...] = ()
     network: str = "new"  # "new", "host", or a netns path to join
     capabilities: frozenset[str] = DEFAULT_CAPABILITIES
     privileged: bool = False

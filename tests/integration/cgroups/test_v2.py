@@ -53,3 +53,31 @@ def test_kill_all_empties_a_real_cgroup(v2_root: Path, parent_name: str) -> None
     assert not cgroup.oom_killed()
     cgroup.remove()
     assert not any(p.is_dir() for p in (v2_root / parent_name).iterdir())
+
+
+def test_the_device_program_lets_only_the_standard_nodes_open(
+    v2_root: Path, parent_name: str, tmp_path: Path
+) -> None:
+    from shocker.cgroups.devices import DEFAULT_RULES, DeviceRule
+
+    tun = DeviceRule("c", 10, 200, "r")  # what `--device /dev/net/tun:...:r` adds
+    cgroup = detect(v2_root).create(
+        parent_name, "dev", Limits(pids_max=32, devices=(*DEFAULT_RULES, tun))
+    )
+    script = (
+        f"echo $$ > {cgroup.directory}/cgroup.procs; "
+        f"mknod {tmp_path}/mem c 1 1; mknod {tmp_path}/fuse c 10 229; "
+        f"for node in /dev/null /dev/urandom /dev/kmsg {tmp_path}/mem {tmp_path}/fuse; do "
+        '  (exec 3<"$node") 2>/dev/null && echo "$node ok" || echo "$node refused"; '
+        "done; (exec 3</dev/net/tun) && echo tun-read ok; "
+        "(exec 3>/dev/net/tun) || echo tun-write refused"
+    )
+    try:
+        result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30)
+    finally:
+        cgroup.remove()
+    lines = result.stdout.splitlines()
+    assert "/dev/null ok" in lines and "/dev/urandom ok" in lines, result
+    assert "/dev/kmsg refused" in lines, result
+    assert f"{tmp_path}/mem refused" in lines and f"{tmp_path}/fuse refused" in lines, result
+    assert "tun-read ok" in lines and "tun-write refused" in lines, result

@@ -136,3 +136,49 @@ def test_no_new_privileges_can_be_named_and_turned_off(shocker: Shocker, busybox
     text = out(shocker, *off, busybox_id, "cat", "/proc/self/status")
     # Without no_new_privs the filter is installed before the capabilities are dropped.
     assert "NoNewPrivs:\t0" in text and seccomp_line(text) == "2"
+
+
+OPEN_KMSG = "mknod /tmp/kmsg c 1 11 && exec 3</tmp/kmsg && echo opened"
+OPEN_MEM = "mknod /tmp/mem c 1 1 && exec 3</tmp/mem && echo opened"
+# Opening tun needs no capability: only the device cgroup refuses it.
+OPEN_TUN = "mknod /tmp/tun c 10 200 && exec 3<>/tmp/tun && echo opened"
+
+
+@pytest.mark.parametrize("script", [OPEN_KMSG, OPEN_MEM, OPEN_TUN])
+def test_only_the_standard_devices_open(shocker: Shocker, busybox_id: str, script: str) -> None:
+    result = shocker("run", "--rm", busybox_id, "sh", "-c", script)
+    assert result.rc != 0 and "Operation not permitted" in result.err, str(result)
+    text = out(shocker, busybox_id, "sh", "-c", "exec 3</dev/urandom 4>/dev/null && echo opened")
+    assert "opened" in text
+
+
+def test_exec_is_held_by_the_device_rules_too(
+    shocker: Shocker, busybox_id: str, run_detached: object
+) -> None:
+    assert callable(run_detached)
+    container = run_detached(busybox_id, "sleep", "30")
+    result = shocker("exec", container, "sh", "-c", OPEN_TUN)
+    assert result.rc != 0 and "Operation not permitted" in result.err, str(result)
+    v1 = Path("/sys/fs/cgroup/devices") / shocker.env["SHOCKER_CGROUP_PARENT"] / container
+    if v1.is_dir():
+        rules = set((v1 / "devices.list").read_text().splitlines())
+        standard = {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm"}
+        assert rules == standard | {"c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"} | {
+            "c *:* m",
+            "b *:* m",
+        }
+
+
+def test_device_flag_adds_one_node_with_its_permissions(shocker: Shocker, busybox_id: str) -> None:
+    flags = ["--device", "/dev/net/tun:/dev/tun:r"]
+    assert "opened" in out(
+        shocker, *flags, busybox_id, "sh", "-c", "exec 3</dev/tun && echo opened"
+    )
+    result = shocker("run", "--rm", *flags, busybox_id, "sh", "-c", "exec 3>/dev/tun")
+    assert result.rc != 0 and "Operation not permitted" in result.err, str(result)
+    bad = shocker("run", "--rm", "--device", "/etc/passwd", busybox_id, "true")
+    assert bad.rc == 125 and "--device" in bad.err, str(bad)
+
+
+def test_privileged_may_open_any_device(shocker: Shocker, busybox_id: str) -> None:
+    assert "opened" in out(shocker, "--privileged", busybox_id, "sh", "-c", OPEN_TUN)

@@ -35,6 +35,7 @@ def add_container_arguments(parser: argparse.ArgumentParser) -> None:
     add("--runtime", help="OCI runtime: runc, crun or a path (default SHOCKER_RUNTIME)")
     add("--cap-add", action="append", default=[], metavar="CAP")
     add("--cap-drop", action="append", default=[], metavar="CAP")
+    add("--device", action="append", default=[], metavar="HOST[:CONTAINER][:rwm]")
     add(
         "--security-opt",
         action="append",
