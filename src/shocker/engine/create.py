@@ -64,6 +64,7 @@ def container_config(
     seccomp profile (None: unconfined)."""
     from shocker.cgroups.devices import parse_device
     from shocker.cgroups.limits import parse_cpus, parse_memory
+    from shocker.engine.process_options import parse_sysctls, parse_tmpfs, parse_ulimits
     from shocker.engine.security import parse_security_options, seccomp_for
     from shocker.oci.image_config import ImageConfig
     from shocker.record import asdict
@@ -85,6 +86,8 @@ def container_config(
     if options.pids_limit is not None:
         value = _int("--pids-limit", options.pids_limit)
         pids = None if value <= 0 else value
+    if options.cgroupns not in ("host", "private"):
+        raise UsageError(f"invalid --cgroupns '{options.cgroupns}': use host or private")
     capabilities = effective_capabilities(options.cap_add, options.cap_drop)
     security = parse_security_options(options.security_opt)
     seccomp = seccomp_for(security, capabilities, privileged=options.privileged)
@@ -107,6 +110,11 @@ def container_config(
         "privileged": options.privileged,
         "capabilities": sorted(capabilities),
         "security_opt": list(options.security_opt),
+        "cgroupns": options.cgroupns,
+        "read_only": options.read_only,
+        "tmpfs": parse_tmpfs(options.tmpfs),
+        "sysctls": parse_sysctls(options.sysctls, options.network),
+        "ulimits": parse_ulimits(options.ulimits),
         "devices": [asdict(parse_device(d)) for d in options.devices],
         "no_new_privileges": security.no_new_privileges,
         # The resolved profile itself is large: it lives beside the record (seccomp.json).

@@ -57,6 +57,7 @@ def exec_command(
         detach=detach,
         seccomp=seccomp,
         seccomp_cache=store.layout.seccomp_cache,
+        rlimits=tuple((r, s, h) for r, s, h in config.get("ulimits", [])),
     )
     primed()  # no other thread may be running when exec forks
     return exec_in(record.pid, spec)

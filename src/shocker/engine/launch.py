@@ -283,10 +283,14 @@ def build_spec(
             for d in config.get("devices", [])
         ),
         network=namespace,
+        cgroupns=config.get("cgroupns", "private"),
         capabilities=frozenset(config["capabilities"]),
         privileged=config["privileged"],
         no_new_privileges=config.get("no_new_privileges", True),
         rlimit_nofile=None,
+        rlimits=tuple((r, s, h) for r, s, h in config.get("ulimits", [])),
+        sysctls=tuple((k, v) for k, v in config.get("sysctls", [])),
+        readonly_root=config.get("read_only", False),
         seccomp=seccomp,
         seccomp_cache=store.layout.seccomp_cache,
         log_path=store.containers.log_path(record.id),
@@ -313,6 +317,8 @@ def _mounts(store: Store, record: ContainerRecord, network: dict[str, Any]) -> l
 
     etc = write_etc_files(store.layout.container_dir(record.id), record, network)
     mounts = [Mount(source=str(path), destination=dest) for dest, path in etc.items()]
+    for path, options in record.config.get("tmpfs", []):
+        mounts.append(Mount("tmpfs", path, "tmpfs", options=tuple(options)))
     for volume in record.config["volumes"]:
         mounts.append(
             Mount(

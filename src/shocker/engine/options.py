@@ -49,6 +49,11 @@ class RunOptions:
     cap_drop: tuple[str, ...] = ()
     security_opt: tuple[str, ...] = ()
     devices: tuple[str, ...] = ()
+    cgroupns: str = "private"
+    read_only: bool = False
+    tmpfs: tuple[str, ...] = ()
+    sysctls: tuple[str, ...] = ()
+    ulimits: tuple[str, ...] = ()
     network: str = "bridge"
     publish: tuple[str, ...] = ()
     publish_all: bool = False
@@ -174,6 +179,11 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         cap_drop=tuple(args.cap_drop),
         security_opt=tuple(args.security_opt),
         devices=tuple(args.device),
+        cgroupns=args.cgroupns,
+        read_only=args.read_only,
+        tmpfs=tuple(args.tmpfs),
+        sysctls=tuple(args.sysctl),
+        ulimits=tuple(args.ulimit),
         network=args.network,
         publish=tuple(args.publish),
         publish_all=args.publish_all,

@@ -41,6 +41,7 @@ class ExecSpec:
     detach: bool = False  # return once it runs; its output goes nowhere (Docker's exec -d)
     seccomp: Seccomp | None = None
     seccomp_cache: Path | None = None
+    rlimits: tuple[tuple[int, int, int], ...] = ()  # the container's --ulimit
 
 
 # The order nsenter(1) and runc use; mnt last, since the others are opened by host paths.
@@ -48,6 +49,7 @@ _NAMESPACES = (
     ("ipc", syscalls.CLONE_NEWIPC),
     ("uts", syscalls.CLONE_NEWUTS),
     ("net", syscalls.CLONE_NEWNET),
+    ("cgroup", syscalls.CLONE_NEWCGROUP),
     ("mnt", syscalls.CLONE_NEWNS),
 )
 
@@ -215,6 +217,7 @@ def _join_and_exec(
             terminal.make_controlling_terminal(slave)
     identity = process.read_identity(spec.user)
     env = final_env(spec.env, hostname=os.uname().nodename, home=identity.home, tty=spec.tty)
+    process.set_rlimits(spec.rlimits)
     process.close_other_fds_on_exec()
     process.confine_and_execute(
         identity,

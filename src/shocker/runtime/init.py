@@ -40,16 +40,26 @@ def _start(
         if fd != target:
             os.dup2(fd, target)
     create_namespaces(spec.network)
+    for key, value in spec.sysctls:
+        # /proc/sys answers for the writer's namespaces: these are the container's own.
+        path = "/proc/sys/" + key.replace(".", "/")
+        with step(f"sysctl {key}"), open(path, "w") as f:
+            f.write(value)
     sync.send(channel, "created")
     kind, _, _ = sync.receive(channel)
     if kind != "go":
         os._exit(EXIT_ENGINE)  # the start was abandoned; nobody waits for a reason
+    if spec.cgroupns == "private":
+        with step("create cgroup namespace"):
+            # Now that the launcher has put us in the container's cgroup: that becomes the
+            # root of every hierarchy we see (cgroup_namespaces(7)).
+            syscalls.unshare(syscalls.CLONE_NEWCGROUP)
     root = str(spec.rootfs)
     with step("seccomp profile"):
         # Read (or compiled) before pivot_root, while the host's cache is in view.
         program = seccomp.program(spec.seccomp, spec.seccomp_cache) if spec.seccomp else None
     devices = rootfs.host_devices() if spec.privileged else ()
-    rootfs.prepare(root, rootfs_steps(spec, devices))
+    rootfs.prepare(root, rootfs_steps(spec, devices, rootfs.host_cgroup_filesystems()))
     rootfs.switch_root(root)
     if spec.tty:
         attach_terminal(channel, size)
@@ -59,11 +69,16 @@ def _start(
             _socket.sethostname(spec.hostname)
     if spec.rlimit_nofile is not None:
         set_open_files_limit(spec.rlimit_nofile)
+    process.set_rlimits(spec.rlimits)
     identity = process.read_identity(spec.user)
     env = final_env(spec.env, hostname=spec.hostname, home=identity.home, tty=spec.tty)
     with step(f"create working directory {spec.cwd}"):
         # Docker creates a missing WORKDIR (as root, before the user switch).
         Path(spec.cwd).mkdir(parents=True, exist_ok=True)
+    if spec.readonly_root:
+        with step("remount / read-only"):
+            # Only the root: volumes, tmpfs mounts and /dev stay as they are.
+            rootfs.remount_readonly("/", recursive=False)
     process.close_other_fds_on_exec()
     process.confine_and_execute(
         identity,
@@ -96,6 +111,10 @@ def create_namespaces(network: str) -> None:
     if network == "new":
         with step("bring up lo"):
             syscalls.set_link_up("lo")
+        # As Docker 20.10+: any user may bind port 80 in the container's own netns.
+        path = "/proc/sys/net/ipv4/ip_unprivileged_port_start"
+        with step("set net.ipv4.ip_unprivileged_port_start"), open(path, "w") as f:
+            f.write("0")
 
 
 def attach_terminal(channel: Channel, size: bytes | None) -> None:

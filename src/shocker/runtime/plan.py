@@ -71,6 +71,15 @@ class ReadOnly:
     path: str
 
 
+@record(frozen=True)
+class CgroupFs:
+    """One filesystem of the host's /sys/fs/cgroup, to mount again inside."""
+
+    path: str  # below /sys/fs/cgroup ("" for the directory itself)
+    fstype: str  # tmpfs, cgroup, cgroup2, or "link" (a symlink such as cpu -> cpu,cpuacct)
+    data: str | None = None  # a v1 hierarchy's controllers; a link's target
+
+
 Step = MountStep | RemountReadonly | Remount | DeviceNode | Symlink
 ConfinementStep = Mask | ReadOnly
 
@@ -87,14 +96,21 @@ DEFAULT_DEVICES = (
 _HARDENED = MS_NOSUID | MS_NODEV | MS_NOEXEC
 
 
-def rootfs_steps(spec: ContainerSpec, host_devices: Sequence[DeviceNode] = ()) -> list[Step]:
+def rootfs_steps(
+    spec: ContainerSpec,
+    host_devices: Sequence[DeviceNode] = (),
+    cgroup_filesystems: Sequence[CgroupFs] = (),
+) -> list[Step]:
     """Docker's default mounts (PEERS 3.3), then the spec's own mounts, in mount order.
 
-    host_devices: with --privileged, the host's device nodes to recreate in /dev."""
+    host_devices: with --privileged, the host's device nodes to recreate in /dev.
+    cgroup_filesystems: the host's /sys/fs/cgroup, mounted again (in the container's cgroup
+    namespace each shows the container's own cgroup as its root)."""
     sys_flags = _HARDENED if spec.privileged else _HARDENED | MS_RDONLY
     steps: list[Step] = [
         MountStep("proc", "/proc", "proc", _HARDENED),
         MountStep("sysfs", "/sys", "sysfs", sys_flags),
+        *cgroup_steps(cgroup_filesystems, writable=spec.privileged),
         MountStep("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"),
     ]
     devices = {d.path: d for d in DEFAULT_DEVICES}
@@ -123,6 +139,26 @@ def rootfs_steps(spec: ContainerSpec, host_devices: Sequence[DeviceNode] = ()) -
     ]
     for mount in spec.mounts:
         steps += mount_steps(mount)
+    return steps
+
+
+def cgroup_steps(filesystems: Sequence[CgroupFs], *, writable: bool) -> list[Step]:
+    """/sys/fs/cgroup read-only (every mount there, as Docker), writable when privileged."""
+    flags = _HARDENED if writable else _HARDENED | MS_RDONLY
+    steps: list[Step] = []
+    top = None
+    for fs in filesystems:
+        target = f"/sys/fs/cgroup/{fs.path}".rstrip("/")
+        if fs.fstype == "link":
+            steps.append(Symlink(fs.data or "", target))
+        elif fs.fstype == "tmpfs":
+            # Writable until the hierarchies' mount points are made in it.
+            steps.append(MountStep("tmpfs", target, "tmpfs", _HARDENED, "mode=755"))
+            top = target
+        else:
+            steps.append(MountStep(fs.fstype, target, fs.fstype, flags, fs.data))
+    if top is not None and not writable:
+        steps.append(RemountReadonly(top))
     return steps
 
 

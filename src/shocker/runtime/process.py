@@ -61,6 +61,18 @@ def _read(path: str) -> str:
         return ""
 
 
+def set_rlimits(limits: Iterable[tuple[int, int, int]]) -> None:
+    """`--ulimit`s: (resource, soft, hard), -1 for unlimited; set while still root."""
+    import resource
+
+    for number, soft, hard in limits:
+        with step(f"setrlimit {number}"):
+            infinity = resource.RLIM_INFINITY
+            resource.setrlimit(
+                number, (infinity if soft == -1 else soft, infinity if hard == -1 else hard)
+            )
+
+
 def drop_privileges(
     identity: Identity, names: Iterable[str], *, privileged: bool, no_new_privileges: bool
 ) -> None:

@@ -28,6 +28,7 @@ from shocker.linux.syscalls import (
 )
 from shocker.runtime.failure import step
 from shocker.runtime.plan import (
+    CgroupFs,
     ConfinementStep,
     DeviceNode,
     Mask,
@@ -68,6 +69,37 @@ def prepare(rootfs: str, steps: list[Step], propagation: str = "rprivate") -> No
             _apply(root, item)
     finally:
         os.close(root)
+
+
+def host_cgroup_filesystems() -> list[CgroupFs]:
+    """The filesystems mounted at and directly below /sys/fs/cgroup (proc(5), mountinfo),
+    and the symlinks beside them; a v1 hierarchy keeps the options that name it."""
+    found: dict[str, CgroupFs] = {}
+    base = "/sys/fs/cgroup"
+    with open("/proc/self/mountinfo") as f:
+        lines = f.read().splitlines()
+    for line in lines:
+        fields, _, tail = line.partition(" - ")
+        point = fields.split(" ")[4]
+        kind, _, options = [*tail.split(" "), "", ""][:3]
+        if point != base and not point.startswith(base + "/"):
+            continue
+        relative = point[len(base) :].lstrip("/")
+        if "/" in relative or kind not in ("tmpfs", "cgroup", "cgroup2"):
+            continue
+        data = None
+        if kind == "cgroup":
+            kept = [o for o in options.split(",") if o not in ("rw", "ro")]
+            data = ",".join(o for o in kept if not o.startswith("release_agent="))
+        found[relative] = CgroupFs(relative, kind, data)
+    if found.get("", CgroupFs("", "")).fstype == "tmpfs":
+        with os.scandir(base) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    found[entry.name] = CgroupFs(
+                        entry.name, "link", str(Path(entry.path).readlink())
+                    )
+    return sorted(found.values(), key=lambda fs: (fs.path != "", fs.fstype == "link", fs.path))
 
 
 def _apply(root: int, item: Step) -> None:

@@ -78,12 +78,16 @@ class ContainerSpec:
     mounts: tuple[Mount, ...] = ()
     devices: tuple[Device, ...] = ()
     network: str = "new"  # "new", "host", or a netns path to join
+    cgroupns: str = "private"  # or "host"
     capabilities: frozenset[str] = DEFAULT_CAPABILITIES
     privileged: bool = False
     no_new_privileges: bool = True
     masked_paths: tuple[str, ...] = DEFAULT_MASKED_PATHS
     readonly_paths: tuple[str, ...] = DEFAULT_READONLY_PATHS
     rlimit_nofile: int | None = None
+    rlimits: tuple[tuple[int, int, int], ...] = ()  # (resource, soft, hard); -1 unlimited
+    sysctls: tuple[tuple[str, str], ...] = ()  # namespaced ones only
+    readonly_root: bool = False
     seccomp: Seccomp | None = None  # None: unconfined
     seccomp_cache: Path | None = None  # compiled programs, reused across starts
     log_path: Path

@@ -182,3 +182,100 @@ def test_device_flag_adds_one_node_with_its_permissions(shocker: Shocker, busybo
 
 def test_privileged_may_open_any_device(shocker: Shocker, busybox_id: str) -> None:
     assert "opened" in out(shocker, "--privileged", busybox_id, "sh", "-c", OPEN_TUN)
+
+
+def cgroup_lines(text: str) -> list[str]:
+    return [ln for ln in text.splitlines() if ln]
+
+
+def test_a_private_cgroup_namespace_shows_every_hierarchy_at_its_root(
+    shocker: Shocker, busybox_id: str, run_detached: object
+) -> None:
+    lines = cgroup_lines(out(shocker, busybox_id, "cat", "/proc/self/cgroup"))
+    assert lines and all(ln.endswith(":/") for ln in lines), lines
+    assert callable(run_detached)
+    container = run_detached(busybox_id, "sleep", "30")
+    lines = cgroup_lines(shocker("exec", container, "cat", "/proc/self/cgroup").check().out)
+    assert lines and all(ln.endswith(":/") for ln in lines), lines
+    host = cgroup_lines(out(shocker, "--cgroupns", "host", busybox_id, "cat", "/proc/self/cgroup"))
+    assert any(
+        container_cgroup in ln
+        for ln in host
+        for container_cgroup in ["/" + shocker.env["SHOCKER_CGROUP_PARENT"]]
+    )
+    bad = shocker("run", "--rm", "--cgroupns", "sideways", busybox_id, "true")
+    assert bad.rc == 125 and "--cgroupns" in bad.err, str(bad)
+
+
+def test_sys_fs_cgroup_is_read_only_and_shows_the_containers_limits(
+    shocker: Shocker, busybox_id: str
+) -> None:
+    mounts = [ln.split() for ln in out(shocker, busybox_id, "cat", "/proc/mounts").splitlines()]
+    cgroup = [m for m in mounts if m[1].startswith("/sys/fs/cgroup")]
+    assert cgroup and all(m[3].split(",")[0] == "ro" for m in cgroup), cgroup
+    script = (
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null"
+        " || cat /sys/fs/cgroup/memory.max"
+    )
+    assert out(shocker, "-m", "48m", busybox_id, "sh", "-c", script).strip() == str(48 << 20)
+    default = out(shocker, busybox_id, "sh", "-c", script).strip()
+    assert default == str(512 << 20)  # SHOCKER_MEM_LIMIT's default
+    result = shocker("run", "--rm", busybox_id, "mkdir", "/sys/fs/cgroup/memory/child")
+    assert result.rc != 0 and "Read-only" in result.err, str(result)
+
+
+def test_privileged_may_make_a_child_cgroup(shocker: Shocker, busybox_id: str) -> None:
+    script = "mkdir /sys/fs/cgroup/memory/child && rmdir /sys/fs/cgroup/memory/child && echo made"
+    memory = Path("/sys/fs/cgroup/memory")
+    if not memory.is_dir():
+        script = "mkdir /sys/fs/cgroup/child && rmdir /sys/fs/cgroup/child && echo made"
+    assert "made" in out(shocker, "--privileged", busybox_id, "sh", "-c", script)
+
+
+def test_any_user_may_bind_low_ports(shocker: Shocker, busybox_id: str) -> None:
+    text = out(shocker, busybox_id, "cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start")
+    assert text.strip() == "0"
+    script = "nc -l -p 80 & sleep 0.3; kill $! && echo bound"
+    assert "bound" in out(shocker, "-u", "1000", busybox_id, "sh", "-c", script)
+
+
+def test_read_only_root_with_tmp_and_volumes_writable_only_as_asked(
+    shocker: Shocker, busybox_id: str, tmp_path: Path
+) -> None:
+    flags = ["--read-only", "-v", f"{tmp_path}:/data"]
+    for path in ("/made", "/tmp/made"):
+        result = shocker("run", "--rm", *flags, busybox_id, "touch", path)
+        assert result.rc != 0 and "Read-only file system" in result.err, str(result)
+    assert "ok" in out(shocker, *flags, busybox_id, "sh", "-c", "touch /data/made && echo ok")
+    assert (tmp_path / "made").exists()
+    tmp = [*flags, "--tmpfs", "/tmp:size=1m,mode=1777"]
+    script = "touch /tmp/made && grep ' /tmp ' /proc/mounts"
+    line = out(shocker, *tmp, busybox_id, "sh", "-c", script)
+    assert "tmpfs" in line and "noexec" in line and "size=1024k" in line, line
+
+
+def test_sysctl_sets_namespaced_keys_and_refuses_host_ones(
+    shocker: Shocker, busybox_id: str
+) -> None:
+    flags = ["--sysctl", "net.ipv4.ip_forward=1", "--sysctl", "kernel.shmmni=1000"]
+    script = "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni"
+    assert out(shocker, *flags, busybox_id, "sh", "-c", script).split() == ["1", "1000"]
+    for bad in ("kernel.panic=1", "vm.swappiness=1", "noequals"):
+        result = shocker("run", "--rm", "--sysctl", bad, busybox_id, "true")
+        assert result.rc == 125 and "--sysctl" in result.err, str(result)
+    hosted = shocker(
+        "run", "--rm", "--network", "host", "--sysctl", "net.ipv4.ip_forward=1", busybox_id, "true"
+    )
+    assert hosted.rc == 125, str(hosted)
+
+
+def test_ulimit_for_run_and_exec(shocker: Shocker, busybox_id: str, run_detached: object) -> None:
+    # Below the hard limits this host gives: raising one needs CAP_SYS_RESOURCE.
+    flags = ["--ulimit", "nofile=256:512", "--ulimit", "core=0"]
+    text = out(shocker, *flags, busybox_id, "sh", "-c", "ulimit -n; ulimit -Hn; ulimit -c")
+    assert text.split() == ["256", "512", "0"]
+    assert callable(run_detached)
+    container = run_detached(*flags, busybox_id, "sleep", "30")
+    assert shocker("exec", container, "sh", "-c", "ulimit -n").check().out.strip() == "256"
+    bad = shocker("run", "--rm", "--ulimit", "nofile=9:3", busybox_id, "true")
+    assert bad.rc == 125 and "--ulimit" in bad.err, str(bad)

@@ -36,6 +36,11 @@ def add_container_arguments(parser: argparse.ArgumentParser) -> None:
     add("--cap-add", action="append", default=[], metavar="CAP")
     add("--cap-drop", action="append", default=[], metavar="CAP")
     add("--device", action="append", default=[], metavar="HOST[:CONTAINER][:rwm]")
+    add("--read-only", action="store_true", help="mount the root filesystem read-only")
+    add("--tmpfs", action="append", default=[], metavar="PATH[:OPTIONS]")
+    add("--sysctl", action="append", default=[], metavar="KEY=VALUE", help="namespaced only")
+    add("--ulimit", action="append", default=[], metavar="NAME=SOFT[:HARD]")
+    add("--cgroupns", default="private", metavar="host|private", help="cgroup namespace")
     add(
         "--security-opt",
         action="append",
