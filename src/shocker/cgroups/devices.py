@@ -16,36 +16,46 @@ from shocker.errors import UsageError
 from shocker.record import record
 
 
-@record(frozen=True)
+@record(frozen=True, kw_only=True)
 class DeviceRule:
-    """An allow rule: kind 'c', 'b' or 'a' (all); None for a major or minor means any."""
+    """One entry of the runtime spec's linux.resources.devices, with its fields: rules apply
+    in order, a later match overriding an earlier one; type 'a' is every device; None for a
+    major or minor means any. (A light copy of the OCI model's record: this one sits on
+    every container's start path.)"""
 
-    kind: str
-    major: int | None
-    minor: int | None
-    access: str  # a subset of "rwm"
+    allow: bool
+    type: str = "a"
+    major: int | None = None
+    minor: int | None = None
+    access: str = "rwm"  # a subset of "rwm"
 
     def line(self) -> str:
-        """The v1 devices.allow form: `c 1:3 rwm`, `c 136:* rwm`, `a`."""
-        if self.kind == "a":
+        """The v1 devices.allow/deny form: `c 1:3 rwm`, `c 136:* rwm`, `a`."""
+        if self.type == "a":
             return "a"
         major = "*" if self.major is None else str(self.major)
         minor = "*" if self.minor is None else str(self.minor)
-        return f"{self.kind} {major}:{minor} {self.access}"
+        return f"{self.type} {major}:{minor} {self.access}"
 
 
+def _allow(kind: str, major: int | None, minor: int | None, access: str = "rwm") -> DeviceRule:
+    return DeviceRule(allow=True, type=kind, major=major, minor=minor, access=access)
+
+
+# Docker's default (moby oci/defaults.go, runc's AllowedDevices): deny all, then allow.
 DEFAULT_RULES = (
-    DeviceRule("c", None, None, "m"),
-    DeviceRule("b", None, None, "m"),
-    DeviceRule("c", 1, 3, "rwm"),  # null
-    DeviceRule("c", 1, 5, "rwm"),  # zero
-    DeviceRule("c", 1, 7, "rwm"),  # full
-    DeviceRule("c", 1, 8, "rwm"),  # random
-    DeviceRule("c", 1, 9, "rwm"),  # urandom
-    DeviceRule("c", 5, 0, "rwm"),  # tty
-    DeviceRule("c", 5, 1, "rwm"),  # console
-    DeviceRule("c", 5, 2, "rwm"),  # ptmx
-    DeviceRule("c", 136, None, "rwm"),  # pts/*
+    DeviceRule(allow=False),
+    _allow("c", None, None, "m"),
+    _allow("b", None, None, "m"),
+    _allow("c", 1, 3),  # null
+    _allow("c", 1, 5),  # zero
+    _allow("c", 1, 7),  # full
+    _allow("c", 1, 8),  # random
+    _allow("c", 1, 9),  # urandom
+    _allow("c", 5, 0),  # tty
+    _allow("c", 5, 1),  # console
+    _allow("c", 5, 2),  # ptmx
+    _allow("c", 136, None),  # pts/*
 )
 
 
@@ -62,7 +72,7 @@ class HostDevice:
     access: str
 
     def rule(self) -> DeviceRule:
-        return DeviceRule(self.kind, self.major, self.minor, self.access)
+        return _allow(self.kind, self.major, self.minor, self.access)
 
 
 def parse_device(text: str) -> HostDevice:
@@ -95,8 +105,8 @@ def parse_device(text: str) -> HostDevice:
 
 
 def v1_lines(rules: tuple[DeviceRule, ...]) -> list[tuple[str, str]]:
-    """(file, line) writes for a v1 devices cgroup: deny everything, then allow each rule."""
-    return [("devices.deny", "a"), *(("devices.allow", r.line()) for r in rules)]
+    """(file, line) writes for a v1 devices cgroup, in the rules' order."""
+    return [("devices.allow" if r.allow else "devices.deny", r.line()) for r in rules]
 
 
 # <linux/bpf.h>: struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; },
@@ -106,7 +116,8 @@ _ACCESS = {"m": 1, "r": 2, "w": 4}
 
 
 def v2_program(rules: tuple[DeviceRule, ...]) -> bytes:
-    """A cgroup-device program allowing exactly `rules` (1 = allow, 0 = deny)."""
+    """A cgroup-device program for `rules` (returns 1 to allow, 0 to deny): the rules are
+    tested last first, so the last that matches decides; none matching denies."""
     from shocker.linux import bpf
 
     code = [
@@ -117,32 +128,41 @@ def v2_program(rules: tuple[DeviceRule, ...]) -> bytes:
         bpf.load_word(bpf.R4, bpf.R1, 4),  # major
         bpf.load_word(bpf.R5, bpf.R1, 8),  # minor
     ]
-    for rule in rules:
+    for rule in reversed(rules):
         block: list[tuple[str, int, int]] = []  # (test, register, value)
-        if rule.kind != "a":
-            block.append(("eq", bpf.R2, _TYPES[rule.kind]))
-            refused = sum(v for c, v in _ACCESS.items() if c not in rule.access)
-            if refused:
-                block.append(("none", bpf.R3, refused))
-            if rule.major is not None:
-                block.append(("eq", bpf.R4, rule.major))
-            if rule.minor is not None:
-                block.append(("eq", bpf.R5, rule.minor))
-        # Each test is one jump, except "no refused access bit" (copy, mask, jump); then
-        # r0 = 1 and exit: a failed test skips what is left of the block.
-        sizes = [3 if test == "none" else 1 for test, _, _ in block]
+        if rule.type != "a":
+            block.append(("eq", bpf.R2, _TYPES[rule.type]))
+        if rule.major is not None and rule.type != "a":
+            block.append(("eq", bpf.R4, rule.major))
+        if rule.minor is not None and rule.type != "a":
+            block.append(("eq", bpf.R5, rule.minor))
+        outside = sum(v for c, v in _ACCESS.items() if c not in rule.access)
+        if outside:
+            # An allow covers a request only when it asks for nothing outside the rule's
+            # access; a deny applies as soon as it asks for anything inside it.
+            block.append(("within" if rule.allow else "touches", bpf.R3, outside))
+        # Each "eq" test is one jump, an access test three (copy, mask, jump); then
+        # r0 = verdict and exit: a failed test skips what is left of the block.
+        sizes = [1 if test == "eq" else 3 for test, _, _ in block]
         left = sum(sizes) + 2
         for (test, register, value), size in zip(block, sizes, strict=True):
             left -= size
             if test == "eq":
                 code.append(bpf.jump_if_not(register, value, left))
-            else:
-                code += [
-                    bpf.move(bpf.R1, register),
-                    bpf.and_imm(bpf.R1, value),
-                    bpf.jump_if_not(bpf.R1, 0, left),
-                ]
-        code += [bpf.move_imm(bpf.R0, 1), bpf.exit_()]
+                continue
+            mask = value if test == "within" else 7 & ~value
+            code += [bpf.move(bpf.R1, register), bpf.and_imm(bpf.R1, mask)]
+            # within: skip unless (asked & outside) == 0; touches: skip if (asked & inside) == 0
+            code.append(
+                bpf.jump_if_not(bpf.R1, 0, left)
+                if test == "within"
+                else bpf.jump_if(bpf.R1, 0, left)
+            )
+        code += [bpf.move_imm(bpf.R0, 1 if rule.allow else 0), bpf.exit_()]
+        if not block:
+            # Matches everything: what follows could never run, and the verifier refuses
+            # unreachable instructions.
+            return b"".join(code)
     code += [bpf.move_imm(bpf.R0, 0), bpf.exit_()]
     return b"".join(code)
 

@@ -145,7 +145,16 @@ def create_cgroup(settings: Settings, container_id: str, config: dict[str, Any])
         extra = config.get("devices", [])
         devices = (
             *DEFAULT_RULES,
-            *(DeviceRule(d["kind"], d["major"], d["minor"], d["access"]) for d in extra),
+            *(
+                DeviceRule(
+                    allow=True,
+                    type=d["kind"],
+                    major=d["major"],
+                    minor=d["minor"],
+                    access=d["access"],
+                )
+                for d in extra
+            ),
         )
     limits = Limits(**config["limits"], devices=devices)
     return detect(settings.cgroup_root).create(settings.cgroup_parent, container_id, limits)

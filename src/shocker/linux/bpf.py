@@ -26,6 +26,7 @@ _RSH_K = 0x77
 _MOV_K = 0xB7
 _MOV_X = 0xBF
 _JNE_K = 0x55
+_JEQ_K = 0x15
 _EXIT = 0x95
 
 
@@ -57,6 +58,11 @@ def move(dst: int, src: int) -> bytes:
 def jump_if_not(dst: int, imm: int, skip: int) -> bytes:
     """if dst != imm: skip `skip` instructions."""
     return insn(_JNE_K, dst, off=skip, imm=imm)
+
+
+def jump_if(dst: int, imm: int, skip: int) -> bytes:
+    """if dst == imm: skip `skip` instructions."""
+    return insn(_JEQ_K, dst, off=skip, imm=imm)
 
 
 def exit_() -> bytes:

@@ -60,17 +60,19 @@ def test_the_device_program_lets_only_the_standard_nodes_open(
 ) -> None:
     from shocker.cgroups.devices import DEFAULT_RULES, DeviceRule
 
-    tun = DeviceRule("c", 10, 200, "r")  # what `--device /dev/net/tun:...:r` adds
-    cgroup = detect(v2_root).create(
-        parent_name, "dev", Limits(pids_max=32, devices=(*DEFAULT_RULES, tun))
-    )
+    tun = DeviceRule(allow=True, type="c", major=10, minor=200, access="r")  # --device ...:r
+    # A later rule overrides an earlier one: /dev/full may be read, no longer written.
+    no_writes = DeviceRule(allow=False, type="c", major=1, minor=7, access="w")
+    rules = (*DEFAULT_RULES, tun, no_writes)
+    cgroup = detect(v2_root).create(parent_name, "dev", Limits(pids_max=32, devices=rules))
     script = (
         f"echo $$ > {cgroup.directory}/cgroup.procs; "
         f"mknod {tmp_path}/mem c 1 1; mknod {tmp_path}/fuse c 10 229; "
         f"for node in /dev/null /dev/urandom /dev/kmsg {tmp_path}/mem {tmp_path}/fuse; do "
         '  (exec 3<"$node") 2>/dev/null && echo "$node ok" || echo "$node refused"; '
         "done; (exec 3</dev/net/tun) && echo tun-read ok; "
-        "(exec 3>/dev/net/tun) || echo tun-write refused"
+        "(exec 3>/dev/net/tun) || echo tun-write refused; "
+        "(exec 3</dev/full) && echo full-read ok; (exec 3>/dev/full) || echo full-write refused"
     )
     try:
         result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30)
@@ -81,3 +83,4 @@ def test_the_device_program_lets_only_the_standard_nodes_open(
     assert "/dev/kmsg refused" in lines, result
     assert f"{tmp_path}/mem refused" in lines and f"{tmp_path}/fuse refused" in lines, result
     assert "tun-read ok" in lines and "tun-write refused" in lines, result
+    assert "full-read ok" in lines and "full-write refused" in lines, result
