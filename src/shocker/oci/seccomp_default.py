@@ -139,6 +139,8 @@ RULES: tuple[ProfileRule, ...] = (
 )
 
 DEFAULT_PROFILE = Profile(
+    # EPERM, as Docker, not Podman's ENOSYS: a refused call reads as refused, and the one
+    # call whose ENOSYS libc needs to fall back (clone3) gets it from its own rule above.
     default_action="SCMP_ACT_ERRNO",
     default_errno_ret=EPERM,
     arch_map=(

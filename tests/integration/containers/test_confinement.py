@@ -4,6 +4,7 @@ container's capabilities), `--security-opt`, and a bad profile refused before an
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -279,3 +280,39 @@ def test_ulimit_for_run_and_exec(shocker: Shocker, busybox_id: str, run_detached
     assert shocker("exec", container, "sh", "-c", "ulimit -n").check().out.strip() == "256"
     bad = shocker("run", "--rm", "--ulimit", "nofile=9:3", busybox_id, "true")
     assert bad.rc == 125 and "--ulimit" in bad.err, str(bad)
+
+
+UNIFIED = Path("/sys/fs/cgroup/unified")
+
+
+@pytest.fixture
+def v2_shocker(shocker: Shocker) -> Iterator[Shocker]:
+    """The CLI on the cgroup v2 driver: this host's cgroup2 mount as SHOCKER_CGROUP_ROOT."""
+    root = UNIFIED if (UNIFIED / "cgroup.controllers").exists() else Path("/sys/fs/cgroup")
+    if not (root / "cgroup.controllers").exists():
+        pytest.skip("no cgroup2 mount")
+    yield shocker.with_env(SHOCKER_CGROUP_ROOT=str(root))
+    parent = root / shocker.env["SHOCKER_CGROUP_PARENT"]
+    if parent.is_dir() and root == UNIFIED:
+        for child in parent.iterdir():
+            if child.is_dir():
+                child.rmdir()
+        parent.rmdir()
+
+
+def test_on_cgroup_v2_the_namespace_and_the_device_program_hold_for_run_and_exec(
+    v2_shocker: Shocker, busybox_id: str
+) -> None:
+    lines = cgroup_lines(out(v2_shocker, busybox_id, "cat", "/proc/self/cgroup"))
+    assert "0::/" in lines and all(ln.endswith(":/") for ln in lines), lines
+    result = v2_shocker("run", "--rm", busybox_id, "sh", "-c", OPEN_TUN)
+    assert result.rc != 0 and "Operation not permitted" in result.err, str(result)
+    container = v2_shocker("run", "-d", busybox_id, "sleep", "30").check().lines[-1].strip()
+    try:
+        result = v2_shocker("exec", container, "sh", "-c", OPEN_TUN)
+        assert result.rc != 0 and "Operation not permitted" in result.err, str(result)
+        lines = cgroup_lines(v2_shocker("exec", container, "cat", "/proc/self/cgroup").check().out)
+        assert "0::/" in lines, lines
+    finally:
+        v2_shocker("rm", "-f", container).check()
+    assert "opened" in out(v2_shocker, "--privileged", busybox_id, "sh", "-c", OPEN_TUN)
