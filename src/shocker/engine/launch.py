@@ -243,7 +243,7 @@ def _is_live(store: Store, container_id: str) -> bool:
 def build_spec(
     store: Store, record: ContainerRecord, network: dict[str, Any], settings: Settings | None = None
 ) -> ContainerSpec:
-    from shocker.runtime.spec import ContainerSpec, Device
+    from shocker.runtime.spec import ContainerSpec, DeviceNode
 
     config = record.config
     mode = network["mode"]
@@ -288,7 +288,7 @@ def build_spec(
         interactive=config["interactive"],
         mounts=mounts,
         devices=tuple(
-            Device(d["container_path"], d["major"], d["minor"], d["kind"] == "b", d["mode"])
+            DeviceNode(d["container_path"], d["major"], d["minor"], d["kind"] == "b", d["mode"])
             for d in config.get("devices", [])
         ),
         network=namespace,

@@ -25,7 +25,8 @@ from shocker.oci.runtime_spec import Process, Spec
 from shocker.runtime import sequence, sync, terminal
 from shocker.runtime.failure import step
 from shocker.runtime.ocistate import StateDir
-from shocker.runtime.plan import DeviceNode, Step, oci_rootfs_steps
+from shocker.runtime.plan import Step, oci_rootfs_steps
+from shocker.runtime.spec import DeviceNode
 from shocker.runtime.sync import Channel
 from shocker.static import TYPE_CHECKING
 

@@ -19,7 +19,7 @@ from shocker.linux.syscalls import (
 )
 from shocker.oci.runtime_spec import Mount as OciMount
 from shocker.record import record
-from shocker.runtime.spec import ContainerSpec, Mount
+from shocker.runtime.spec import ContainerSpec, DeviceNode, Mount
 
 
 @record(frozen=True)
@@ -44,15 +44,6 @@ class Remount:
 
     target: str
     flags: int
-
-
-@record(frozen=True)
-class DeviceNode:
-    path: str
-    major: int
-    minor: int
-    is_block: bool = False
-    mode: int = 0o666
 
 
 @record(frozen=True)
@@ -116,10 +107,7 @@ def rootfs_steps(
     devices = {d.path: d for d in DEFAULT_DEVICES}
     if spec.privileged:
         devices.update({d.path: d for d in host_devices})
-    for extra in spec.devices:
-        devices[extra.path] = DeviceNode(
-            extra.path, extra.major, extra.minor, extra.is_block, extra.mode
-        )
+    devices.update({d.path: d for d in spec.devices})
     steps.extend(devices.values())
     steps += [
         MountStep(

@@ -54,8 +54,8 @@ class Mount:
 
 
 @record(frozen=True)
-class Device:
-    """A device node to make inside (`--device`); the device cgroup allows it."""
+class DeviceNode:
+    """A device node made in the container's /dev (the defaults, `--device`)."""
 
     path: str
     major: int
@@ -76,7 +76,7 @@ class ContainerSpec:
     tty: bool = False
     interactive: bool = False
     mounts: tuple[Mount, ...] = ()
-    devices: tuple[Device, ...] = ()
+    devices: tuple[DeviceNode, ...] = ()  # besides the defaults; the device cgroup allows them
     network: str = "new"  # "new", "host", or a netns path to join
     cgroupns: str = "private"  # or "host"
     capabilities: frozenset[str] = DEFAULT_CAPABILITIES
