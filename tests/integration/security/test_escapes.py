@@ -176,7 +176,11 @@ def test_exec_refuses_a_container_whose_pid_1_left_its_namespaces(
 ) -> None:
     # Process 1 makes a user namespace of its own, and in it new mount and network
     # namespaces it controls; an exec must not join them with the runtime's privileges.
-    container = run_detached(busybox_id, "unshare", "-U", "-r", "-m", "-n", "sleep", "600")
+    # The default seccomp profile refuses unshare already: without it, exec still holds.
+    unconfined = ("--security-opt", "seccomp=unconfined")
+    container = run_detached(
+        *unconfined, busybox_id, "unshare", "-U", "-r", "-m", "-n", "sleep", "600"
+    )
     result = shocker("exec", container, "true")
     assert result.rc == 125, str(result)
     assert "moved to namespaces of its own" in result.err, str(result)
