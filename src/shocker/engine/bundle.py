@@ -79,12 +79,30 @@ def build(
         user=rs.User(uid=identity.uid, gid=identity.gid, additional_gids=identity.groups[1:]),
         terminal=bool(config["tty"]),
         capabilities=rs.Capabilities.same(caps),
-        no_new_privileges=not privileged,
+        rlimits=_rlimits(config.get("ulimits", [])),
+        no_new_privileges=config.get("no_new_privileges", True),
     )
     mounts = list(DEFAULT_MOUNTS)
     if privileged:
         mounts[3] = rs.Mount(destination="/sys", type="sysfs", source="sysfs", options=_HARDENED)
+    # /sys/fs/cgroup, the container's own cgroup, read-only unless privileged.
+    cgroup_options = (*_HARDENED, "rw" if privileged else "ro")
+    mounts.append(
+        rs.Mount(
+            destination="/sys/fs/cgroup", type="cgroup", source="cgroup", options=cgroup_options
+        )
+    )
     for mount in extra_mounts:
+        if mount.type != "bind":
+            mounts.append(
+                rs.Mount(
+                    destination=mount.destination,
+                    type=mount.type,
+                    source=mount.source,
+                    options=mount.options,
+                )
+            )
+            continue
         options = ["rbind", "ro" if mount.readonly else "rw"]
         mounts.append(
             rs.Mount(
@@ -95,19 +113,42 @@ def build(
             )
         )
     namespaces = [rs.Namespace(type=kind) for kind in ("pid", "ipc", "uts", "mount")]
+    sysctl = list(config.get("sysctls", []))
     if network_namespace == "new":
         namespaces.append(rs.Namespace(type="network"))
+        # As Docker 20.10+, and as shocker's own runtime does.
+        sysctl.insert(0, ("net.ipv4.ip_unprivileged_port_start", "0"))
     elif network_namespace != "host":
         namespaces.append(rs.Namespace(type="network", path=network_namespace))
+    if config.get("cgroupns", "private") == "private":
+        namespaces.append(rs.Namespace(type="cgroup"))
+    seccomp = None
+    if config.get("seccomp"):
+        from shocker.engine.security import load_seccomp
+
+        seccomp = load_seccomp(store.layout.container_dir(record.id))
+    devices = tuple(
+        rs.Device(
+            path=d["container_path"],
+            type=d["kind"],
+            major=d["major"],
+            minor=d["minor"],
+            file_mode=d["mode"],
+        )
+        for d in config.get("devices", [])
+    )
     return rs.Spec(
-        root=rs.Root(path=str(rootfs)),
+        root=rs.Root(path=str(rootfs), readonly=bool(config.get("read_only"))),
         process=process,
         hostname=config["hostname"],
         mounts=tuple(mounts),
         linux=rs.Linux(
             namespaces=tuple(namespaces),
             cgroups_path=cgroups_path,
-            resources=_resources(config["limits"]),
+            resources=_resources(config["limits"], _device_rules(config)),
+            devices=devices,
+            sysctl=tuple((k, v) for k, v in sysctl),
+            seccomp=seccomp,
             masked_paths=() if privileged else DEFAULT_MASKED_PATHS,
             readonly_paths=() if privileged else DEFAULT_READONLY_PATHS,
         ),
@@ -115,9 +156,47 @@ def build(
     )
 
 
-def _resources(limits: dict[str, Any]) -> rs.Resources:
+def _device_rules(config: dict[str, Any]) -> tuple[rs.DeviceRule, ...]:
+    """Docker's device cgroup (deny all, the standard nodes, --device ones); none (all
+    allowed) when privileged."""
+    if config["privileged"]:
+        return ()
+    from shocker.cgroups.devices import DEFAULT_RULES
+
+    extra = [
+        rs.DeviceRule(
+            allow=True, type=d["kind"], major=d["major"], minor=d["minor"], access=d["access"]
+        )
+        for d in config.get("devices", [])
+    ]
+    return (
+        *(
+            rs.DeviceRule(allow=r.allow, type=r.type, major=r.major, minor=r.minor, access=r.access)
+            for r in DEFAULT_RULES
+        ),
+        *extra,
+    )
+
+
+def _rlimits(ulimits: list[list[int]]) -> tuple[rs.Rlimit, ...]:
+    from shocker.engine.process_options import RLIMITS
+
+    names = {number: name for name, number in RLIMITS.items()}
+    unlimited = 2**64 - 1
+
+    def value(limit: int) -> int:
+        return unlimited if limit == -1 else limit
+
+    return tuple(
+        rs.Rlimit(f"RLIMIT_{names[number].upper()}", value(hard), value(soft))
+        for number, soft, hard in ulimits
+    )
+
+
+def _resources(limits: dict[str, Any], devices: tuple[rs.DeviceRule, ...]) -> rs.Resources:
     cores = limits.get("cpu_quota_cores")
     return rs.Resources(
+        devices=devices,
         memory=rs.Memory(limit=limits["memory_bytes"]) if limits.get("memory_bytes") else None,
         cpu=rs.Cpu(
             shares=limits.get("cpu_shares"),

@@ -4,6 +4,7 @@ container's capabilities), `--security-opt`, and a bad profile refused before an
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -316,3 +317,37 @@ def test_on_cgroup_v2_the_namespace_and_the_device_program_hold_for_run_and_exec
     finally:
         v2_shocker("rm", "-f", container).check()
     assert "opened" in out(v2_shocker, "--privileged", busybox_id, "sh", "-c", OPEN_TUN)
+
+
+def test_the_same_confinement_under_runc(shocker: Shocker, busybox_id: str) -> None:
+    """The bundle the engine hands another runtime carries all of it (issue: --runtime)."""
+    if shutil.which("runc") is None:
+        pytest.skip("runc is not installed")
+    script = (
+        "grep Seccomp: /proc/self/status; cat /proc/self/cgroup;"
+        " cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/shmmni; ulimit -n;"
+        " (exec 3</dev/fuse) && echo fuse-read; (exec 3>/dev/fuse) || echo fuse-write-refused;"
+        " (mknod /dev/shm/kmsg c 1 11 && exec 3</dev/shm/kmsg) || echo kmsg-refused;"
+        " touch /made || echo root-read-only; touch /run/x && echo tmpfs-writable"
+    )
+    flags = [
+        "--read-only",
+        "--tmpfs",
+        "/run",
+        "--sysctl",
+        "kernel.shmmni=1000",
+        "--ulimit",
+        "nofile=256:512",
+        "--device",
+        "/dev/fuse:/dev/fuse:r",  # not tun: runc allows that one always
+    ]
+    for runtime in ([], ["--runtime", "runc"]):
+        result = shocker("run", "--rm", *runtime, *flags, busybox_id, "sh", "-c", script)
+        lines = result.out.splitlines()
+        assert lines[0].split() == ["Seccomp:", "2"], (runtime, str(result))
+        cgroups = [ln for ln in lines if ln.count(":") >= 2 and not ln.startswith("Seccomp")]
+        assert cgroups and all(ln.endswith(":/") for ln in cgroups), (runtime, str(result))
+        for expected in ("0", "1000", "256", "fuse-read", "fuse-write-refused"):
+            assert expected in lines, (runtime, expected, str(result))
+        for expected in ("kmsg-refused", "root-read-only", "tmpfs-writable"):
+            assert expected in lines, (runtime, expected, str(result))
