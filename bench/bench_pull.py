@@ -79,6 +79,7 @@ def skopeo_copy(world: World, round_: int) -> float:
         )  # fmt: skip
     finally:
         shutil.rmtree(target, ignore_errors=True)
+        world.settle()
 
 
 @contextlib.contextmanager
@@ -97,6 +98,7 @@ def podman_storage(world: World, name: str) -> Iterator[list[str]]:
             if point.startswith(str(base)):
                 subprocess.run(["umount", "-l", point], capture_output=True, check=False)
         shutil.rmtree(base, ignore_errors=True)
+        world.settle()
 
 
 def podman_pull(world: World, env: dict[str, str], round_: int, shared: bool = False) -> float:
