@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from pathlib import Path
 
 from shocker.linux.syscalls import prctl
 
@@ -37,7 +38,22 @@ def load_filter(program: bytes) -> None:
 
 
 def libseccomp_version() -> str:
-    """The system libseccomp's version ("2.5.4"); "" when it is not installed."""
+    """The system libseccomp's version ("2.5.4"); "" when it is not installed.
+
+    Read from the name its soname link points to (libseccomp.so.2 -> libseccomp.so.2.5.4)
+    where the library sits in the multiarch directory: no dlopen on every container start.
+    Elsewhere, asked of the library itself."""
+    import sys
+
+    multiarch = getattr(sys.implementation, "_multiarch", "")
+    for directory in (f"/usr/lib/{multiarch}", f"/lib/{multiarch}", "/usr/lib64", "/usr/lib"):
+        try:
+            target = str(Path(f"{directory}/{LIBSECCOMP}").readlink())
+        except OSError:
+            continue
+        version = target.rpartition("/")[2].removeprefix("libseccomp.so.")
+        if version and all(part.isdigit() for part in version.split(".")):
+            return version
     try:
         library = ctypes.CDLL(LIBSECCOMP)
     except OSError:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import zlib
 from pathlib import Path
 
 from shocker.errors import RuntimeFailure
@@ -30,7 +29,7 @@ def program(seccomp: Seccomp, cache: Path | None) -> bytes:
     key = cache_key(seccomp)
     path = None
     if cache is not None:
-        path = cache / f"{zlib.crc32(key):08x}{len(key):06x}.bpf"
+        path = cache / f"{_digest(key)}.bpf"
         cached = _read(path, key)
         if cached is not None:
             return cached
@@ -43,8 +42,16 @@ def program(seccomp: Seccomp, cache: Path | None) -> bytes:
 def cache_key(seccomp: Seccomp) -> bytes:
     """Everything the compiled program depends on. The whole key is stored beside the
     program and compared on load: the short file name only finds it."""
-    profile = json.dumps(seccomp.to_json(), sort_keys=True, separators=(",", ":"))
+    # to_json's key order is fixed, so the text is the same for the same profile.
+    profile = json.dumps(seccomp.to_json(), separators=(",", ":"))
     return f"{libseccomp_version()}\n{kernel_identity()}\n{profile}".encode()
+
+
+def _digest(key: bytes) -> str:
+    """A short name for the key. Only a lookup aid (the whole key is compared on load), so
+    cheap sums do, instead of importing a hash module on every start; two profiles that
+    share a name only cost each other a compile."""
+    return f"{len(key):06x}{sum(key) & 0xFFFFFF:06x}{sum(key[::3]) & 0xFFFFFF:06x}"
 
 
 def _read(path: Path, key: bytes) -> bytes | None:
