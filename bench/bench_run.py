@@ -375,11 +375,20 @@ def report(figures: Figures) -> None:
     print()
     for note in figures.notes:
         print(note)
-    ours = figures.median("shocker run --rm --network none")
-    unconfined = figures.median("shocker run --rm --network none, seccomp=unconfined")
+    ours = figures.samples.get("shocker run --rm --network none")
+    unconfined = figures.samples.get("shocker run --rm --network none, seccomp=unconfined")
     if ours and unconfined:
-        cost = (ours - unconfined) * 1000
-        print(f"seccomp's cost per start (default - unconfined): {cost:.1f} ms  (goal <= 3)")
+        # A few milliseconds under noise from other work: medians and the fastest halves.
+        def fast(samples: list[float]) -> float:
+            kept = sorted(samples)[: max(1, len(samples) // 2)]
+            return sum(kept) / len(kept)
+
+        cost = (median(ours) - median(unconfined)) * 1000
+        fast_cost = (fast(ours) - fast(unconfined)) * 1000
+        print(
+            f"seccomp's cost per start (default - unconfined): {cost:.1f} ms median, "
+            f"{fast_cost:.1f} ms fastest halves  (goal <= 3)"
+        )
     report_figures(goals(figures))
 
 
