@@ -22,7 +22,10 @@ def test_rmi_by_id_removes_the_image_and_its_root_filesystem(
 def test_rmi_by_name(fresh_shocker: Shocker, images: ImageSet) -> None:
     image_id = fresh_shocker("pull", images.layered.ref).check().created_id()
 
-    assert fresh_shocker("rmi", images.layered.ref).check().lines == [f"Removed: {image_id}"]
+    assert fresh_shocker("rmi", images.layered.ref).check().lines == [
+        f"Untagged: {images.layered.ref}",
+        f"Removed: {image_id}",
+    ]
 
 
 def test_rm_removes_an_image_as_the_original_did(fresh_shocker: Shocker, images: ImageSet) -> None:

@@ -86,6 +86,8 @@ def layer_records(resolved: ResolvedImage) -> list[dict[str, object]]:
 
     diff_ids = resolved.config.diff_ids
     chains = chain_ids(diff_ids)
+    # Where each blob came from: a push to the same registry mounts it from there.
+    repository = f"{resolved.reference.registry}/{resolved.reference.repository}"
     return [
         {
             "digest": layer.digest,
@@ -93,6 +95,7 @@ def layer_records(resolved: ResolvedImage) -> list[dict[str, object]]:
             "media_type": layer.media_type,
             "diff_id": diff_id,
             "chain_id": chain,
+            "repository": repository,
         }
         for layer, diff_id, chain in zip(resolved.manifest.layers, diff_ids, chains, strict=True)
     ]

@@ -1,7 +1,12 @@
-"""Images: a root filesystem subvolume `ROOT/img-xxxxx` and a JSON record, written last."""
+"""Images: a root filesystem subvolume `ROOT/img-xxxxx` and a JSON record, written last.
+
+An image's names live in one index beside the records (store/tags.py): that module's
+docstring lists the calls that give, move and take names.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -15,6 +20,7 @@ from shocker.store.layers import scratch_path
 from shocker.store.layout import Layout
 from shocker.store.names import has_registry_host, normalize, split_name, without_registry_host
 from shocker.store.records import by_id_prefix, from_dict, now, record_files
+from shocker.store.tags import NameIndex
 
 if TYPE_CHECKING:
     from typing import Any
@@ -23,19 +29,28 @@ if TYPE_CHECKING:
 @record()
 class ImageRecord:
     id: str
-    reference: str | None  # familiar name ("busybox:latest"); None once the name moved on
     repository_digest: str | None  # the manifest digest it was pulled as
     config: dict[str, Any]  # the image config JSON
-    layers: list[dict[str, Any]]  # {"digest", "size", "media_type", "diff_id", "chain_id"}
+    # {"digest", "size", "media_type", "diff_id", "chain_id"}, and "repository"
+    # (`host/path`) for a layer pulled from a registry: where a push can mount it from.
+    layers: list[dict[str, Any]]
     created: str  # RFC 3339
-    source: str  # "pull" | "init" | "commit"
+    source: str  # "pull" | "init" | "commit" | ...
     extra: dict[str, Any] = field(default_factory=dict)
+    # The names it holds, oldest first; filled from the names index, not stored in the record.
+    names: list[str] = field(default_factory=list)
+
+    @property
+    def reference(self) -> str | None:
+        """Its first name, or None when it holds none."""
+        return self.names[0] if self.names else None
 
     def summary(self) -> dict[str, Any]:
         """What `images --format json` shows."""
         return {
             "id": self.id,
             "reference": self.reference,
+            "names": list(self.names),
             "repository_digest": self.repository_digest,
             "created": self.created,
             "source": self.source,
@@ -43,9 +58,22 @@ class ImageRecord:
         }
 
 
+@record(frozen=True)
+class RemovedName:
+    """What `remove_name` did: the name as it was held, and whether its image went too."""
+
+    name: str
+    image_id: str
+    image_removed: bool
+
+
 class ImageStore:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
+
+    @property
+    def names_path(self) -> Path:
+        return self.layout.meta / "names.json"
 
     def _ids_lock(self) -> AbstractContextManager[None]:
         return file_lock(self.layout.lock("ids"))
@@ -58,15 +86,47 @@ class ImageStore:
         )
 
     def _write(self, record: ImageRecord) -> None:
-        write_json_atomic(self.layout.image_record(record.id), asdict(record))
+        data = asdict(record)
+        del data["names"]  # the names index is their one home
+        write_json_atomic(self.layout.image_record(record.id), data)
+
+    def _index(self) -> NameIndex:
+        """The names index; built from older records' single `reference` when there is none."""
+        index = NameIndex.read(self.names_path)
+        if index is not None:
+            return index
+        index = NameIndex(self.names_path, {})
+        legacy = []
+        for path in record_files(self.layout.images):
+            try:
+                data = read_json(path)
+            except (FileNotFoundError, StorageError):
+                continue
+            if isinstance(data, dict) and isinstance(data.get("reference"), str):
+                legacy.append((str(data.get("created", "")), data["reference"], path.stem))
+        for created, name, image_id in sorted(legacy):  # the newest holder wins, as it did
+            try:
+                index.assign(image_id, name)
+            except ValueError:
+                continue
+            index.entries[normalize(name)].at = created
+        return index
+
+    def _assign(self, image_id: str, names: Iterable[str]) -> None:
+        """Give `names` to `image_id` in one write of the index (caller holds the ids lock)."""
+        index = self._index()
+        for name in names:
+            index.assign(image_id, name)
+        index.write()
 
     def add(
         self,
         *,
         rootfs_from: Path | None,
-        reference: str | None,
         config: dict[str, Any],
         source: str,
+        reference: str | None = None,
+        names: Iterable[str] = (),
         repository_digest: str | None = None,
         layers: list[dict[str, Any]] | None = None,
         extra: dict[str, Any] | None = None,
@@ -75,9 +135,11 @@ class ImageStore:
         """A new image whose root filesystem is a snapshot of `rootfs_from`.
 
         `rootfs_from` None means an empty filesystem; with `take_rootfs` the subvolume is
-        moved in instead of snapshotted. The record is written last: it is the commit point.
-        `reference` moves here from any image holding it (that one keeps its id, untagged).
+        moved in instead of snapshotted. The record is written last: it is the commit point;
+        then `reference` and `names` (familiar names, `NAME:TAG`) move to it from any image
+        holding them (those keep their ids and their other names) in one index write.
         """
+        wanted = ([reference] if reference is not None else []) + list(names)
         if take_rootfs and rootfs_from is not None:
             scratch = rootfs_from
         else:
@@ -94,7 +156,6 @@ class ImageStore:
                 scratch = rootfs
                 record = ImageRecord(
                     id=image_id,
-                    reference=reference,
                     repository_digest=repository_digest,
                     config=config,
                     layers=list(layers or []),
@@ -103,46 +164,74 @@ class ImageStore:
                     extra=dict(extra or {}),
                 )
                 self._write(record)
-                if reference is not None:
-                    self._untag_others(image_id, reference)
+                if wanted:
+                    self._assign(image_id, wanted)
+                    record.names = self._index().by_image().get(image_id, [])
         except BaseException:
             if not self.layout.image_record(scratch.name).exists():
                 btrfs.delete_subvolume(scratch)
             raise
         return record
 
-    def _untag_others(self, image_id: str, reference: str) -> None:
-        wanted = normalize(reference)
-        for other in self.list():
-            if other.id != image_id and other.reference and normalize(other.reference) == wanted:
-                other.reference = None
-                self._write(other)
-
-    def tag(self, image_id: str, reference: str) -> ImageRecord:
-        """Give `reference` to `image_id`, taking it from any other image."""
+    def tag(self, image_id: str, *names: str) -> ImageRecord:
+        """Give `names` to `image_id`, taking each from any other image (one atomic step)."""
         with self._ids_lock():
-            record = self.get(image_id)
-            record.reference = reference
-            self._write(record)
-            self._untag_others(image_id, reference)
-        return record
+            self.get(image_id)
+            self._assign(image_id, names)
+            return self.get(image_id)
 
-    def list(self) -> list[ImageRecord]:
+    def untag(self, name: str) -> ImageRecord:
+        """Take `name` from the image holding it; that image (which stays) after the change."""
+        with self._ids_lock():
+            index = self._index()
+            entry = index.drop(name)
+            if entry is None:
+                raise NotFound(f"No image named '{name}' exists")
+            index.write()
+            return self.get(entry.image)
+
+    def remove_name(self, text: str) -> RemovedName | None:
+        """`rmi NAME`: the name `text` resolves to goes, and its image too when it held no
+        other. None when `text` is not one of the names (an id, or an id prefix)."""
+        with self._ids_lock():
+            index = self._index()
+            match = _by_name(self._records(index), text)
+            if match is None:
+                return None
+            image, name = match
+            index.drop(name)
+            left = index.by_image().get(image.id, [])
+            if left:
+                index.write()
+                return RemovedName(name=name, image_id=image.id, image_removed=False)
+            self._remove_locked(image.id, index)
+        btrfs.delete_subvolume(self.layout.image_rootfs(image.id))
+        return RemovedName(name=name, image_id=image.id, image_removed=True)
+
+    def _records(self, index: NameIndex | None = None) -> list[ImageRecord]:
+        held = (index or self._index()).by_image()
         records = []
         for path in record_files(self.layout.images):
             try:
-                records.append(from_dict(ImageRecord, read_json(path)))
+                image = from_dict(ImageRecord, read_json(path))
             except (FileNotFoundError, StorageError, TypeError):
                 continue  # removed meanwhile, or not a committed record
+            image.names = held.get(image.id, [])
+            records.append(image)
         return records
+
+    def list(self) -> list[ImageRecord]:
+        return self._records()
 
     def get(self, image_id: str) -> ImageRecord:
         if "/" in image_id or image_id.startswith("."):
             raise NotFound(f"No image named '{image_id}' exists")
         try:
-            return from_dict(ImageRecord, read_json(self.layout.image_record(image_id)))
+            image = from_dict(ImageRecord, read_json(self.layout.image_record(image_id)))
         except FileNotFoundError:
             raise NotFound(f"No image named '{image_id}' exists") from None
+        image.names = self._index().by_image().get(image_id, [])
+        return image
 
     def resolve(self, text: str) -> ImageRecord:
         """An image by id, `name[:tag]`, `name@digest`, or a unique id prefix."""
@@ -151,30 +240,33 @@ class ImageStore:
         records = self.list()
         named = _by_name(records, text)
         if named is not None:
-            return named
+            return named[0]
         match = by_id_prefix(records, text, "img", "images")
         if match is not None:
             return match
         raise NotFound(f"No image named '{text}' exists")
 
     def find_by_digest(self, repository_digest: str, reference: str) -> ImageRecord | None:
-        """The newest image pulled as `repository_digest` that still carries `reference`."""
+        """The image pulled as `repository_digest` that holds the name `reference`."""
         wanted = normalize(reference)
-        matches = [
-            r
-            for r in self.list()
-            if r.repository_digest == repository_digest
-            and r.reference
-            and normalize(r.reference) == wanted
-        ]
-        return max(matches, key=lambda r: r.created) if matches else None
+        for image in self.list():
+            if image.repository_digest == repository_digest and any(
+                normalize(name) == wanted for name in image.names
+            ):
+                return image
+        return None
 
     def remove(self, image_id: str) -> None:
-        """The record first (never listed half-removed), then the root filesystem."""
+        """Its names and record first (never listed half-removed), then the root filesystem."""
         with self._ids_lock():
             self.get(image_id)
-            self.layout.image_record(image_id).unlink(missing_ok=True)
+            self._remove_locked(image_id, self._index())
         btrfs.delete_subvolume(self.layout.image_rootfs(image_id))
+
+    def _remove_locked(self, image_id: str, index: NameIndex) -> None:
+        index.drop_image(image_id)
+        index.write()
+        self.layout.image_record(image_id).unlink(missing_ok=True)
 
     def replace_rootfs(
         self, image_id: str, source: Path, config: dict[str, Any] | None = None
@@ -205,38 +297,38 @@ class ImageStore:
             btrfs.delete_subvolume(retired)
 
 
-def _by_name(records: list[ImageRecord], text: str) -> ImageRecord | None:
-    """Exact name match (newest wins), else a unique match ignoring the registry host."""
+def _by_name(records: list[ImageRecord], text: str) -> tuple[ImageRecord, str] | None:
+    """The image holding the name `text`, and that name as held: an exact match, else a unique
+    match ignoring the registry host (`team/app:1` for `127.0.0.1:5000/team/app:1`)."""
     try:
         wanted = normalize(text)
     except ValueError:
         return None
-    tagged = [r for r in records if r.reference]
+    held = [(r, name) for r in records for name in r.names]
     if "@" in wanted:
         repository, digest = split_name(text)
         loose_ok = not has_registry_host(repository)
         exact = [
-            r
-            for r in tagged
+            (r, name)
+            for r, name in held
             if r.repository_digest == digest[1:]
             and (
-                split_name(r.reference or "")[0] == repository
-                or (
-                    loose_ok
-                    and split_name(without_registry_host(r.reference or ""))[0] == repository
-                )
+                split_name(name)[0] == repository
+                or (loose_ok and split_name(without_registry_host(name))[0] == repository)
             )
         ]
+        if exact:
+            return max(exact, key=lambda pair: pair[0].created)
     else:
-        exact = [r for r in tagged if normalize(r.reference or "") == wanted]
-    if exact:
-        return max(exact, key=lambda r: r.created)
+        for r, name in held:
+            if normalize(name) == wanted:
+                return r, name
     if has_registry_host(split_name(text)[0]):
         return None
-    loose = [r for r in tagged if without_registry_host(r.reference or "") == wanted]
+    loose = [(r, name) for r, name in held if without_registry_host(name) == wanted]
     if len(loose) == 1:
         return loose[0]
     if loose:
-        names = ", ".join(sorted(r.reference or "" for r in loose))
+        names = ", ".join(sorted(name for _, name in loose))
         raise UsageError(f"'{text}' matches several images: {names}")
     return None

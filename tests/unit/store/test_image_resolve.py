@@ -12,6 +12,7 @@ from shocker.store.atomic import write_json_atomic
 from shocker.store.images import ImageRecord, ImageStore
 from shocker.store.layout import Layout
 from shocker.store.names import normalize, without_registry_host
+from shocker.store.tags import NameIndex
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -24,7 +25,7 @@ def record(
 ) -> ImageRecord:
     return ImageRecord(
         id=image_id,
-        reference=reference,
+        names=[reference] if reference else [],
         repository_digest=digest,
         config={},
         layers=[],
@@ -37,6 +38,7 @@ def record(
 def images(tmp_path: Path) -> ImageStore:
     layout = Layout(tmp_path)
     layout.images.mkdir(parents=True)
+    store = ImageStore(layout)
     for image in [
         record("img-aa090", "busybox:latest", digest=DIGEST),
         record("img-aa123", "alpine:3.20"),
@@ -45,8 +47,14 @@ def images(tmp_path: Path) -> ImageStore:
         record("img-d2222", "myorg/tool:latest", created="2024-01-01T00:00:00.000000Z"),
         record("img-d3333", "myorg/tool:latest", created="2024-02-01T00:00:00.000000Z"),
     ]:
-        write_json_atomic(layout.image_record(image.id), asdict(image))
-    return ImageStore(layout)
+        data = asdict(image)
+        names = data.pop("names")
+        write_json_atomic(layout.image_record(image.id), data)
+        for name in names:  # given in turn: the last one given holds it
+            index = NameIndex.read(store.names_path) or NameIndex(store.names_path, {})
+            index.assign(image.id, name)
+            index.write()
+    return store
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,8 @@ class CommandEntry:
 COMMANDS: dict[str, CommandEntry] = {
     "pull": CommandEntry("pull", "Pull an image from a registry"),
     "images": CommandEntry("images", "List images"),
-    "rmi": CommandEntry("rmi", "Remove images"),
+    "rmi": CommandEntry("rmi", "Remove images, or names of images"),
+    "tag": CommandEntry("tag", "Give an image another name"),
     "init": CommandEntry("init", "Create an image from a directory"),
     "inspect": CommandEntry("inspect", "Show an image or a container as JSON"),
     "run": CommandEntry("run", "Run a command in a new container"),

@@ -1,4 +1,4 @@
-"""`shocker images`: list images, as the original did (IMAGE_ID, SOURCE)."""
+"""`shocker images`: list images, as the original did (IMAGE_ID, SOURCE), one row per name."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     images = sorted(open_store(settings, "images").images.list(), key=lambda i: i.created)
     if args.quiet:
         for image in images:
-            print(image.id)
+            print(image.id)  # once per image, whatever its names: `rmi $(images -q)` works
         return 0
     if args.format == "json":
         import json
@@ -27,6 +27,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     from shocker.cli.output import ago, print_table
 
-    rows = [[i.id, i.reference or "<none>", ago(i.created)] for i in images]
+    rows = [
+        [image.id, name, ago(image.created)]
+        for image in images
+        for name in image.names or ["<none>"]
+    ]
     print_table(["IMAGE_ID", "SOURCE", "CREATED"], rows)
     return 0

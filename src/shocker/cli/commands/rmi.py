@@ -1,4 +1,8 @@
-"""`shocker rmi IMAGE...`: remove images (by id, name or unique id prefix)."""
+"""`shocker rmi IMAGE...`: remove images by id or unique id prefix, or names.
+
+A name goes alone (`Untagged: NAME`) while its image holds others; with the last one the
+image goes too (`Removed: img-xxxxx`). An id removes the image and all its names.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     store = open_store(settings, "rmi")
 
     def remove(text: str) -> None:
+        if not text.startswith("img-"):
+            removed = store.images.remove_name(text)
+            if removed is not None:
+                print(f"Untagged: {removed.name}")
+                if removed.image_removed:
+                    print(f"Removed: {removed.image_id}")
+                return
         image = store.images.resolve(text)
         store.images.remove(image.id)
         print(f"Removed: {image.id}")
