@@ -14,7 +14,7 @@ APT_PACKAGES=(
 )
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install.sh: run as root as root: bash scripts/install.sh" >&2
+  echo "install.sh: run as root: bash scripts/install.sh" >&2
   exit 1
 fi
 
