@@ -52,17 +52,19 @@ def commit(
             store.images.replace_rootfs(existing.id, rootfs, config)
             return store.images.get(existing.id), True
     from shocker.oci.reference import parse_reference
+    from shocker.store.gc import creating
 
     name = parse_reference(target).familiar()
-    layers, config = snapshot_layer(store, base, rootfs, config, "shocker commit", epoch)
-    image = store.images.add(
-        rootfs_from=store.layers.path(str(layers[-1]["chain_id"])),
-        reference=name,
-        repository_digest=None,
-        config=config,
-        layers=layers,
-        source="commit",
-    )
+    with creating(store.layout):  # no sweep between the new layer and the record naming it
+        layers, config = snapshot_layer(store, base, rootfs, config, "shocker commit", epoch)
+        image = store.images.add(
+            rootfs_from=store.layers.path(str(layers[-1]["chain_id"])),
+            reference=name,
+            repository_digest=None,
+            config=config,
+            layers=layers,
+            source="commit",
+        )
     return image, False
 
 

@@ -66,18 +66,21 @@ def pull(
     existing = store.images.find_by_digest(resolved.manifest_digest, name)
     if existing is not None:
         return PullResult(existing, created=False)
-    try:
-        top = ensure_layers(store, client, resolved, reporter)
-    finally:
-        reporter.finish()
-    image = store.images.add(
-        rootfs_from=top,
-        reference=name,
-        repository_digest=resolved.manifest_digest,
-        config=resolved.config.raw,
-        layers=layer_records(resolved),
-        source="pull",
-    )
+    from shocker.store.gc import creating
+
+    with creating(store.layout):  # no sweep between the layers and the record naming them
+        try:
+            top = ensure_layers(store, client, resolved, reporter)
+        finally:
+            reporter.finish()
+        image = store.images.add(
+            rootfs_from=top,
+            reference=name,
+            repository_digest=resolved.manifest_digest,
+            config=resolved.config.raw,
+            layers=layer_records(resolved),
+            source="pull",
+        )
     return PullResult(image, created=True)
 
 

@@ -96,6 +96,8 @@ class ContainerStore:
         container_id = None
         try:
             with file_lock(self.layout.lock("ids")):
+                if not self.layout.image_record(image.id).exists():
+                    raise NotFound(f"No image named '{image.id}' exists")  # removed meanwhile
                 if name is not None:
                     self._check_name(name)
                 container_id = new_id("ps", self._taken)

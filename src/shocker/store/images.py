@@ -6,7 +6,7 @@ docstring lists the calls that give, move and take names.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -44,6 +44,16 @@ class ImageRecord:
     def reference(self) -> str | None:
         """Its first name, or None when it holds none."""
         return self.names[0] if self.names else None
+
+    @property
+    def chain_ids(self) -> list[str]:
+        """The layer subvolumes this image needs kept (store/gc.py)."""
+        return [str(layer["chain_id"]) for layer in self.layers if layer.get("chain_id")]
+
+    @property
+    def blob_digests(self) -> list[str]:
+        """The blobs this image needs kept (store/gc.py)."""
+        return [str(layer["digest"]) for layer in self.layers if layer.get("digest")]
 
     def summary(self) -> dict[str, Any]:
         """What `images --format json` shows."""
@@ -190,9 +200,14 @@ class ImageStore:
             index.write()
             return self.get(entry.image)
 
-    def remove_name(self, text: str) -> RemovedName | None:
+    def remove_name(
+        self, text: str, check: Callable[[ImageRecord], None] | None = None
+    ) -> RemovedName | None:
         """`rmi NAME`: the name `text` resolves to goes, and its image too when it held no
-        other. None when `text` is not one of the names (an id, or an id prefix)."""
+        other. None when `text` is not one of the names (an id, or an id prefix).
+
+        `check` may refuse (raise) the image's removal, as for `remove`: then nothing changes.
+        """
         with self._ids_lock():
             index = self._index()
             match = _by_name(self._records(index), text)
@@ -204,6 +219,8 @@ class ImageStore:
             if left:
                 index.write()
                 return RemovedName(name=name, image_id=image.id, image_removed=False)
+            if check is not None:
+                check(image)
             self._remove_locked(image.id, index)
         btrfs.delete_subvolume(self.layout.image_rootfs(image.id))
         return RemovedName(name=name, image_id=image.id, image_removed=True)
@@ -256,10 +273,16 @@ class ImageStore:
                 return image
         return None
 
-    def remove(self, image_id: str) -> None:
-        """Its names and record first (never listed half-removed), then the root filesystem."""
+    def remove(self, image_id: str, check: Callable[[ImageRecord], None] | None = None) -> None:
+        """Its names and record first (never listed half-removed), then the root filesystem.
+
+        `check` may refuse (raise) under the lock that container creation takes too, so no
+        container can be made from the image between the check and the removal.
+        """
         with self._ids_lock():
-            self.get(image_id)
+            record = self.get(image_id)
+            if check is not None:
+                check(record)
             self._remove_locked(image_id, self._index())
         btrfs.delete_subvolume(self.layout.image_rootfs(image_id))
 

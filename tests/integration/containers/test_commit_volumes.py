@@ -27,7 +27,7 @@ def test_commit_replaces_an_image_in_place(
     assert out == "changed\nagain\n"
     images = shocker("images").check().out
     assert "snapshot:1" in images
-    shocker("rmi", target).check()
+    shocker("rmi", "-f", target).check()  # its containers are stopped
 
 
 def test_bind_mounts_named_volumes_and_volumes_from(

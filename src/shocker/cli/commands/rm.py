@@ -26,8 +26,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         except NotFound:
             if not text.startswith("img-"):
                 raise
+            from shocker.engine.image_removal import remove_image
+
             image = store.images.resolve(text)
-            store.images.remove(image.id)
+            remove_image(store, image, args.force)
             print(f"Removed: {image.id}")
             return
         remove(store, settings, record, args.force)
