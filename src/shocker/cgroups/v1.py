@@ -137,26 +137,34 @@ class V1Cgroup:
         remove_dirs(self._unique_dirs(), self.procs_files())
 
     def apply(self, limits: Limits, *, memsw: bool) -> None:
+        if limits.devices is not None and self.dirs.get("devices") is None:
+            raise CgroupError("cannot restrict devices: no devices hierarchy is mounted")
+        for path, value, what in self.limit_writes(limits, memsw=memsw):
+            write(path, value, what)
+
+    def limit_writes(self, limits: Limits, *, memsw: bool) -> list[tuple[Path, str, str]]:
+        """The files `apply` writes, in order: (path, value, what it sets)."""
         memory, cpu, pids, devices = (self.dirs.get(c) for c in LIMITED)
+        writes: list[tuple[Path, str, str]] = []
         if memory is not None and limits.memory_bytes is not None:
             value = str(limits.memory_bytes)
-            write(memory / "memory.limit_in_bytes", value, "memory limit")
+            writes.append((memory / "memory.limit_in_bytes", value, "memory limit"))
             # memsw is memory+swap: equal to the limit, the container is OOM-killed
             # instead of swapping (present only with swap accounting on).
             if memsw:
-                write(memory / "memory.memsw.limit_in_bytes", value, "memory+swap limit")
+                writes.append((memory / "memory.memsw.limit_in_bytes", value, "memory+swap limit"))
         if cpu is not None and limits.cpu_shares is not None:
-            write(cpu / "cpu.shares", str(limits.cpu_shares), "CPU shares")
+            writes.append((cpu / "cpu.shares", str(limits.cpu_shares), "CPU shares"))
         if cpu is not None and limits.cpu_quota_cores is not None:
-            write(cpu / "cpu.cfs_period_us", str(CFS_PERIOD_US), "CPU period")
-            write(cpu / "cpu.cfs_quota_us", str(quota_us(limits.cpu_quota_cores)), "CPU quota")
+            writes.append((cpu / "cpu.cfs_period_us", str(CFS_PERIOD_US), "CPU period"))
+            quota = str(quota_us(limits.cpu_quota_cores))
+            writes.append((cpu / "cpu.cfs_quota_us", quota, "CPU quota"))
         if pids is not None and limits.pids_max is not None:
-            write(pids / "pids.max", str(limits.pids_max), "pids limit")
-        if limits.devices is not None:
-            if devices is None:
-                raise CgroupError("cannot restrict devices: no devices hierarchy is mounted")
+            writes.append((pids / "pids.max", str(limits.pids_max), "pids limit"))
+        if limits.devices is not None and devices is not None:
             for name, line in v1_lines(limits.devices):
-                write(devices / name, line, "device rules")
+                writes.append((devices / name, line, "device rules"))
+        return writes
 
 
 class V1Driver:
@@ -179,6 +187,13 @@ class V1Driver:
     def open(self, parent: str, name: str) -> V1Cgroup:
         return self._cgroup(parent, name)
 
+    def swap_accounting(self) -> bool:
+        """memory+swap limits exist (the hierarchy's root shows the files every cgroup has)."""
+        if self._hierarchies is None:
+            self._hierarchies = hierarchies(self.root)
+        memory = self._hierarchies.get("memory")
+        return memory is not None and (memory / "memory.memsw.limit_in_bytes").exists()
+
     def create(self, parent: str, name: str, limits: Limits) -> V1Cgroup:
         cgroup = self._cgroup(parent, name)
         if not cgroup.dirs:
@@ -194,10 +209,7 @@ class V1Driver:
             cgroup.remove()
             raise CgroupError(f"cannot create cgroup {error.filename}: {error.strerror}") from None
         try:
-            memory = self._hierarchies.get("memory") if self._hierarchies else None
-            # The hierarchy's root shows the same files as every cgroup below it.
-            memsw = memory is not None and (memory / "memory.memsw.limit_in_bytes").exists()
-            cgroup.apply(limits, memsw=memsw)
+            cgroup.apply(limits, memsw=self.swap_accounting())
         except CgroupError:
             cgroup.remove()
             raise

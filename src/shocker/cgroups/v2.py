@@ -102,26 +102,40 @@ class V2Cgroup:
         remove_dirs([self.directory], self.procs_files())
 
     def apply(self, limits: Limits, controllers: set[str]) -> None:
-        d = self.directory
-        if "memory" in controllers and limits.memory_bytes is not None:
-            write(d / "memory.max", str(limits.memory_bytes), "memory limit")
-            # No swap beyond the limit, as memsw = limit on v1: OOM-killed, not swapping.
-            if (d / "memory.swap.max").exists():
-                write(d / "memory.swap.max", "0", "swap limit")
-        if "cpu" in controllers and limits.cpu_shares is not None:
-            write(d / "cpu.weight", str(shares_to_weight(limits.cpu_shares)), "CPU weight")
-        if "cpu" in controllers and limits.cpu_quota_cores is not None:
-            quota = f"{quota_us(limits.cpu_quota_cores)} {CFS_PERIOD_US}"
-            write(d / "cpu.max", quota, "CPU quota")
-        if "pids" in controllers and limits.pids_max is not None:
-            write(d / "pids.max", str(limits.pids_max), "pids limit")
+        swap = (self.directory / "memory.swap.max").exists()
+        for path, value, what in self.limit_writes(limits, controllers, swap=swap):
+            write(path, value, what)
         if limits.devices is not None:
             from shocker.cgroups.devices import attach_v2
 
             try:
-                attach_v2(str(d), limits.devices)
+                attach_v2(str(self.directory), limits.devices)
             except OSError as error:
-                raise CgroupError(f"cannot attach the device filter to {d}: {error}") from None
+                raise CgroupError(
+                    f"cannot attach the device filter to {self.directory}: {error}"
+                ) from None
+
+    def limit_writes(
+        self, limits: Limits, controllers: set[str], *, swap: bool
+    ) -> list[tuple[Path, str, str]]:
+        """The files `apply` writes, in order: (path, value, what it sets). The device rules
+        are a BPF program attached after them, not a file."""
+        d = self.directory
+        writes: list[tuple[Path, str, str]] = []
+        if "memory" in controllers and limits.memory_bytes is not None:
+            writes.append((d / "memory.max", str(limits.memory_bytes), "memory limit"))
+            # No swap beyond the limit, as memsw = limit on v1: OOM-killed, not swapping.
+            if swap:
+                writes.append((d / "memory.swap.max", "0", "swap limit"))
+        if "cpu" in controllers and limits.cpu_shares is not None:
+            weight = str(shares_to_weight(limits.cpu_shares))
+            writes.append((d / "cpu.weight", weight, "CPU weight"))
+        if "cpu" in controllers and limits.cpu_quota_cores is not None:
+            quota = f"{quota_us(limits.cpu_quota_cores)} {CFS_PERIOD_US}"
+            writes.append((d / "cpu.max", quota, "CPU quota"))
+        if "pids" in controllers and limits.pids_max is not None:
+            writes.append((d / "pids.max", str(limits.pids_max), "pids limit"))
+        return writes
 
 
 class V2Driver:

@@ -52,17 +52,21 @@ def build(
     network_namespace: str,
     extra_mounts: tuple[Mount, ...],
     cgroups_path: str = "",
+    seccomp: rs.Seccomp | None = None,
+    user_root: Path | None = None,
 ) -> rs.Spec:
     """The runtime spec of container `record`.
 
     network_namespace: "new", "host" or a path to join; extra_mounts: the container's
-    /etc files and volumes, as the engine prepared them."""
+    /etc files and volumes, as the engine prepared them; seccomp: the container's profile
+    when it is not saved yet (else read from its metadata directory); user_root: where `-u`
+    is looked up when the container's rootfs does not exist yet (its image's)."""
     from shocker.runtime.capabilities import ALL_CAPABILITIES
     from shocker.runtime.spec import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, final_env
 
     config: dict[str, Any] = record.config
     rootfs = store.layout.container_rootfs(record.id)
-    identity = resolve_identity(str(rootfs), config["user"] or "")
+    identity = resolve_identity(str(user_root or rootfs), config["user"] or "")
     privileged = bool(config["privileged"])
     names = ALL_CAPABILITIES if privileged else frozenset(config["capabilities"])
     caps = tuple(sorted(names))
@@ -122,8 +126,9 @@ def build(
         namespaces.append(rs.Namespace(type="network", path=network_namespace))
     if config.get("cgroupns", "private") == "private":
         namespaces.append(rs.Namespace(type="cgroup"))
-    seccomp = None
-    if config.get("seccomp"):
+    if not config.get("seccomp"):
+        seccomp = None
+    elif seccomp is None:
         from shocker.engine.security import load_seccomp
 
         seccomp = load_seccomp(store.layout.container_dir(record.id))

@@ -58,10 +58,16 @@ def find_or_pull(
 
 
 def container_config(
-    store: Store, settings: Settings, image: ImageRecord, options: RunOptions
+    store: Store,
+    settings: Settings,
+    image: ImageRecord,
+    options: RunOptions,
+    *,
+    make_volumes: bool = True,
 ) -> tuple[dict[str, Any], Seccomp | None]:
     """Everything `start` needs to launch the container again, as JSON-able data, and its
-    seccomp profile (None: unconfined)."""
+    seccomp profile (None: unconfined). make_volumes False: named volumes are not created
+    (`run --explain`)."""
     from shocker.cgroups.devices import parse_device
     from shocker.cgroups.limits import parse_cpus, parse_memory
     from shocker.engine.process_options import parse_sysctls, parse_tmpfs, parse_ulimits
@@ -99,7 +105,7 @@ def container_config(
         "hostname": options.hostname,
         "tty": options.tty,
         "interactive": options.interactive,
-        "volumes": [_volume_record(store, v) for v in options.volumes]
+        "volumes": [_volume_record(store, v, make_volumes) for v in options.volumes]
         + _volumes_from(store, options.volumes_from),
         "network": options.network,
         "ip": options.ip,
@@ -152,8 +158,10 @@ def _image_labels(image: ImageRecord) -> dict[str, str]:
     return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
 
-def _volume_record(store: Store, volume: Any) -> dict[str, Any]:
-    source = str(store.volumes.ensure(volume.source)) if volume.named else volume.source
+def _volume_record(store: Store, volume: Any, make: bool) -> dict[str, Any]:
+    source = volume.source
+    if volume.named:
+        source = str(store.volumes.ensure(source) if make else store.volumes.path(source))
     return {
         "source": source,
         "destination": volume.destination,

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from shocker.cgroups.driver import Cgroup
+    from shocker.cgroups.limits import Limits
     from shocker.runtime.launcher import ExitStatus
     from shocker.runtime.spec import ContainerSpec, Mount
     from shocker.settings import Settings
@@ -137,6 +138,13 @@ def finish(
 
 def create_cgroup(settings: Settings, container_id: str, config: dict[str, Any]) -> Cgroup:
     from shocker.cgroups import detect
+
+    limits = cgroup_limits(config)
+    return detect(settings.cgroup_root).create(settings.cgroup_parent, container_id, limits)
+
+
+def cgroup_limits(config: dict[str, Any]) -> Limits:
+    """The container's limits and device rules (none, all allowed, when privileged)."""
     from shocker.cgroups.devices import DEFAULT_RULES, DeviceRule
     from shocker.cgroups.limits import Limits
 
@@ -156,8 +164,7 @@ def create_cgroup(settings: Settings, container_id: str, config: dict[str, Any])
                 for d in extra
             ),
         )
-    limits = Limits(**config["limits"], devices=devices)
-    return detect(settings.cgroup_root).create(settings.cgroup_parent, container_id, limits)
+    return Limits(**config["limits"], devices=devices)
 
 
 def prepare_network(store: Store, settings: Settings, record: ContainerRecord) -> dict[str, Any]:
@@ -322,9 +329,14 @@ def stop_signal_number(name: str | None) -> int | None:
 
 
 def _mounts(store: Store, record: ContainerRecord, network: dict[str, Any]) -> list[Mount]:
+    etc = write_etc_files(store.layout.container_dir(record.id), record, network)
+    return container_mounts(record, etc)
+
+
+def container_mounts(record: ContainerRecord, etc: dict[str, Path]) -> list[Mount]:
+    """The container's own mounts beyond the defaults: its /etc files, --tmpfs, volumes."""
     from shocker.runtime.spec import Mount
 
-    etc = write_etc_files(store.layout.container_dir(record.id), record, network)
     mounts = [Mount(source=str(path), destination=dest) for dest, path in etc.items()]
     for path, options in record.config.get("tmpfs", []):
         mounts.append(Mount("tmpfs", path, "tmpfs", options=tuple(options)))
@@ -343,8 +355,21 @@ def write_etc_files(
     directory: Path, record: ContainerRecord, network: dict[str, Any]
 ) -> dict[str, Path]:
     """/etc/hostname, /etc/hosts, /etc/resolv.conf for the container, kept outside its rootfs."""
-    from shocker.network.dns import hosts_file, resolv_conf
     from shocker.store.atomic import write_bytes_atomic
+
+    result: dict[str, Path] = {}
+    for destination, (path, text) in etc_files(directory, record, network).items():
+        # Regenerated on every start: atomic for readers, not worth an fsync each.
+        write_bytes_atomic(path, text.encode(), durable=False)
+        result[destination] = path
+    return result
+
+
+def etc_files(
+    directory: Path, record: ContainerRecord, network: dict[str, Any]
+) -> dict[str, tuple[Path, str]]:
+    """Container path -> (file in the metadata directory, its text), written by nobody."""
+    from shocker.network.dns import hosts_file, resolv_conf
 
     hostname = record.config["hostname"]
     files: dict[str, str] = {"/etc/hostname": hostname + "\n"}
@@ -360,13 +385,7 @@ def write_etc_files(
         _read(upstream) or None,
         list(record.config.get("dns", [])),
     )
-    result: dict[str, Path] = {}
-    for destination, text in files.items():
-        path = directory / destination.rpartition("/")[2]
-        # Regenerated on every start: atomic for readers, not worth an fsync each.
-        write_bytes_atomic(path, text.encode(), durable=False)
-        result[destination] = path
-    return result
+    return {dest: (directory / dest.rpartition("/")[2], text) for dest, text in files.items()}
 
 
 def _read(path: str) -> str:

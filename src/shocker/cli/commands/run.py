@@ -62,6 +62,11 @@ def add_container_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="print the container's recipe as plain Linux commands; run nothing",
+    )
     add_container_arguments(parser)
 
 
@@ -75,6 +80,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     options = options_from_args(args)
     store = open_store(settings, "run")
+    if args.explain:
+        from shocker.engine.explain import explain
+
+        sys.stdout.write(explain(store, settings, options))
+        return 0
     with PullProgress(sys.stderr) as progress:
         container_id, code = run_container(store, settings, options, progress)
     if options.detach:
