@@ -348,9 +348,18 @@ def podman_bridge(tools: Tools) -> Iterator[str | None]:
     try:
         # podman 4.3 has no --interface-name: name the bridge in its network file instead,
         # so it cannot collide with a bridge of this machine's own.
-        config = Path(tools.podman_env["NETWORKS"]) / f"{name}.json"
-        network = json.loads(config.read_text())
-        network["network_interface"] = name
+        # netavark keeps NAME.json, CNI NAME.conflist (a bridge plugin entry per network).
+        networks = Path(tools.podman_env["NETWORKS"])
+        config = networks / f"{name}.json"
+        if config.exists():
+            network = json.loads(config.read_text())
+            network["network_interface"] = name
+        else:
+            config = networks / f"{name}.conflist"
+            network = json.loads(config.read_text())
+            for plugin in network["plugins"]:
+                if plugin.get("type") == "bridge":
+                    plugin["bridge"] = name
         config.write_text(json.dumps(network))
         yield name
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
@@ -13,66 +12,37 @@ from shocker.settings import Settings
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from typing import Any, NoReturn, Protocol
+    from typing import Any, Protocol
+
+    from shocker.cli.argparser import Parser
+    from shocker.cli.flags import FlagParser
 
     class CommandModule(Protocol):
-        def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+        def add_arguments(self, parser: Any) -> None: ...
 
-        def run(self, args: argparse.Namespace, settings: Settings) -> int: ...
+        def run(self, args: Any, settings: Settings) -> int: ...
 
 
 USAGE = "Usage: shocker [--debug] COMMAND [OPTIONS] [ARGS...]"
 
-
-def terminal_columns() -> int:
-    """shutil.get_terminal_size().columns without importing shutil (bz2, lzma: ~1.5 ms)."""
-    try:
-        columns = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
+# The start-critical commands parse with shocker.cli.flags (Docker's syntax, no argparse
+# import: see there for the measurement); the others with argparse.
+LEAN_COMMANDS = frozenset({"run", "exec", "ps"})
 
 
-class Formatter(argparse.HelpFormatter):
-    """argparse's help formatter, given its width: add_argument builds one per argument, and
-    without a width each would import shutil to ask the terminal."""
-
-    def __init__(
-        self,
-        prog: str,
-        indent_increment: int = 2,
-        max_help_position: int = 24,
-        width: int | None = None,
-    ) -> None:
-        super().__init__(
-            prog,
-            indent_increment,
-            max_help_position,
-            terminal_columns() if width is None else width,
-        )
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with Docker's convention: a usage error exits 125 in one line."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", Formatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}", hint=f"see '{self.prog} --help'")
-
-
-def make_parser(name: str) -> tuple[Parser, CommandModule]:
+def make_parser(name: str) -> tuple[Parser | FlagParser, CommandModule]:
     """The argument parser of one command (imports only that command's module)."""
     entry = COMMANDS.get(name) or HIDDEN[name]
     module: CommandModule = importlib.import_module(f"shocker.cli.commands.{entry.module}")
-    parser = Parser(prog=f"shocker {name}", description=entry.summary)
+    parser: Parser | FlagParser
+    if name in LEAN_COMMANDS:
+        from shocker.cli.flags import FlagParser
+
+        parser = FlagParser(prog=f"shocker {name}", description=entry.summary)
+    else:
+        from shocker.cli.argparser import Parser
+
+        parser = Parser(prog=f"shocker {name}", description=entry.summary)
     adder = getattr(module, f"add_{name}_arguments", None)
     if adder is not None:
         adder(parser)
@@ -124,9 +94,22 @@ def main(argv: list[str] | None = None) -> int:
     if argv is not None:
         return run_main(list(argv))
     code = run_main(sys.argv[1:])
+    if IMPORT_LOG in os.environ:
+        record_imports(os.environ[IMPORT_LOG])
     if sys.argv[1:2] and sys.argv[1] in FAST_EXIT:
         exit_now(code)
     return code
+
+
+# A file to append, when set, "COMMAND module module..." at the end of each command: the
+# test that keeps heavy modules off the start path reads it.
+IMPORT_LOG = "SHOCKER_IMPORT_LOG"
+
+
+def record_imports(path: str) -> None:
+    command = sys.argv[1] if sys.argv[1:] else "-"
+    with open(path, "a") as log:
+        log.write(" ".join([command, *sorted(sys.modules)]) + "\n")
 
 
 def exit_now(code: int) -> None:

@@ -79,7 +79,8 @@ def launch(
             r.paused = False
             r.stopping = False
 
-        store.containers.update(record.id, mark)
+        # A running state names processes: after a machine crash it is moot, no fsync.
+        store.containers.update(record.id, mark, durable=False)
 
     def on_exit(status: ExitStatus) -> None:
         finish(store, settings, record.id, status.exit_code, cgroup)
@@ -129,7 +130,8 @@ def finish(
         r.paused = False
 
     try:
-        record = store.containers.update(container_id, mark)
+        # The exit code must outlive a crash, unless the record is about to go (--rm).
+        record = store.containers.update(container_id, mark, durable=None)
     except ShockerError:
         return  # removed meanwhile (rm -f)
     if record.auto_remove:
@@ -209,7 +211,8 @@ def prepare_network(store: Store, settings: Settings, record: ContainerRecord) -
         r.network = dict(info)
         r.ports = ports
 
-    store.containers.update(record.id, save)
+    # The address and rules die with the machine too; the address pool keeps its own file.
+    store.containers.update(record.id, save, durable=False)
     return {**info, "cfg": cfg, "ip": ip}
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 from pathlib import Path
 
 from shocker.errors import NotFound, UsageError
 from shocker.record import field, record
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 
@@ -151,7 +154,8 @@ def parse_stop_timeout(text: str | None) -> int | None:
     return value
 
 
-def options_from_args(args: argparse.Namespace) -> RunOptions:
+def options_from_args(args: Any) -> RunOptions:
+    """`args`: the parsed flags of `run` (shocker.cli.flags.Namespace), by attribute."""
     if args.name is not None and not NAME_PATTERN.fullmatch(args.name):
         raise UsageError(f"invalid container name '{args.name}': use [a-zA-Z0-9][a-zA-Z0-9_.-]*")
     return RunOptions(

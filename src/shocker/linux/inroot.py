@@ -19,7 +19,13 @@ import ctypes
 import errno
 import os
 import stat
-from typing import Literal
+
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Create = Literal["dir", "file"] | None
 
 # <linux/openat2.h>
 RESOLVE_NO_MAGICLINKS = 0x02
@@ -29,8 +35,6 @@ _SYS_OPENAT2 = 437  # the same number on every architecture (added in the unifie
 
 # Linux's own limit on symlinks followed in one lookup (path_resolution(7)).
 MAX_SYMLINKS = 40
-
-Create = Literal["dir", "file"] | None
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 from shocker.errors import RuntimeFailure
@@ -67,6 +66,8 @@ def create(
         listener.bind(socket_path)
         listener.listen(1)
         args += ["--console-socket", socket_path]
+    import subprocess  # only with another runtime: ~2.5 ms (threading, selectors) per start
+
     try:
         result = subprocess.run(
             runtime.argv(*args, runtime.id),
@@ -106,6 +107,8 @@ def _receive_master(listener: object) -> int:
 
 
 def start(runtime: ForeignRuntime) -> None:
+    import subprocess
+
     result = subprocess.run(
         runtime.argv("start", runtime.id),
         stdin=subprocess.DEVNULL,
@@ -121,6 +124,8 @@ def delete(runtime: ForeignRuntime) -> str | None:
     """`delete --force`; the failure as a line, None when it went well or was not needed."""
     if not Path(runtime.state_root).exists():
         return None
+    import subprocess
+
     result = subprocess.run(
         runtime.argv("delete", "--force", runtime.id),
         stdin=subprocess.DEVNULL,

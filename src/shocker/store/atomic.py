@@ -41,8 +41,10 @@ def write_bytes_atomic(path: Path, data: bytes, durable: bool = True) -> None:
         raise StorageError(f"cannot write {path}: {error.strerror}") from error
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    write_bytes_atomic(path, json.dumps(data, indent=1, sort_keys=True).encode() + b"\n")
+def write_json_atomic(path: Path, data: Any, durable: bool = True) -> None:
+    write_bytes_atomic(
+        path, json.dumps(data, indent=1, sort_keys=True).encode() + b"\n", durable=durable
+    )
 
 
 def read_json(path: Path) -> Any:

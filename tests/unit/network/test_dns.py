@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shocker.errors import UsageError
 from shocker.network.dns import hosts_file, resolv_conf
@@ -71,3 +73,37 @@ def test_hosts_without_an_address_maps_the_name_to_loopback() -> None:
 def test_extra_hosts_are_listed() -> None:
     text = hosts_file("web", "10.0.0.2", [("db", "10.0.0.3")])
     assert "10.0.0.3\tdb" in text.splitlines()
+
+
+def _ipaddress_verdict(text: str) -> bool | None:
+    from ipaddress import ip_address
+
+    try:
+        return ip_address(text).is_loopback
+    except ValueError:
+        return None
+
+
+def _fast_verdict(text: str) -> bool | None:
+    from shocker.network.dns import _is_loopback
+
+    try:
+        return _is_loopback(text)
+    except ValueError:
+        return None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["127.0.0.53", "127.1.2.3", "10.0.0.1", "0.0.0.0", "255.255.255.255", "256.1.1.1",
+     "127.0.0.01", "01.2.3.4", "1.2.3", "1.2.3.4.5", "", "a.b.c.d", "١٢٧.0.0.1", "::1",
+     "fe80::1", "::ffff:127.0.0.1", "1.2.3.-4", "+1.2.3.4"],
+)  # fmt: skip
+def test_the_dotted_quad_shortcut_agrees_with_ipaddress(text: str) -> None:
+    assert _fast_verdict(text) == _ipaddress_verdict(text)
+
+
+@given(st.lists(st.integers(0, 300), min_size=3, max_size=5), st.booleans())
+def test_the_shortcut_agrees_with_ipaddress_on_generated_quads(parts: list[int], pad: bool) -> None:
+    text = ".".join(f"0{p}" if pad and i == 1 else str(p) for i, p in enumerate(parts))
+    assert _fast_verdict(text) == _ipaddress_verdict(text)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
-
+from shocker.cli.flags import REMAINDER
 from shocker.settings import Settings
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shocker.cli.flags import FlagParser, Namespace
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: FlagParser) -> None:
     add = parser.add_argument
     add("-d", "--detach", action="store_true", help="run it in the background")
     add("-i", "--interactive", action="store_true", help="keep stdin open")
@@ -17,10 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("-u", "--user", help="user[:group]")
     add("--privileged", action="store_true", help="all capabilities for this command")
     add("container")
-    add("command", nargs=argparse.REMAINDER)
+    add("command", nargs=REMAINDER)
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: Namespace, settings: Settings) -> int:
     from shocker.cli.context import open_store
     from shocker.engine.exec import exec_command
     from shocker.engine.options import parse_env

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
-
 from shocker.settings import Settings
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import Any
 
+    from shocker.cli.flags import FlagParser, Namespace
     from shocker.store.containers import ContainerRecord
     from shocker.store.store import Store
 
@@ -32,7 +31,7 @@ HEADERS = {
 }
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: FlagParser) -> None:
     parser.add_argument("-a", "--all", action="store_true", help="accepted; ps lists all")
     parser.add_argument("-q", "--quiet", action="store_true", help="print container ids only")
     parser.add_argument(
@@ -50,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: Namespace, settings: Settings) -> int:
     from shocker.cli.context import open_store
 
     store = open_store(settings, "ps")

@@ -6,12 +6,15 @@ argument with shell syntax (`'sleep 5 && ps aux'`) runs through /bin/sh -c, as i
 
 from __future__ import annotations
 
-import argparse
-
+from shocker.cli.flags import REMAINDER
 from shocker.settings import Settings
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shocker.cli.flags import FlagParser, Namespace
 
 
-def add_container_arguments(parser: argparse.ArgumentParser) -> None:
+def add_container_arguments(parser: FlagParser) -> None:
     """Options shared by `run` (and a future `create`)."""
     add = parser.add_argument
     add("-d", "--detach", action="store_true", help="run in the background, print the id")
@@ -58,10 +61,10 @@ def add_container_arguments(parser: argparse.ArgumentParser) -> None:
     add("--stop-timeout", help="seconds `stop` waits before SIGKILL (default 10)")
     add("--platform", help="platform to pull if the image is missing (linux/arm64)")
     add("image", help="image id or name")
-    add("command", nargs=argparse.REMAINDER, help="command and arguments")
+    add("command", nargs=REMAINDER, help="command and arguments")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: FlagParser) -> None:
     parser.add_argument(
         "--explain",
         action="store_true",
@@ -70,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_container_arguments(parser)
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: Namespace, settings: Settings) -> int:
     import sys
 
     from shocker.cli.context import open_store
