@@ -1,5 +1,5 @@
 """`python -m shocker`."""
 
-from shocker.cli.main import main
+from shocker.cli.entry import main
 
 raise SystemExit(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -77,6 +78,8 @@ def dispatch(argv: list[str]) -> int:
     name = argv[0]
     if name not in COMMANDS and name not in HIDDEN:
         raise UsageError(f"unknown command '{name}'", hint="see 'shocker help'")
+    if name not in LEAN_COMMANDS:
+        gc.enable()  # off for the start-up only (shocker.cli.entry)
     parser, module = make_parser(name)
     args = parser.parse_args(argv[1:])
     args.command_name = name

@@ -4,6 +4,7 @@ same steps as the container's own command (process.py), with the same I/O and tt
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 from contextlib import nullcontext
@@ -130,6 +131,7 @@ def _start(
                 master = received[0]
                 continue
             if kind == "":
+                gc.enable()  # started: the collector was off for the start (shocker.cli.entry)
                 return child, master
             wait_child(child)
             code, _, message = text.partition(" ")

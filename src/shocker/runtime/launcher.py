@@ -6,6 +6,7 @@ Process tree: `shocker run` -> supervisor (own session; survives the caller) -> 
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -55,6 +56,7 @@ def start(
             if detach:
                 os.waitpid(child, 0)  # the intermediate process; the supervisor is orphaned
             pid = _handshake(mine, on_created)
+            gc.enable()  # started: the collector was off for the start (shocker.cli.entry)
         except BaseException:
             if not detach:
                 wait_child(child)

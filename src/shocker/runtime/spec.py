@@ -11,7 +11,10 @@ from shocker.errors import UsageError
 from shocker.oci.seccomp import Seccomp
 from shocker.record import record
 from shocker.runtime.capabilities import DEFAULT_CAPABILITIES
-from shocker.runtime.foreign import ForeignRuntime
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shocker.runtime.foreign import ForeignRuntime
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

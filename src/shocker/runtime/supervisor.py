@@ -7,6 +7,7 @@ It runs in its own session so it outlives the `shocker run` that forked it.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 from collections.abc import Callable
@@ -14,9 +15,8 @@ from collections.abc import Callable
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
 from shocker.linux import syscalls
 from shocker.record import record
-from shocker.runtime import foreign, init, monitor, relay, sync, terminal
+from shocker.runtime import init, monitor, relay, sync, terminal
 from shocker.runtime.failure import step
-from shocker.runtime.foreign import ForeignRuntime
 from shocker.runtime.signals import deliver
 from shocker.runtime.spec import ContainerSpec
 from shocker.runtime.sync import Channel
@@ -24,6 +24,8 @@ from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import NoReturn
+
+    from shocker.runtime.foreign import ForeignRuntime
 
 
 @record(frozen=True)
@@ -118,6 +120,7 @@ def _supervise(
         return EXIT_ENGINE
     _tell(launcher, "started", str(container.pid))
     launcher.close()
+    gc.enable()  # started: the collector was off for the start (shocker.cli.entry)
     if detach and exit_command is not None:
         monitor.become(container.pid, list(container.outputs), container.log, exit_command)
     signal.signal(signal.SIGTERM, lambda signum, _: deliver(container.pid, signum))
@@ -198,6 +201,8 @@ def _create_foreign(
     foreground: bool,
 ) -> _Container:
     """The same walk with another OCI runtime: its `create`, the launcher's go, `start`."""
+    from shocker.runtime import foreign  # only here: subprocess, json
+
     try:
         pid, master = foreign.create(runtime, stdio, spec.tty)
     finally:

@@ -41,6 +41,18 @@ def write_bytes_atomic(path: Path, data: bytes, durable: bool = True) -> None:
         raise StorageError(f"cannot write {path}: {error.strerror}") from error
 
 
+def sync_file(path: Path) -> None:
+    """fsync(2) a file written earlier without it; a StorageError if that fails."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise StorageError(f"cannot write {path}: {error.strerror}") from error
+
+
 def write_json_atomic(path: Path, data: Any, durable: bool = True) -> None:
     write_bytes_atomic(
         path, json.dumps(data, indent=1, sort_keys=True).encode() + b"\n", durable=durable

@@ -16,7 +16,7 @@ from shocker.record import asdict, field
 from shocker.record import record as record_class
 from shocker.static import TYPE_CHECKING
 from shocker.store import btrfs
-from shocker.store.atomic import file_lock, move, read_json, write_json_atomic
+from shocker.store.atomic import file_lock, move, read_json, sync_file, write_json_atomic
 from shocker.store.ids import new_id
 from shocker.store.images import ImageRecord
 from shocker.store.layers import scratch_path
@@ -104,7 +104,13 @@ class ContainerStore:
                 move(scratch, self.layout.container_rootfs(container_id))
                 self.layout.container_dir(container_id).mkdir(parents=True)
                 record = make_record(container_id)
-                self.save(record)
+                # Visible to the next name check at once; made durable after the lock, so
+                # concurrent creates do not queue behind each other's fsync (50 at once:
+                # the ids lock was held through 50 flushes in a row). A crash in between
+                # leaves what a crash just before the rename leaves: a directory whose
+                # record cannot be read, skipped by list() like one being created.
+                self.save(record, durable=False)
+            sync_file(self._state_path(container_id))
         except BaseException:
             btrfs.delete_subvolume(scratch)
             if container_id is not None:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import os
+from functools import cached_property
 from pathlib import Path
 
 from shocker.errors import StorageError
 from shocker.settings import Settings
+from shocker.static import TYPE_CHECKING
 from shocker.store import btrfs
 from shocker.store.blobs import BlobStore
-from shocker.store.buildcache import BuildCache
 from shocker.store.containers import ContainerStore
 from shocker.store.images import ImageStore
 from shocker.store.layers import LayerStore
 from shocker.store.layout import Layout
 from shocker.store.volumes import VolumeStore
+
+if TYPE_CHECKING:
+    from shocker.store.buildcache import BuildCache
 
 
 class Store:
@@ -25,7 +29,13 @@ class Store:
         self.images = ImageStore(layout)
         self.containers = ContainerStore(layout)
         self.volumes = VolumeStore(layout)
-        self.build_cache = BuildCache(layout)
+
+    @cached_property
+    def build_cache(self) -> BuildCache:
+        # Only `build` and the commands that clean up use it: not imported on every start.
+        from shocker.store.buildcache import BuildCache
+
+        return BuildCache(layout=self.layout)
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
