@@ -9,9 +9,10 @@ from __future__ import annotations
 import signal
 
 from shocker.engine.create import now
-from shocker.engine.teardown import teardown
+from shocker.engine.teardown import teardown, teardown_and_record, warn
 from shocker.errors import NotRunning, ShockerError
 from shocker.static import TYPE_CHECKING
+from shocker.store.containers import Status
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,7 +53,7 @@ def launch(
     except BaseException:
         primed()
         # Nothing ran: free what was taken; `--rm` leaves no container behind either.
-        teardown(store, settings, record.id)
+        teardown_and_record(store, settings, record.id)
         if record.auto_remove:
             store.containers.remove(record.id)
         raise
@@ -68,7 +69,7 @@ def launch(
         from shocker.linux.proc import process_start_time
 
         def mark(r: ContainerRecord) -> None:
-            r.state = "running"
+            r.move_to(Status.RUNNING)
             r.pid = pid
             r.pid_start_time = process_start_time(pid)
             r.supervisor_pid = supervisor_pid
@@ -76,7 +77,6 @@ def launch(
             r.exit_code = None
             r.finished_at = None
             r.oom_killed = False
-            r.paused = False
             r.stopping = False
 
         # A running state names processes: after a machine crash it is moot, no fsync.
@@ -120,14 +120,15 @@ def finish(
             oom = cgroup.oom_killed()
         except ShockerError:
             oom = False
-    teardown(store, settings, container_id)
+    failures = teardown(store, settings, container_id)
+    warn(container_id, failures)
 
     def mark(r: ContainerRecord) -> None:
-        r.state = "exited"
+        r.move_to(Status.EXITED)
         r.exit_code = exit_code
         r.oom_killed = oom
         r.finished_at = now()
-        r.paused = False
+        r.teardown_errors = failures
 
     try:
         # The exit code must outlive a crash, unless the record is about to go (--rm).
@@ -247,7 +248,7 @@ def _is_live(store: Store, container_id: str) -> bool:
         record = store.containers.get(container_id)
     except ShockerError:
         return False
-    return record.state == "created" or is_running(record)
+    return record.state == Status.CREATED or is_running(record)
 
 
 def build_spec(

@@ -110,7 +110,7 @@ def _mark_stopping(store: Store, container_id: str) -> None:
 
 def remove(store: Store, settings: Settings, record: ContainerRecord, force: bool) -> None:
     """Everything the container made goes: process, cgroup, network, subvolume, record."""
-    from shocker.engine.teardown import teardown
+    from shocker.engine.teardown import teardown, warn
 
     if is_running(record):
         if not force:
@@ -122,7 +122,8 @@ def remove(store: Store, settings: Settings, record: ContainerRecord, force: boo
         with contextlib.suppress(NotRunning):
             kill(store, settings, record, signal.SIGKILL)
         wait_for_exit(store, record.id, 10)
-    teardown(store, settings, record.id)
+    # The record goes with the container: the warning is what is left of a failure.
+    warn(record.id, teardown(store, settings, record.id))
     store.containers.remove(record.id)
 
 
@@ -134,9 +135,9 @@ def start(store: Store, settings: Settings, record: ContainerRecord, attach: boo
         return 0
     if record.state == "running":
         # Supervisor and process died without recording it: clean up first.
-        from shocker.engine.teardown import teardown
+        from shocker.engine.teardown import teardown_and_record
 
-        teardown(store, settings, record.id)
+        teardown_and_record(store, settings, record.id)
     return launch(store, settings, record, detach=not attach)
 
 
@@ -173,7 +174,12 @@ def thaw_after_signal(store: Store, settings: Settings, record: ContainerRecord)
 
 
 def _set_paused(paused: bool) -> Callable[[ContainerRecord], None]:
+    from shocker.store.containers import Status
+
     def change(record: ContainerRecord) -> None:
-        record.paused = paused
+        if paused:
+            record.move_to(Status.PAUSED)
+        elif record.status == Status.PAUSED:  # it may have exited meanwhile
+            record.move_to(Status.RUNNING)
 
     return change

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shocker.static import TYPE_CHECKING
+from shocker.store.containers import Status
 
 if TYPE_CHECKING:
     from shocker.store.containers import ContainerRecord
@@ -10,7 +11,7 @@ if TYPE_CHECKING:
 
 def is_running(record: ContainerRecord) -> bool:
     """Recorded as running and its pid 1 is still the same process (guards pid reuse)."""
-    if record.state != "running" or record.pid is None:
+    if record.state != Status.RUNNING or record.pid is None:
         return False
     from shocker.linux.proc import is_alive
 
@@ -20,9 +21,7 @@ def is_running(record: ContainerRecord) -> bool:
 def state_name(record: ContainerRecord) -> str:
     """Docker's State.Status: created, running, paused, restarting or exited."""
     if is_running(record):
-        return "paused" if record.paused else "running"
-    if record.state == "created":
-        return "created"
-    if record.state == "restarting":
-        return "restarting"
-    return "exited"
+        return str(record.status)  # running or paused
+    if record.state in (Status.CREATED, Status.RESTARTING):
+        return str(record.state)
+    return str(Status.EXITED)

@@ -1,16 +1,21 @@
 """Free what a container holds outside its filesystem: cgroup, address, veth, port rules.
 
 Idempotent, so that the supervisor on exit, `rm -f` after a crash, and a failed start can all
-call it; each part is attempted even when another fails.
+call it; each part is attempted even when another fails. What fails is never swallowed: it is
+kept on the container's record (`inspect` shows `teardown_errors`) and said in one line on
+stderr.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 from shocker.errors import ShockerError
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shocker.settings import Settings
+    from shocker.store.containers import ContainerRecord
     from shocker.store.store import Store
 
 
@@ -40,6 +45,31 @@ def teardown(store: Store, settings: Settings, container_id: str) -> list[str]:
         except (ShockerError, OSError) as error:
             failures.append(f"network: {error}")
     return failures
+
+
+def teardown_and_record(store: Store, settings: Settings, container_id: str) -> list[str]:
+    """teardown, then its failures on the record (an empty list once all went well) and,
+    when there are any, one warning line on stderr."""
+    failures = teardown(store, settings, container_id)
+
+    def keep(record: ContainerRecord) -> None:
+        record.teardown_errors = failures
+
+    # Removed meanwhile: then the warning is all that is left of it.
+    with contextlib.suppress(ShockerError):
+        store.containers.update(container_id, keep)
+    warn(container_id, failures)
+    return failures
+
+
+def warn(container_id: str, failures: list[str]) -> None:
+    if failures:
+        import sys
+
+        print(
+            f"warning: {container_id}: not everything was freed: {'; '.join(failures)}",
+            file=sys.stderr,
+        )
 
 
 def _uses_bridge(store: Store, container_id: str) -> bool:

@@ -127,7 +127,7 @@ def _start(
     try:
         while True:
             kind, text, received = sync.receive(mine)
-            if kind == "pty":
+            if kind == sync.PTY:
                 master = received[0]
                 continue
             if kind == "":
@@ -214,7 +214,7 @@ def _join_and_exec(
         with step("create terminal"):
             master, slave, _ = terminal.open_pty()
             terminal.set_window_size(master, size)
-            sync.send(channel, "pty", fds=(master,))
+            sync.send(channel, sync.PTY, fds=(master,))
             os.close(master)
             terminal.make_controlling_terminal(slave)
     identity = process.read_identity(spec.user)

@@ -45,9 +45,9 @@ def _start(
         path = "/proc/sys/" + key.replace(".", "/")
         with step(f"sysctl {key}"), open(path, "w") as f:
             f.write(value)
-    sync.send(channel, "created")
+    sync.send(channel, sync.CREATED)
     kind, _, _ = sync.receive(channel)
-    if kind != "go":
+    if kind != sync.GO:
         os._exit(EXIT_ENGINE)  # the start was abandoned; nobody waits for a reason
     if spec.cgroupns == "private":
         with step("create cgroup namespace"):
@@ -126,7 +126,7 @@ def attach_terminal(channel: Channel, size: bytes | None) -> None:
         console = "/dev/console"
         os.close(os.open(console, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
         syscalls.mount(path, console, None, syscalls.MS_BIND)
-        sync.send(channel, "pty", fds=(master,))
+        sync.send(channel, sync.PTY, fds=(master,))
         os.close(master)
         terminal.make_controlling_terminal(slave)
 

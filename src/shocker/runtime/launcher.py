@@ -122,20 +122,20 @@ def _terminal_fd() -> int | None:
 def _handshake(channel: Channel, on_created: Callable[[int], None]) -> int:
     """created -> on_created -> go -> started; the container's host pid."""
     kind, text, _ = sync.receive(channel)
-    if kind == "created":
+    if kind == sync.CREATED:
         pid = int(text)
         try:
             on_created(pid)
         except BaseException as error:
-            sync.send(channel, "abort", f"on_created: {error}")
+            sync.send(channel, sync.ABORT, f"on_created: {error}")
             if isinstance(error, ShockerError):
                 raise RuntimeFailure(error.message, error.hint, error.exit_code) from error
             raise
-        sync.send(channel, "go")
+        sync.send(channel, sync.GO)
         kind, text, _ = sync.receive(channel)
-    if kind == "started":
+    if kind == sync.STARTED:
         return int(text)
-    if kind == "fail":
+    if kind == sync.FAIL:
         code, _, message = text.partition(" ")
         raise RuntimeFailure(message, exit_code=int(code))
     raise RuntimeFailure("the container's supervisor exited before the container started")

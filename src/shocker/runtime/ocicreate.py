@@ -33,8 +33,8 @@ from shocker.static import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-# Messages of the create handshake.
-CREATED, GO, READY, FAIL = "created", "go", "ready", "fail"
+# Messages of the create handshake (runtime/sync.py).
+CREATED, GO, READY, FAIL = sync.CREATED, sync.GO, sync.READY, sync.FAIL
 
 NAMESPACE_FLAGS = {
     "pid": syscalls.CLONE_NEWPID,
@@ -264,7 +264,7 @@ def attach_console(process: Process, console: _socket.socket | None) -> None:
         if console_path.exists() or os.access("/dev", os.W_OK):
             console_path.touch(mode=0o600)
             syscalls.mount(path, "/dev/console", None, syscalls.MS_BIND)
-        sync.send(console, "pty", path, fds=(master,))
+        sync.send(console, sync.PTY, path, fds=(master,))
         console.close()
         os.close(master)
         terminal.make_controlling_terminal(slave)

@@ -109,16 +109,16 @@ def _supervise(
     except _Abandoned:
         return EXIT_ENGINE  # the launcher failed the start itself and records the outcome
     except RuntimeFailure as failure:
-        if not _tell(launcher, "fail", f"{failure.exit_code} {failure.message}"):
+        if not _tell(launcher, sync.FAIL, f"{failure.exit_code} {failure.message}"):
             _finish(on_exit, ExitStatus(failure.exit_code, None))
         return failure.exit_code
     try:
         on_started(container.pid, os.getpid())
     except Exception as error:
         _kill(container)
-        _tell(launcher, "fail", f"{EXIT_ENGINE} on_started: {error}")
+        _tell(launcher, sync.FAIL, f"{EXIT_ENGINE} on_started: {error}")
         return EXIT_ENGINE
-    _tell(launcher, "started", str(container.pid))
+    _tell(launcher, sync.STARTED, str(container.pid))
     launcher.close()
     gc.enable()  # started: the collector was off for the start (shocker.cli.entry)
     if detach and exit_command is not None:
@@ -168,24 +168,24 @@ def _create(
     theirs.close()
     for fd in ends:
         os.close(fd)
-    _expect(container, "created")
-    _tell(launcher, "created", str(pid))
+    _expect(container, sync.CREATED)
+    _tell(launcher, sync.CREATED, str(pid))
     kind, text, _ = sync.receive(launcher)
-    if kind != "go":
+    if kind != sync.GO:
         _kill(container)
-        if kind == "abort":
+        if kind == sync.ABORT:
             raise _Abandoned(text)
         raise RuntimeFailure("start abandoned: the caller went away")
-    sync.send(mine, "go")
+    sync.send(mine, sync.GO)
     while True:
         kind, text, fds = sync.receive(mine)
-        if kind == "pty":
+        if kind == sync.PTY:
             container.master = fds[0]
             container.outputs = {fds[0]: [1, log] if foreground else [log]}
             if spec.interactive and foreground:
                 container.inputs = {0: [fds[0]]}
             continue
-        if kind == "":
+        if kind == sync.CLOSED:
             return container  # close-on-exec closed the init's end: execve succeeded
         _fail_with(container, kind, text)
 
@@ -216,11 +216,11 @@ def _create_foreign(
         container.outputs = {master: [1, log] if foreground else [log]}
         if spec.interactive and foreground:
             container.inputs = {0: [master]}
-    _tell(launcher, "created", str(pid))
+    _tell(launcher, sync.CREATED, str(pid))
     kind, text, _ = sync.receive(launcher)
-    if kind != "go":
+    if kind != sync.GO:
         _kill(container)
-        if kind == "abort":
+        if kind == sync.ABORT:
             raise _Abandoned(text)
         raise RuntimeFailure("start abandoned: the caller went away")
     try:
@@ -269,7 +269,7 @@ def _expect(container: _Container, wanted: str) -> None:
 def _fail_with(container: _Container, kind: str, text: str) -> NoReturn:
     """The init reported a failure (or died): reap it and raise what it said."""
     _reap(container.pid)
-    if kind == "fail":
+    if kind == sync.FAIL:
         code, _, message = text.partition(" ")
         raise RuntimeFailure(message, exit_code=int(code))
     raise RuntimeFailure("container init exited before its command started")

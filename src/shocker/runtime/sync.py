@@ -21,6 +21,18 @@ if TYPE_CHECKING:
 
 Channel = _socket.socket
 
+# The start handshake's messages, every one of them; the same for `run`, `exec` and
+# `shocker-runtime create`. In order:
+CREATED = "created"  # child -> parent: its namespaces are coming; join the cgroup, attach the
+#                      network (the supervisor forwards it to the launcher with the init's pid)
+GO = "go"  # parent -> child: carry on
+ABORT = "abort"  # parent -> child: give up; the text says why (on_created failed)
+PTY = "pty"  # init -> supervisor or console socket: the terminal's master, as SCM_RIGHTS
+READY = "ready"  # init -> `shocker-runtime create`: confined, waiting on exec.fifo
+STARTED = "started"  # supervisor -> launcher: the command runs; the text is its pid
+FAIL = "fail"  # any -> its parent: "CODE MESSAGE", the command never ran
+CLOSED = ""  # end of file: the peer exec'd (close-on-exec) or died
+
 _FD = struct.Struct("i")
 
 
@@ -67,6 +79,6 @@ def become_or_report(channel: Channel, what: str, become: Callable[[], None]) ->
     except BaseException as error:
         code, message = EXIT_ENGINE, f"{what}: {error}"
     try:
-        send(channel, "fail", f"{code} {message}")
+        send(channel, FAIL, f"{code} {message}")
     finally:
         os._exit(code)

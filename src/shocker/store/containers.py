@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 
 from shocker.errors import Conflict, NotFound, StorageError, UsageError
@@ -33,6 +34,32 @@ LOG_FILE = "container.log"
 VALID_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
+class Status(StrEnum):
+    """Docker's State.Status of a container. The record keeps the lifecycle's (`state`);
+    paused is a running container whose cgroup is frozen (`paused`)."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    RESTARTING = "restarting"
+    EXITED = "exited"
+
+
+# What may follow what. RUNNING -> RUNNING: started again after its supervisor died without
+# recording the exit; EXITED -> EXITED: an exit recorded twice (the monitor and `rm -f`).
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.CREATED: frozenset({Status.RUNNING, Status.EXITED}),  # started; its start failed
+    Status.RUNNING: frozenset({Status.RUNNING, Status.PAUSED, Status.RESTARTING, Status.EXITED}),
+    Status.PAUSED: frozenset({Status.RUNNING, Status.EXITED}),
+    Status.RESTARTING: frozenset({Status.RUNNING, Status.EXITED}),
+    Status.EXITED: frozenset({Status.RUNNING, Status.EXITED}),  # `start` again
+}
+
+
+def can_become(current: Status, wanted: Status) -> bool:
+    return wanted in TRANSITIONS[current]
+
+
 @record_class()
 class ContainerRecord:
     id: str
@@ -42,7 +69,7 @@ class ContainerRecord:
     command: list[str]
     created: str
     # Everything below starts as a container that was never run has it.
-    state: str = "created"  # "created" | "running" | "exited"
+    state: Status = Status.CREATED  # created, running, restarting or exited
     pid: int | None = None
     pid_start_time: int | None = None
     supervisor_pid: int | None = None
@@ -59,6 +86,28 @@ class ContainerRecord:
     labels: dict[str, str] = field(default_factory=dict)
     restart_count: int = 0  # restarts its restart policy made
     stopping: bool = False  # `stop`/`rm -f` asked it to end: its restart policy is over
+    # What its last teardown could not free ("cgroup: ...", "network: ...", "runtime: ...").
+    teardown_errors: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        try:
+            self.state = Status(self.state)
+        except ValueError:
+            # A state this version does not know (a newer one wrote it): not running.
+            self.state = Status.EXITED
+
+    @property
+    def status(self) -> Status:
+        if self.state == Status.RUNNING and self.paused:
+            return Status.PAUSED
+        return self.state
+
+    def move_to(self, wanted: Status) -> None:
+        """Change status, as TRANSITIONS allows; Conflict otherwise."""
+        if not can_become(self.status, wanted):
+            raise Conflict(f"container {self.id} cannot go from {self.status} to {wanted}")
+        self.paused = wanted == Status.PAUSED
+        self.state = Status.RUNNING if wanted == Status.PAUSED else wanted
 
 
 class ContainerStore:
