@@ -134,9 +134,19 @@ def kill_procs(procs: Iterable[Path]) -> None:
 
 
 def remove_dirs(directories: Iterable[Path], procs: Iterable[Path]) -> None:
-    """Kill what is left, then rmdir each directory (retrying while the kernel reaps)."""
+    """Kill what is left, then rmdir each directory (retrying while the kernel reaps).
+
+    Cgroups the container made below its own (a privileged one running containers itself)
+    go first, their processes killed too: a cgroup with children cannot be removed."""
     directories = [d for d in directories if d.exists()]
-    procs = list(procs)
+    nested = [
+        Path(below)
+        for directory in directories
+        for below, _, _ in os.walk(directory, topdown=False)
+        if below != str(directory)
+    ]
+    procs = [*procs, *(d / "cgroup.procs" for d in nested)]
+    directories = [*nested, *directories]
     deadline = time.monotonic() + 5
     while directories:
         kill_procs(procs)

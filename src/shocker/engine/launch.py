@@ -12,7 +12,7 @@ from shocker.engine.create import now
 from shocker.engine.teardown import teardown, teardown_and_record, warn
 from shocker.errors import NotRunning, ShockerError
 from shocker.static import TYPE_CHECKING
-from shocker.store.containers import Status
+from shocker.store.containers import LIVENESS_LOCK, Status
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -314,6 +314,7 @@ def build_spec(
         seccomp=seccomp,
         seccomp_cache=store.layout.seccomp_cache,
         log_path=store.containers.log_path(record.id),
+        liveness_lock=store.layout.container_dir(record.id) / LIVENESS_LOCK,
         stop_signal=stop_signal_number(config.get("stop_signal")) or signal.SIGTERM,
         foreign=foreign,
     )

@@ -1,6 +1,9 @@
-"""/proc parsing: is a pid alive and still the same process, which signals it catches."""
+"""Is a process alive: /proc parsing (still the same process, which signals it catches), and
+the liveness locks a supervisor holds, which hold across pid namespaces."""
 
 from __future__ import annotations
+
+import os
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -28,6 +31,36 @@ def is_alive(pid: int, start_time: int | None) -> bool:
     if fields is None or len(fields) < 20 or fields[0] in ("Z", "X", "x"):
         return False
     return start_time is None or int(fields[19]) == start_time
+
+
+def lock_held(path: str) -> bool | None:
+    """Whether another process holds an flock on `path` (None: there is no such file).
+
+    Probes with a shared lock, so that probes never block each other; the holder's
+    exclusive lock refuses it."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def hold_lock(path: str) -> int:
+    """An exclusive flock on `path` (created), waiting for an earlier holder to let go; the
+    descriptor holds it (close-on-exec: pass it on with os.set_inheritable)."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
 
 
 def caught_signals(pid: int) -> int:

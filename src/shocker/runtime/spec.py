@@ -94,6 +94,9 @@ class ContainerSpec:
     seccomp: Seccomp | None = None  # None: unconfined
     seccomp_cache: Path | None = None  # compiled programs, reused across starts
     log_path: Path
+    # The supervisor holds an flock on it while the container runs (its liveness, as any
+    # process that sees the store can tell).
+    liveness_lock: Path | None = None
     stop_signal: int = signal.SIGTERM
     # Another OCI runtime runs the container from its bundle instead of shocker's init.
     foreign: ForeignRuntime | None = None

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
 from shocker.linux import syscalls
+from shocker.linux.proc import hold_lock
 from shocker.record import record
 from shocker.runtime import init, monitor, relay, sync, terminal
 from shocker.runtime.failure import step
@@ -113,6 +114,8 @@ def _supervise(
             _finish(on_exit, ExitStatus(failure.exit_code, None))
         return failure.exit_code
     try:
+        # Held until this process, or the monitor and `_finish` it becomes, is gone.
+        lock = hold_lock(str(spec.liveness_lock)) if spec.liveness_lock else None
         on_started(container.pid, os.getpid())
     except Exception as error:
         _kill(container)
@@ -122,6 +125,8 @@ def _supervise(
     launcher.close()
     gc.enable()  # started: the collector was off for the start (shocker.cli.entry)
     if detach and exit_command is not None:
+        if lock is not None:
+            os.set_inheritable(lock, True)
         monitor.become(container.pid, list(container.outputs), container.log, exit_command)
     signal.signal(signal.SIGTERM, lambda signum, _: deliver(container.pid, signum))
     if container.master is not None and terminal_fd is not None:

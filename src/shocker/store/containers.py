@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 STATE_FILE = "state.json"
 LOG_FILE = "container.log"
+# Held (flock) by the container's supervisor for as long as it runs: whoever sees this
+# store sees whether the container is up, in any pid namespace and whatever pids were reused.
+LIVENESS_LOCK = "running.lock"
 # Docker's rule for container names.
 VALID_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
@@ -88,6 +91,9 @@ class ContainerRecord:
     stopping: bool = False  # `stop`/`rm -f` asked it to end: its restart policy is over
     # What its last teardown could not free ("cgroup: ...", "network: ...", "runtime: ...").
     teardown_errors: list[str] = field(default_factory=list)
+    # Its metadata directory as the store that read it sees it (not kept in state.json: the
+    # same store is mounted elsewhere in a container running shocker).
+    directory: str = ""
 
     def __post_init__(self) -> None:
         try:
@@ -194,13 +200,20 @@ class ContainerStore:
             return self.update(container_id, change)
 
     def save(self, record: ContainerRecord, durable: bool = True) -> None:
-        write_json_atomic(self._state_path(record.id), asdict(record), durable=durable)
+        data = asdict(record)
+        del data["directory"]
+        write_json_atomic(self._state_path(record.id), data, durable=durable)
+
+    def _load(self, path: Path) -> ContainerRecord:
+        record = from_dict(ContainerRecord, read_json(path))
+        record.directory = str(path.parent)
+        return record
 
     def get(self, container_id: str) -> ContainerRecord:
         if not container_id or "/" in container_id or container_id.startswith("."):
             raise NotFound(f"No container named '{container_id}' exists")
         try:
-            return from_dict(ContainerRecord, read_json(self._state_path(container_id)))
+            return self._load(self._state_path(container_id))
         except (FileNotFoundError, NotADirectoryError):
             raise NotFound(f"No container named '{container_id}' exists") from None
 
@@ -208,7 +221,7 @@ class ContainerStore:
         records = []
         for directory in record_files(self.layout.containers, suffix=""):
             try:
-                records.append(from_dict(ContainerRecord, read_json(directory / STATE_FILE)))
+                records.append(self._load(directory / STATE_FILE))
             except (FileNotFoundError, NotADirectoryError, StorageError, TypeError):
                 continue  # being created or removed
         return records

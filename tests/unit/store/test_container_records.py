@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from shocker.errors import NotFound, UsageError
+from shocker.record import replace
 from shocker.store.containers import ContainerRecord, ContainerStore
 from shocker.store.layout import Layout
 
@@ -77,7 +78,10 @@ def test_update_writes_the_change_and_returns_the_new_record(containers: Contain
 
 def test_records_list_round_trips_every_field(containers: ContainerStore) -> None:
     listed = {r.id: r for r in containers.list()}
-    assert listed["ps-58122"] == record("ps-58122", "web")
+    # The directory is the one this store sees, set on reading (state.json does not hold it).
+    directory = str(containers.layout.container_dir("ps-58122"))
+    assert listed["ps-58122"] == replace(record("ps-58122", "web"), directory=directory)
+    assert "directory" not in (Path(directory) / "state.json").read_text()
     assert set(listed) == {"ps-58122", "ps-58aaa", "ps-90000"}
 
 
