@@ -41,6 +41,33 @@ def write_bytes_atomic(path: Path, data: bytes, durable: bool = True) -> None:
         raise StorageError(f"cannot write {path}: {error.strerror}") from error
 
 
+@contextmanager
+def created_atomically(path: Path, mode: int = 0o666, durable: bool = False) -> Iterator[int]:
+    """A descriptor to write the whole of a new `path` into: a hidden file beside it,
+    renamed to `path` when the block ends normally and removed when it raises, so a failed
+    `save -o` or `export -o` leaves no file (and an existing one unchanged). Not fsync'd
+    unless `durable`: an archive is the user's to keep, as `docker save -o` leaves it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(3).hex()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    except OSError as error:
+        raise StorageError(f"cannot write {path}: {error.strerror}") from error
+    try:
+        try:
+            yield fd
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        tmp.replace(path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise StorageError(f"cannot write {path}: {error.strerror}") from error
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def sync_file(path: Path) -> None:
     """fsync(2) a file written earlier without it; a StorageError if that fails."""
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zlib
 
 from shocker.errors import StorageError
@@ -122,3 +123,51 @@ def open_decompressed(fileobj: BinaryIO) -> BinaryIO:
         )
         return _ZstdReader(reader, zstandard.ZstdError)  # type: ignore[return-value]
     return source
+
+
+class HashingReader(io.RawIOBase):
+    """Reads `fileobj`, hashing every byte: a compressed blob's digest while it is applied."""
+
+    def __init__(self, fileobj: BinaryIO) -> None:
+        import hashlib
+
+        self._fileobj = fileobj
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._fileobj.read(size)
+        self.hash.update(data)
+        self.size += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def digest(self) -> str:
+        return "sha256:" + self.hash.hexdigest()
+
+
+def sniff_compression(path: str | os.PathLike[str]) -> str:
+    """ "gzip", "zstd" or "" (a plain tar, or anything else) from a blob's first bytes."""
+    with open(path, "rb") as blob:
+        head = blob.read(4)
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    return "zstd" if head == ZSTD_MAGIC else ""
+
+
+def blob_hashes(path: str | os.PathLike[str]) -> tuple[str, str, int]:
+    """(diff_id, digest, size) of a layer blob: the sha256 of its uncompressed tar and of
+    its own bytes, read once."""
+    with open(path, "rb") as blob:
+        raw = HashingReader(blob)
+        tar = HashingReader(open_decompressed(raw))  # type: ignore[arg-type]
+        while tar.read(CHUNK):
+            pass
+    return tar.digest(), raw.digest(), raw.size

@@ -1,0 +1,93 @@
+"""import: a filesystem tar (plain or compressed, a file or stdin) as a one-layer image, as
+`docker import` makes it: the tar is the layer blob, applied with the same applier as a
+pull's layers, and the config gets Docker's `--change` instructions."""
+
+from __future__ import annotations
+
+import os
+
+from shocker.errors import StorageError
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import BinaryIO
+
+    from shocker.store.images import ImageRecord
+    from shocker.store.store import Store
+
+_CHUNK = 1 << 20
+
+
+def import_tar(
+    store: Store,
+    source: BinaryIO,
+    name: str | None,
+    changes: list[str],
+    message: str | None = None,
+) -> ImageRecord:
+    from shocker.engine.commit import apply_changes
+    from shocker.oci.image_config import empty_config, with_history
+    from shocker.oci.mediatypes import OCI_LAYER, OCI_LAYER_GZIP, OCI_LAYER_ZSTD
+    from shocker.oci.reference import parse_reference
+    from shocker.store.compression import blob_hashes, sniff_compression
+    from shocker.store.layers import scratch_path
+    from shocker.store.records import now
+
+    reference = parse_reference(name).familiar() if name else None
+    config = apply_changes(empty_config(), changes)  # bad --change fails before any work
+    blob = scratch_path(store.layout, "import")
+    try:
+        _spool(source, blob)
+        compression = sniff_compression(blob)
+        diff_id, digest, size = blob_hashes(blob)
+        top = store.layers.create(diff_id, None, _applier(blob, diff_id))
+        if not store.blobs.has(digest, size):
+            store.blobs.commit(digest, blob)
+    finally:
+        blob.unlink(missing_ok=True)
+    media_type = {"gzip": OCI_LAYER_GZIP, "zstd": OCI_LAYER_ZSTD}.get(compression, OCI_LAYER)
+    layer = {
+        "digest": digest,
+        "size": size,
+        "media_type": media_type,
+        "diff_id": diff_id,
+        "chain_id": diff_id,
+    }
+    config = with_history(config, now(), "shocker import", [diff_id], comment=message)
+    return store.images.add(
+        rootfs_from=top,
+        reference=reference,
+        config=config,
+        layers=[layer],
+        source="import",
+    )
+
+
+def _spool(source: BinaryIO, path: Path) -> None:
+    """The whole input into `path` (stdin cannot be read twice)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            while chunk := source.read(_CHUNK):
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise StorageError(f"cannot store the imported tar: {error.strerror}") from None
+
+
+def _applier(blob: Path, diff_id: str) -> Callable[[Path], None]:
+    def apply(target: Path) -> None:
+        from shocker.store.compression import open_decompressed
+        from shocker.store.unpack import apply_layer
+
+        with open(blob, "rb") as stream:
+            applied = apply_layer(open_decompressed(stream), target)
+        if applied != diff_id:
+            raise StorageError("the imported tar changed while it was read")
+
+    return apply

@@ -1,0 +1,315 @@
+"""load: the images of an archive (a docker-archive as docker, podman and skopeo write it,
+or an OCI image layout tar; either plain or compressed) into the store.
+
+The archive is read once into scratch (store/spool.py). Every layer is then checked as it
+is applied with the same applier as a pull: its uncompressed bytes against the config's
+diff_id, and in an OCI layout its blob against the manifest's digest and size. Layers held
+already (same chain id) are reused. Images are recorded only once every layer of every
+image of the archive checked, so a bad archive lists nothing.
+"""
+
+from __future__ import annotations
+
+from shocker.oci.archive import ArchiveError
+from shocker.record import record
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import Any, BinaryIO
+
+    from shocker.oci.archive import IndexEntry
+    from shocker.store.images import ImageRecord
+    from shocker.store.spool import SpooledArchive, SpooledFile
+    from shocker.store.store import Store
+
+_CHUNK = 1 << 20
+
+
+@record(frozen=True)
+class LayerToLoad:
+    member: SpooledFile
+    diff_id: str
+    digest: str | None  # an OCI layout's blob digest (and size); None in a docker-archive
+    size: int | None
+    media_type: str | None
+
+
+@record(frozen=True)
+class ImageToLoad:
+    config: dict[str, Any]
+    layers: tuple[LayerToLoad, ...]
+    names: tuple[str, ...]
+
+
+def load(store: Store, source: BinaryIO) -> list[ImageRecord]:
+    """Load every image of the archive read from `source`; the new image records."""
+    from shocker.oci.chain import chain_ids
+    from shocker.store.btrfs import delete_subvolume
+    from shocker.store.compression import open_decompressed
+    from shocker.store.layers import scratch_path
+    from shocker.store.spool import spool_archive
+
+    scratch = scratch_path(store.layout, "load")
+    try:
+        archive = spool_archive(open_decompressed(source), scratch)
+        plans = images_in(archive)
+        checked: dict[str, _Checked] = {}
+        layer_records = [_ensure_layers(store, plan, checked) for plan in plans]
+        created = []
+        for plan, records in zip(plans, layer_records, strict=True):
+            top = chain_ids([layer.diff_id for layer in plan.layers])
+            created.append(
+                store.images.add(
+                    rootfs_from=store.layers.path(top[-1]) if top else None,
+                    names=plan.names,
+                    config=plan.config,
+                    layers=records,
+                    source="load",
+                )
+            )
+        return created
+    finally:
+        delete_subvolume(scratch)
+
+
+def images_in(archive: SpooledArchive) -> list[ImageToLoad]:
+    """What the archive holds: manifest.json (docker-archive) wins over index.json (an OCI
+    layout), as Docker's own archives carry both since Docker 25."""
+    from shocker.oci.archive import DOCKER_MANIFEST, OCI_INDEX
+
+    if archive.has(DOCKER_MANIFEST):
+        return _docker_images(archive)
+    if archive.has(OCI_INDEX):
+        return _oci_images(archive)
+    raise ArchiveError(
+        f"archive has neither {DOCKER_MANIFEST} nor {OCI_INDEX}: "
+        "not a docker-archive or an OCI archive"
+    )
+
+
+def _config(data: bytes, layer_count: int, where: str) -> dict[str, Any]:
+    from shocker.errors import RegistryError
+    from shocker.oci.image_config import ImageConfig
+
+    try:
+        config = ImageConfig.from_json(data)
+    except RegistryError as error:
+        raise ArchiveError(f"archive's {where}: {error.message}") from None
+    if len(config.diff_ids) != layer_count:
+        raise ArchiveError(
+            f"archive's {where} lists {len(config.diff_ids)} diff_ids for {layer_count} layers"
+        )
+    return config.raw
+
+
+def _docker_images(archive: SpooledArchive) -> list[ImageToLoad]:
+    from shocker.oci.archive import DOCKER_MANIFEST, parse_docker_manifest
+
+    plans = []
+    for entry in parse_docker_manifest(archive.read(DOCKER_MANIFEST)):
+        config = _config(archive.read(entry.config), len(entry.layers), entry.config)
+        diff_ids = config["rootfs"]["diff_ids"]
+        layers = tuple(
+            LayerToLoad(archive.resolve(path), diff_id, None, None, None)
+            for path, diff_id in zip(entry.layers, diff_ids, strict=True)
+        )
+        plans.append(ImageToLoad(config, layers, entry.repo_tags))
+    return plans
+
+
+def _verified_blob(archive: SpooledArchive, digest: str, size: int) -> bytes:
+    """A small blob of an OCI layout (manifest, index, config), checked against its digest."""
+    from shocker.oci.archive import blob_path
+    from shocker.oci.digest import compute_digest, validate_digest
+
+    validate_digest(digest, ArchiveError)
+    data = archive.read(blob_path(digest))
+    if len(data) != size or compute_digest(data, digest.partition(":")[0]) != digest:
+        raise ArchiveError(f"archive's blob {digest[:19]} does not match its digest or size")
+    return data
+
+
+def _oci_images(archive: SpooledArchive) -> list[ImageToLoad]:
+    from shocker.oci import mediatypes as mt
+    from shocker.oci.archive import OCI_INDEX, parse_index
+
+    order: list[str] = []
+    names: dict[str, list[str]] = {}
+    sizes: dict[str, int] = {}
+    pending = [(entry, OCI_INDEX) for entry in parse_index(archive.read(OCI_INDEX))]
+    while pending:
+        entry, where = pending.pop(0)
+        if entry.media_type in mt.INDEX_TYPES:
+            nested = parse_index(_verified_blob(archive, entry.digest, entry.size), where)
+            pending += [(_for_host(nested, entry.names), entry.digest[:19])]
+            continue
+        if entry.media_type not in mt.MANIFEST_TYPES:
+            continue  # signatures, attestations, artifacts: not images
+        if entry.digest not in names:
+            order.append(entry.digest)
+            names[entry.digest] = []
+        names[entry.digest] += [n for n in entry.names if n not in names[entry.digest]]
+        sizes[entry.digest] = entry.size
+    if not order:
+        raise ArchiveError(f"archive's {OCI_INDEX} lists no image manifest")
+    return [_oci_image(archive, digest, sizes[digest], tuple(names[digest])) for digest in order]
+
+
+def _for_host(entries: list[IndexEntry], names: tuple[str, ...]) -> IndexEntry:
+    """The entry of a nested index for this machine, carrying the outer entry's names."""
+    from shocker.errors import RegistryError
+    from shocker.oci.manifest import Descriptor, Index, choose_platform
+    from shocker.oci.platform import Platform, host_platform
+
+    descriptors = tuple(
+        Descriptor(
+            e.media_type, e.digest, e.size, (), Platform(*e.platform) if e.platform else None
+        )
+        for e in entries
+    )
+    try:
+        chosen = choose_platform(Index("", descriptors), host_platform())
+    except RegistryError as error:
+        raise ArchiveError(f"archive: {error.message}") from None
+    match = next(e for e in entries if e.digest == chosen.digest)
+    return IndexEntry(match.media_type, match.digest, match.size, names or match.names, None)
+
+
+def _oci_image(
+    archive: SpooledArchive, digest: str, size: int, names: tuple[str, ...]
+) -> ImageToLoad:
+    from shocker.errors import RegistryError
+    from shocker.oci.archive import blob_path
+    from shocker.oci.manifest import Manifest, check_image_manifest, parse_manifest
+
+    try:
+        manifest = parse_manifest(_verified_blob(archive, digest, size))
+        if not isinstance(manifest, Manifest):
+            raise ArchiveError(f"archive's manifest {digest[:19]} is an index")
+        check_image_manifest(manifest)
+    except RegistryError as error:
+        raise ArchiveError(f"archive's manifest {digest[:19]}: {error.message}") from None
+    config_data = _verified_blob(archive, manifest.config.digest, manifest.config.size)
+    config = _config(config_data, len(manifest.layers), f"config {manifest.config.digest[:19]}")
+    layers = tuple(
+        LayerToLoad(
+            archive.resolve(blob_path(layer.digest)),
+            diff_id,
+            layer.digest,
+            layer.size,
+            layer.media_type,
+        )
+        for layer, diff_id in zip(manifest.layers, config["rootfs"]["diff_ids"], strict=True)
+    )
+    return ImageToLoad(config, layers, names)
+
+
+def _media_type(layer: LayerToLoad, compression: str) -> str:
+    from shocker.oci import mediatypes as mt
+
+    if layer.media_type:
+        return layer.media_type
+    return {"gzip": mt.OCI_LAYER_GZIP, "zstd": mt.OCI_LAYER_ZSTD}.get(compression, mt.OCI_LAYER)
+
+
+@record()
+class _Checked:
+    """A layer blob of the archive once read: where it is now, what it hashed to."""
+
+    path: Path
+    diff_id: str
+    digest: str
+    size: int
+    compression: str
+
+
+def _check(layer: LayerToLoad, blob: _Checked) -> None:
+    name = layer.member.name
+    if blob.diff_id != layer.diff_id:
+        raise ArchiveError(
+            f"archive's layer {name} does not match its diff_id "
+            f"(expected {layer.diff_id[:19]}, got {blob.diff_id[:19]})"
+        )
+    if layer.digest is not None and (blob.digest != layer.digest or blob.size != layer.size):
+        raise ArchiveError(f"archive's layer {name} does not match its digest or size")
+
+
+def _applier(
+    layer: LayerToLoad, path: Path, compression: str, result: list[_Checked]
+) -> Callable[[Path], None]:
+    """Apply the blob at `path` onto a layer subvolume, raising (so that it goes) unless it
+    checks; `result` receives what it hashed to."""
+
+    def apply(target: Path) -> None:
+        from shocker.store.compression import HashingReader, open_decompressed
+        from shocker.store.unpack import apply_layer
+
+        with open(path, "rb") as blob:
+            if compression:
+                reader = HashingReader(blob)
+                diff_id = apply_layer(open_decompressed(reader), target)  # type: ignore[arg-type]
+                digest, size = reader.digest(), reader.size
+            else:
+                # An uncompressed blob is its own tar: its digest is the diff_id.
+                diff_id = apply_layer(blob, target)
+                digest, size = diff_id, path.stat().st_size
+        checked = _Checked(path, diff_id, digest, size, compression)
+        _check(layer, checked)
+        result.append(checked)
+
+    return apply
+
+
+def _hashed(path: Path, compression: str) -> _Checked:
+    """What a blob hashes to, read without applying it (its layer is held already)."""
+    from shocker.store.compression import blob_hashes
+
+    diff_id, digest, size = blob_hashes(path)
+    return _Checked(path, diff_id, digest, size, compression)
+
+
+def _ensure_layers(
+    store: Store, plan: ImageToLoad, checked: dict[str, _Checked]
+) -> list[dict[str, Any]]:
+    """Every layer subvolume of the image (applied and checked, or held already) and its
+    blob in the blob store; the image record's layer entries. `checked` remembers the
+    archive's blobs read so far (a layer two images share is read once)."""
+    from shocker.oci.chain import chain_ids
+    from shocker.store.compression import sniff_compression
+
+    chains = chain_ids([layer.diff_id for layer in plan.layers])
+    records = []
+    for index, layer in enumerate(plan.layers):
+        blob = checked.get(layer.member.name)
+        if store.layers.has(chains[index]):
+            if blob is None:
+                path = layer.member.path
+                blob = _hashed(path, sniff_compression(path))
+            _check(layer, blob)
+        else:
+            path = blob.path if blob is not None else layer.member.path
+            compression = blob.compression if blob is not None else sniff_compression(path)
+            result: list[_Checked] = []
+            parent = chains[index - 1] if index else None
+            store.layers.create(chains[index], parent, _applier(layer, path, compression, result))
+            if not result:  # another process made the layer meanwhile
+                result.append(_hashed(path, compression))
+                _check(layer, result[0])
+            blob = result[0]
+        if blob.path == layer.member.path:
+            if not store.blobs.has(blob.digest, blob.size):
+                store.blobs.commit(blob.digest, blob.path)
+            blob.path = store.blobs.path(blob.digest)
+        checked[layer.member.name] = blob
+        records.append(
+            {
+                "digest": blob.digest,
+                "size": blob.size,
+                "media_type": _media_type(layer, blob.compression),
+                "diff_id": layer.diff_id,
+                "chain_id": chains[index],
+            }
+        )
+    return records
