@@ -18,9 +18,10 @@ if TYPE_CHECKING:
 _BUFFER = 1 << 20
 
 
-def export(store: Store, container: str, fd: int) -> None:
+def export(store: Store, container: str, fd: int, label: str = "the export") -> None:
     """Write container `container`'s filesystem to `fd` as a tar (owners, modes, links,
-    device nodes and xattrs kept; sockets left out, as Docker does)."""
+    device nodes and xattrs kept; sockets left out, as Docker does); `label` names the
+    output in errors."""
     from shocker.store import btrfs
     from shocker.store.layerdiff import changes, write_layer_tar
     from shocker.store.layers import scratch_path
@@ -34,7 +35,7 @@ def export(store: Store, container: str, fd: int) -> None:
             with os.fdopen(os.dup(fd), "wb", buffering=_BUFFER) as out:
                 write_layer_tar(scratch, entries, out, None)
         except OSError as error:
-            raise StorageError(f"cannot write the export: {error.strerror}") from None
+            raise StorageError(f"cannot write {label}: {error.strerror}") from None
     finally:
         btrfs.delete_subvolume(scratch)
 

@@ -161,10 +161,13 @@ def _flattened(
     return layer, config
 
 
-def write_archive(images: list[SavedImage], fd: int, archive_format: str) -> None:
+def write_archive(
+    images: list[SavedImage], fd: int, archive_format: str, label: str = "the archive"
+) -> None:
+    """The archive of `images` onto `fd`; `label` names the output in errors."""
     from shocker.store.tarwriter import TarWriter
 
-    writer = TarWriter(fd)
+    writer = TarWriter(fd, label)
     if archive_format == OCI_ARCHIVE:
         _write_oci(images, writer)
     else:

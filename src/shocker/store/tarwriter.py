@@ -32,10 +32,12 @@ def header(name: str, size: int, mode: int = 0o644, kind: bytes = tarfile.REGTYP
 
 
 class TarWriter:
-    """Members written in order to `fd`; `close()` writes the end-of-archive blocks."""
+    """Members written in order to `fd`; `close()` writes the end-of-archive blocks.
+    `label` names the output in errors (a path, or stdout)."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, label: str = "the archive") -> None:
         self.fd = fd
+        self.label = label
         self.offset = 0  # bytes written so far
         try:
             self.start: int | None = os.lseek(fd, 0, os.SEEK_CUR)
@@ -54,7 +56,7 @@ class TarWriter:
             while view:
                 view = view[os.write(self.fd, view) :]
         except OSError as error:
-            raise StorageError(f"cannot write the archive: {error.strerror}") from None
+            raise StorageError(f"cannot write {self.label}: {error.strerror}") from None
         self.offset += len(data)
 
     def _pad(self, size: int) -> None:
@@ -95,7 +97,7 @@ class TarWriter:
             if sent == 0 and error.errno in (errno.EINVAL, errno.ENOSYS):  # copy it ourselves
                 self._copy(source, size)
                 return
-            raise StorageError(f"cannot write the archive: {error.strerror}") from None
+            raise StorageError(f"cannot write {self.label}: {error.strerror}") from None
         self.offset += size
 
     def _copy(self, source: int, size: int) -> None:
@@ -125,7 +127,7 @@ class TarWriter:
             try:
                 os.pwrite(self.fd, header(name, written), self.start + start)
             except OSError as error:
-                raise StorageError(f"cannot write the archive: {error.strerror}") from None
+                raise StorageError(f"cannot write {self.label}: {error.strerror}") from None
         self._pad(written)
         return written
 

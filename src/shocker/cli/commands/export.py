@@ -20,5 +20,5 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     store = open_store(settings, "export")
     store.containers.resolve(args.container)  # a wrong name leaves no file
     with archive_output(args.output) as fd:
-        export(store, args.container, fd)
+        export(store, args.container, fd, args.output or "stdout")
     return 0

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         # Every image resolved before the output is opened: a wrong name leaves no file.
         plan = plan_save(store, args.images, scratch)
         with archive_output(args.output) as fd:
-            write_archive(plan, fd, args.format)
+            write_archive(plan, fd, args.format, args.output or "stdout")
     finally:
         delete_subvolume(scratch)
     return 0
