@@ -10,6 +10,9 @@ image of the archive checked, so a bad archive lists nothing.
 
 from __future__ import annotations
 
+import functools
+import os
+
 from shocker.oci.archive import ArchiveError
 from shocker.record import record
 from shocker.static import TYPE_CHECKING
@@ -23,8 +26,10 @@ if TYPE_CHECKING:
     from shocker.store.images import ImageRecord
     from shocker.store.spool import SpooledArchive, SpooledFile
     from shocker.store.store import Store
+    from shocker.store.unpack import StagedLayer
 
 _CHUNK = 1 << 20
+STAGING_THREADS = 3
 
 
 @record(frozen=True)
@@ -270,46 +275,111 @@ def _hashed(path: Path, compression: str) -> _Checked:
     return _Checked(path, diff_id, digest, size, compression)
 
 
+def _source(layer: LayerToLoad, checked: dict[str, _Checked]) -> tuple[Path, str]:
+    """Where a layer's blob is now (spooled, or in the blob store) and its compression."""
+    from shocker.store.compression import sniff_compression
+
+    blob = checked.get(layer.member.name)
+    if blob is not None:
+        return blob.path, blob.compression
+    return layer.member.path, sniff_compression(layer.member.path)
+
+
+def _stage(
+    layer: LayerToLoad, blob: BinaryIO, path: Path, compression: str, directory: Path
+) -> tuple[StagedLayer, _Checked]:
+    """Read, hash and write a layer's files into `directory` (stage_layer) while the layers
+    below it are applied; raising unless it checks. Closes `blob`."""
+    from shocker.store.compression import HashingReader, open_decompressed
+    from shocker.store.unpack import stage_layer
+
+    with blob:
+        reader = HashingReader(blob) if compression else blob
+        staged = stage_layer(open_decompressed(reader), directory)  # type: ignore[arg-type]
+        if isinstance(reader, HashingReader):
+            digest, size = reader.digest(), reader.size
+        else:
+            digest, size = staged.diff_id, os.fstat(blob.fileno()).st_size
+    checked = _Checked(path, staged.diff_id, digest, size, compression)
+    _check(layer, checked)
+    return staged, checked
+
+
+def _apply(layer_files: StagedLayer, target: Path) -> None:
+    from shocker.store.unpack import apply_staged
+
+    apply_staged(layer_files, target)
+
+
 def _ensure_layers(
     store: Store, plan: ImageToLoad, checked: dict[str, _Checked]
 ) -> list[dict[str, Any]]:
     """Every layer subvolume of the image (applied and checked, or held already) and its
     blob in the blob store; the image record's layer entries. `checked` remembers the
-    archive's blobs read so far (a layer two images share is read once)."""
+    archive's blobs read so far (a layer two images share is read once).
+
+    As in a pull, the missing layers above the first are staged in threads (decompressed,
+    hashed, their files written) while the ones below are applied; applying a staged layer
+    then clones its files.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from shocker.oci.chain import chain_ids
-    from shocker.store.compression import sniff_compression
+    from shocker.store.btrfs import delete_subvolume
+    from shocker.store.layers import scratch_path
 
     chains = chain_ids([layer.diff_id for layer in plan.layers])
+    missing = [i for i in range(len(chains)) if not store.layers.has(chains[i])]
+    staged: dict[int, Future[tuple[StagedLayer, _Checked]]] = {}
+    stages: list[Path] = []
     records = []
-    for index, layer in enumerate(plan.layers):
-        blob = checked.get(layer.member.name)
-        if store.layers.has(chains[index]):
-            if blob is None:
-                path = layer.member.path
-                blob = _hashed(path, sniff_compression(path))
-            _check(layer, blob)
-        else:
-            path = blob.path if blob is not None else layer.member.path
-            compression = blob.compression if blob is not None else sniff_compression(path)
-            result: list[_Checked] = []
-            parent = chains[index - 1] if index else None
-            store.layers.create(chains[index], parent, _applier(layer, path, compression, result))
-            if not result:  # another process made the layer meanwhile
-                result.append(_hashed(path, compression))
-                _check(layer, result[0])
-            blob = result[0]
-        if blob.path == layer.member.path:
-            if not store.blobs.has(blob.digest, blob.size):
-                store.blobs.commit(blob.digest, blob.path)
-            blob.path = store.blobs.path(blob.digest)
-        checked[layer.member.name] = blob
-        records.append(
-            {
-                "digest": blob.digest,
-                "size": blob.size,
-                "media_type": _media_type(layer, blob.compression),
-                "diff_id": layer.diff_id,
-                "chain_id": chains[index],
-            }
-        )
+    with ThreadPoolExecutor(max_workers=STAGING_THREADS) as pool:
+        try:
+            for index in missing[1:]:
+                path, compression = _source(plan.layers[index], checked)
+                stages.append(scratch_path(store.layout, "stage"))
+                source = open(path, "rb")  # noqa: SIM115 - the stage closes it
+                staged[index] = pool.submit(
+                    _stage, plan.layers[index], source, path, compression, stages[-1]
+                )
+            for index, layer in enumerate(plan.layers):
+                parent = chains[index - 1] if index else None
+                if index in staged:
+                    layer_files, blob = staged[index].result()
+                    store.layers.create(
+                        chains[index], parent, functools.partial(_apply, layer_files)
+                    )
+                elif index in missing:
+                    path, compression = _source(layer, checked)
+                    result: list[_Checked] = []
+                    store.layers.create(
+                        chains[index], parent, _applier(layer, path, compression, result)
+                    )
+                    if not result:  # another process made the layer meanwhile
+                        result.append(_hashed(path, compression))
+                        _check(layer, result[0])
+                    blob = result[0]
+                else:
+                    blob = checked.get(layer.member.name) or _hashed(*_source(layer, checked))
+                    _check(layer, blob)
+                if blob.path == layer.member.path:
+                    if not store.blobs.has(blob.digest, blob.size):
+                        store.blobs.commit(blob.digest, blob.path)
+                    blob.path = store.blobs.path(blob.digest)
+                checked[layer.member.name] = blob
+                records.append(
+                    {
+                        "digest": blob.digest,
+                        "size": blob.size,
+                        "media_type": _media_type(layer, blob.compression),
+                        "diff_id": layer.diff_id,
+                        "chain_id": chains[index],
+                    }
+                )
+        finally:
+            for future in staged.values():
+                future.cancel()
+            pool.shutdown(wait=True)
+            for stage in stages:
+                delete_subvolume(stage)
     return records

@@ -106,7 +106,7 @@ def spool_archive(stream: BinaryIO, directory: Path) -> SpooledArchive:
     except OSError as error:
         raise StorageError(f"cannot create {directory}: {error.strerror}") from None
     archive = SpooledArchive(directory)
-    tar = TarStream(stream)
+    tar = TarStream(stream, hashing=False)
     count = 0
     try:
         for member in tar:

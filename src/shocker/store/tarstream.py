@@ -94,11 +94,12 @@ def _parse_pax(data: bytes) -> dict[str, bytes]:
 
 
 class TarStream:
-    """Iterate members of an uncompressed tar; `digest()` once the stream is drained."""
+    """Iterate members of an uncompressed tar; `digest()` once the stream is drained
+    (unless made with `hashing=False`: an archive of layers, whose digest nobody needs)."""
 
-    def __init__(self, source: BinaryIO) -> None:
+    def __init__(self, source: BinaryIO, hashing: bool = True) -> None:
         self._source = source
-        self._hash = hashlib.sha256()
+        self._hash = hashlib.sha256() if hashing else None
         self._buf = b""
         self._pos = 0
         self._data_left = 0
@@ -108,7 +109,8 @@ class TarStream:
         chunk = self._source.read(CHUNK)
         if not chunk:
             return False
-        self._hash.update(chunk)
+        if self._hash is not None:
+            self._hash.update(chunk)
         self._buf = self._buf[self._pos :] + chunk if self._pos < len(self._buf) else chunk
         self._pos = 0
         return True
@@ -157,6 +159,8 @@ class TarStream:
             self._buf, self._pos = b"", 0
 
     def digest(self) -> str:
+        if self._hash is None:
+            raise ValueError("a TarStream made without hashing has no digest")
         return "sha256:" + self._hash.hexdigest()
 
     def _data(self, size: int) -> bytes:
