@@ -12,7 +12,7 @@ from shocker.static import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
-    from typing import BinaryIO
+    from typing import Any, BinaryIO
 
     from shocker.store.images import ImageRecord
     from shocker.store.store import Store
@@ -28,18 +28,36 @@ def import_tar(
     message: str | None = None,
 ) -> ImageRecord:
     from shocker.engine.commit import apply_changes
-    from shocker.oci.image_config import empty_config, with_history
-    from shocker.oci.mediatypes import OCI_LAYER, OCI_LAYER_GZIP, OCI_LAYER_ZSTD
+    from shocker.oci.image_config import empty_config
     from shocker.oci.reference import parse_reference
-    from shocker.store.compression import blob_hashes, sniff_compression
+    from shocker.store.gc import creating
     from shocker.store.layers import scratch_path
-    from shocker.store.records import now
 
     reference = parse_reference(name).familiar() if name else None
     config = apply_changes(empty_config(), changes)  # bad --change fails before any work
     blob = scratch_path(store.layout, "import")
+    _spool_or_remove(source, blob)
+    with creating(store.layout):  # no sweep between the layer and the record naming it
+        return _import_spooled(store, blob, reference, config, message)
+
+
+def _spool_or_remove(source: BinaryIO, blob: Path) -> None:
     try:
         _spool(source, blob)
+    except BaseException:
+        blob.unlink(missing_ok=True)
+        raise
+
+
+def _import_spooled(
+    store: Store, blob: Path, reference: str | None, config: dict[str, Any], message: str | None
+) -> ImageRecord:
+    from shocker.oci.image_config import with_history
+    from shocker.oci.mediatypes import OCI_LAYER, OCI_LAYER_GZIP, OCI_LAYER_ZSTD
+    from shocker.store.compression import blob_hashes, sniff_compression
+    from shocker.store.records import now
+
+    try:
         compression = sniff_compression(blob)
         diff_id, digest, size = blob_hashes(blob)
         top = store.layers.create(diff_id, None, _applier(blob, diff_id))

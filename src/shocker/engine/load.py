@@ -53,6 +53,7 @@ def load(store: Store, source: BinaryIO) -> list[ImageRecord]:
     from shocker.oci.chain import chain_ids
     from shocker.store.btrfs import delete_subvolume
     from shocker.store.compression import open_decompressed
+    from shocker.store.gc import creating
     from shocker.store.layers import scratch_path
     from shocker.store.spool import spool_archive
 
@@ -61,19 +62,21 @@ def load(store: Store, source: BinaryIO) -> list[ImageRecord]:
         archive = spool_archive(open_decompressed(source), scratch)
         plans = images_in(archive)
         checked: dict[str, _Checked] = {}
-        layer_records = [_ensure_layers(store, plan, checked) for plan in plans]
-        created = []
-        for plan, records in zip(plans, layer_records, strict=True):
-            top = chain_ids([layer.diff_id for layer in plan.layers])
-            created.append(
-                store.images.add(
-                    rootfs_from=store.layers.path(top[-1]) if top else None,
-                    names=plan.names,
-                    config=plan.config,
-                    layers=records,
-                    source="load",
+        # No sweep between the layers and blobs made here and the records naming them.
+        with creating(store.layout):
+            layer_records = [_ensure_layers(store, plan, checked) for plan in plans]
+            created = []
+            for plan, records in zip(plans, layer_records, strict=True):
+                top = chain_ids([layer.diff_id for layer in plan.layers])
+                created.append(
+                    store.images.add(
+                        rootfs_from=store.layers.path(top[-1]) if top else None,
+                        names=plan.names,
+                        config=plan.config,
+                        layers=records,
+                        source="load",
+                    )
                 )
-            )
         return created
     finally:
         delete_subvolume(scratch)

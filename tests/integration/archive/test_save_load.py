@@ -195,3 +195,19 @@ def test_skopeo_reads_both_archive_formats(
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         assert json.loads(inspected.stdout)["rootfs"]["diff_ids"] == list(images.layered.diff_ids)
+
+
+def test_a_loaded_image_names_its_layers_so_rmi_frees_them(
+    fresh_shocker: Shocker, images: ImageSet, tmp_path: Path
+) -> None:
+    fresh_shocker("pull", images.layered.ref).check()
+    archive = tmp_path / "layered.tar"
+    fresh_shocker("save", "-o", str(archive), images.layered.ref).check()
+    fresh_shocker("rmi", images.layered.ref).check()
+    image_id = fresh_shocker("load", "-i", str(archive)).check().created_id()
+    assert _layer_count(fresh_shocker) == 3
+
+    fresh_shocker("rmi", image_id).check()
+
+    assert _layer_count(fresh_shocker) == 0
+    assert list((fresh_shocker.root / ".shocker" / "blobs" / "sha256").iterdir()) == []

@@ -23,15 +23,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from shocker.cli.outfile import archive_output
     from shocker.engine.save import plan_save, write_archive
     from shocker.store.btrfs import delete_subvolume
+    from shocker.store.gc import creating
     from shocker.store.layers import scratch_path
 
     store = open_store(settings, "save")
     scratch = scratch_path(store.layout, "save")
     try:
-        # Every image resolved before the output is opened: a wrong name leaves no file.
-        plan = plan_save(store, args.images, scratch)
-        with archive_output(args.output) as fd:
-            write_archive(plan, fd, args.format, args.output or "stdout")
+        # The blobs read stay while they are (an rmi meanwhile frees nothing); every image is
+        # resolved before the output is opened: a wrong name leaves no file.
+        with creating(store.layout):
+            plan = plan_save(store, args.images, scratch)
+            with archive_output(args.output) as fd:
+                write_archive(plan, fd, args.format, args.output or "stdout")
     finally:
         delete_subvolume(scratch)
     return 0
