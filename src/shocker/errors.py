@@ -65,6 +65,12 @@ class RuntimeFailure(ShockerError):
         self.exit_code = exit_code
 
 
+class BuildError(ShockerError):
+    """A Dockerfile step failed; the message names `Dockerfile:N`, the step and why."""
+
+    exit_code = 1  # as `docker build` and `podman build`
+
+
 class NetworkError(ShockerError):
     """Bridge, address, veth or firewall set-up failed."""
 

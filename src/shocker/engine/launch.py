@@ -6,6 +6,7 @@ callbacks; the callbacks are where cgroups, network and the store meet.
 
 from __future__ import annotations
 
+import os
 import signal
 
 from shocker.engine.create import now
@@ -35,10 +36,13 @@ def launch(
     *,
     detach: bool,
     primed: Callable[[], None] | None = None,
+    tied: bool = False,
 ) -> int:
     """Start the container's command; foreground: its exit code, detached: 0 once running.
 
     `primed` waits for a cgroup migration warm-up the caller started (started here if None).
+    `tied` (foreground only): the container is killed and removed if this process dies
+    before it ends, as a build step's container is.
     """
     from shocker.cgroups.warmup import prime_migration
     from shocker.runtime import launcher
@@ -65,8 +69,15 @@ def launch(
 
             attach(network["cfg"], record.id, pid, network["ip"])
 
+    caller = os.getpid()
+
     def on_started(pid: int, supervisor_pid: int) -> None:
         from shocker.linux.proc import process_start_time
+
+        if tied:
+            from shocker.runtime.signals import die_with_caller
+
+            die_with_caller(pid, caller)
 
         def mark(r: ContainerRecord) -> None:
             r.move_to(Status.RUNNING)
@@ -84,6 +95,8 @@ def launch(
 
     def on_exit(status: ExitStatus) -> None:
         finish(store, settings, record.id, status.exit_code, cgroup)
+        if tied and os.getppid() != caller:
+            store.containers.remove(record.id)  # its caller is gone: nobody will
 
     # A detached container's supervisor becomes a lean monitor process (a few MB instead of
     # a copy of this heap); it records the exit by running `shocker _finish ID CODE SIGNAL`.

@@ -85,3 +85,24 @@ class Forwarder:
             self._pending.append(signum)
         else:
             self._send(signum)
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_caller(pid: int, caller_pid: int) -> None:
+    """In a supervisor: when the process that launched it dies (even by SIGKILL), kill the
+    container's pid 1 so that the supervisor reaps it and runs its exit callback (a build
+    step must not outlive the build). SIGHUP carries the news: supervisors ignore it else."""
+    from shocker.linux.syscalls import prctl
+
+    def kill(_signum: int, _frame: object) -> None:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+
+    signal.signal(signal.SIGHUP, kill)
+    prctl(PR_SET_PDEATHSIG, signal.SIGHUP)
+    if os.getppid() != caller_pid:
+        kill(signal.SIGHUP, None)  # it died before the request took hold

@@ -136,8 +136,10 @@ class ContainerStore:
         image: ImageRecord,
         name: str | None,
         make_record: Callable[[str], ContainerRecord],
+        rootfs_from: Path | None = None,
     ) -> ContainerRecord:
-        """Snapshot the image into a new `ps-xxxxx` and write its first record.
+        """Snapshot the image (or `rootfs_from`, a build step's filesystem) into a new
+        `ps-xxxxx` and write its first record.
 
         Raises Conflict if `name` belongs to another container (checked under the id lock,
         so two concurrent creates cannot both take it).
@@ -147,7 +149,7 @@ class ContainerStore:
                 f"invalid container name '{name}': use letters, digits and _ . - (not first)"
             )
         scratch = scratch_path(self.layout, "ps")
-        btrfs.snapshot(self.layout.image_rootfs(image.id), scratch)
+        btrfs.snapshot(rootfs_from or self.layout.image_rootfs(image.id), scratch)
         container_id = None
         try:
             with file_lock(self.layout.lock("ids")):

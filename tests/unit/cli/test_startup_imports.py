@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("httpx", "pyroute2", "rich", "zstandard", "tarfile")
+HEAVY = ("httpx", "pyroute2", "rich", "zstandard", "tarfile", "dockerfile")
 
 
 def imported_modules(code: str) -> set[str]:
@@ -24,3 +24,11 @@ def test_ps_command_module_imports_nothing_heavy() -> None:
         "import shocker.cli.commands.ps, shocker.cli.status, shocker.store.store"
     )
     assert not [m for m in HEAVY if m in modules]
+
+
+def test_run_path_and_build_help_leave_the_dockerfile_parser_unloaded() -> None:
+    modules = imported_modules(
+        "import shocker.cli.commands.run, shocker.engine.run, shocker.engine.launch\n"
+        "from shocker.cli.main import make_parser\nmake_parser('build')"
+    )
+    assert "dockerfile" not in modules

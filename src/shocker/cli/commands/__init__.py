@@ -46,6 +46,7 @@ COMMANDS: dict[str, CommandEntry] = {
     "load": CommandEntry("load", "Load images from a tar archive"),
     "export": CommandEntry("export", "Write a container's filesystem to a tar archive"),
     "import": CommandEntry("import_tar", "Create an image from a filesystem tar archive"),
+    "build": CommandEntry("build", "Build an image from a Dockerfile"),
     "rm": CommandEntry("rm", "Remove containers (or images, as the original did)"),
     "volume": CommandEntry("volume", "Manage named volumes"),
     "network": CommandEntry("network", "Inspect and clean up shocker's network"),
