@@ -153,7 +153,7 @@ class ContainerStore:
         container_id = None
         try:
             with file_lock(self.layout.lock("ids")):
-                if not self.layout.image_record(image.id).exists():
+                if rootfs_from is None and not self.layout.image_record(image.id).exists():
                     raise NotFound(f"No image named '{image.id}' exists")  # removed meanwhile
                 if name is not None:
                     self._check_name(name)

@@ -274,3 +274,53 @@ def test_no_cache_runs_every_step_again(
     again = build(*OFFLINE, "--no-cache", str(context)).check()
     assert "Using cache" not in again.out
     assert again.created_id() != first
+
+
+def test_run_heredocs_the_default_bridge_network_and_label_flags(
+    shocker: Shocker, build: Callable[..., Result], images: ImageSet, tmp_path: Path
+) -> None:
+    context = write_context(
+        tmp_path,
+        {
+            "Dockerfile": f"FROM {images.busybox.ref}\n"
+            "LABEL kind=from-file keep=yes\n"
+            "RUN <<SCRIPT\n"
+            "echo first > /heredoc\n"
+            "echo second >> /heredoc\n"
+            "SCRIPT\n"
+            "RUN ls /sys/class/net > /networks\n",
+        },
+    )
+    image = build("--label", "kind=from-flag", str(context)).check().created_id()
+    assert _run(shocker, image, "cat", "/heredoc") == ["first", "second"]
+    assert "eth0" in _run(shocker, image, "cat", "/networks")  # the bridge by default
+    labels = _config(shocker, image)["config"]["Labels"]
+    assert labels == {"kind": "from-flag", "keep": "yes"}
+    offline = build(*OFFLINE, "--no-cache", str(context)).check().created_id()
+    assert _run(shocker, offline, "cat", "/networks") == ["lo"]
+
+
+def test_source_date_epoch_makes_layers_byte_identical(
+    shocker: Shocker, build: Callable[..., Result], images: ImageSet, tmp_path: Path
+) -> None:
+    context = write_context(
+        tmp_path,
+        {
+            "Dockerfile": f"FROM {images.busybox.ref}\nCOPY app /app\nRUN echo built > /app/out\n",
+            "app/main.txt": "main\n",
+        },
+    )
+    epoch = shocker.with_env(SOURCE_DATE_EPOCH="1700000000")
+
+    def layers() -> list[str]:
+        result = epoch("build", *OFFLINE, "--no-cache", str(context), timeout_s=300).check()
+        image = result.created_id()
+        digests = [
+            str(layer["digest"])
+            for layer in json.loads(epoch("inspect", image).check().out)[0]["layers"]
+        ]
+        epoch("rmi", image)
+        return digests
+
+    first, second = layers(), layers()
+    assert first == second and len(first) == 3

@@ -656,5 +656,13 @@ def _make_dir_in(root: Path, path: str) -> None:
 def build(
     store: Store, settings: Settings, options: BuildOptions, reporter: Any, say: Say
 ) -> BuildResult:
-    """Run the build; BuildError (one line: `Dockerfile:N: INSTRUCTION: why`) on failure."""
-    return Builder(store, settings, options, reporter, say).build()
+    """Run the build; BuildError (one line: `Dockerfile:N: INSTRUCTION: why`) on failure.
+
+    The whole build holds the `gc` lock shared: a layer it made is named by a cache entry
+    only after the step, and a cache hit must find its layers still there.
+    """
+    from shocker.store.gc import creating
+
+    builder = Builder(store, settings, options, reporter, say)
+    with creating(store.layout):
+        return builder.build()
