@@ -147,7 +147,17 @@ def _dispatch(args: argparse.Namespace) -> int:
             return 0
         container.start()
         return 0 if args.detach else container.wait()
-    container = oc.Container.load(root, args.id)
+    from shocker.runtime import ocistate
+
+    try:
+        container = oc.Container.load(root, args.id)
+    except ocistate.NoSuchContainer:
+        if args.command == "delete" and args.force:
+            # As runc: what is gone is deleted. A create that failed half-way may have left
+            # a directory without state; it goes too.
+            ocistate.remove_dir(ocistate.StateDir(root, args.id))
+            return 0
+        raise
     return _COMMANDS[args.command](container, args)
 
 

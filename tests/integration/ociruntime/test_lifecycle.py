@@ -131,6 +131,14 @@ def test_errors_go_to_the_log_as_json(runtime: str, tmp_path: Path) -> None:
     assert errors and "does not exist" in errors[-1]["msg"]
 
 
+def test_force_delete_of_what_is_gone_succeeds(runtime: str, tmp_path: Path) -> None:
+    """containerd's shim deletes with --force after the plain delete: it must not fail."""
+    root = tmp_path / "state"
+    assert _run(runtime, root, "delete", "--force", "nosuchcontainer").returncode == 0
+    plain = _run(runtime, root, "delete", "nosuchcontainer")
+    assert plain.returncode != 0 and "does not exist" in plain.stderr
+
+
 def test_features(runtime: str) -> None:
     result = subprocess.run([runtime, "features"], capture_output=True, text=True, timeout=60)
     if runtime.endswith("runc") and result.returncode != 0:
