@@ -21,6 +21,7 @@ from tests.support.push import Pusher
 from tests.support.shocker import cli_command
 
 from bench.bench_pull import CONTAINERS_CONF, podman_storage
+from bench.bench_run import hugetlb_hierarchy
 from bench.common import Figure, World, median, report_figures, summary, timed, world
 
 # 20 steps: FROM plus 19 instructions of every common kind, 5 of them RUN and 3 COPY.
@@ -94,41 +95,40 @@ def main() -> int:
     def add(name: str, seconds: float) -> None:
         times.setdefault(name, []).append(seconds)
 
-    with world() as w, podman_env(w) as penv, w.fresh_root("build") as root:
+    with world() as w, hugetlb_hierarchy(), podman_env(w) as penv, w.fresh_root("build") as root:
         with Pusher(w.registry.url) as pusher:
             push_busybox(pusher)
         env = w.shocker_env(root)
         checked([*cli, "pull", "busybox"], env)
         ours = make_context(w, "busybox", "context-shocker")
-        build = [*cli, "build", "--network", "none", "-t", "bench/app", str(ours)]
+        flags = ["--network", "none", "-t", "bench/app", str(ours)]
+        build, cold = [*cli, "build", *flags], [*cli, "build", "--no-cache", *flags]
         first = checked(build, env).splitlines()[-1]
         with contextlib.ExitStack() as stack:
-            podman = None
+            podman: list[str] | None = None
             if have_podman:
                 podman = stack.enter_context(podman_storage(w, "podman-build"))
                 base = f"{w.registry.host}/library/busybox:latest"
                 checked([*podman, "pull", "--quiet", "--tls-verify=false", base], penv)
                 theirs = make_context(w, base, "context-podman")
-                podman_build = [
-                    *podman,
-                    "build",
+                podman_flags = [
                     "--quiet",
                     "--layers",
+                    "--tls-verify=false",
                     "--network",
                     "none",
                     "-t",
                     "bench/app",
                     str(theirs),
                 ]
+                podman_build = [*podman, "build", *podman_flags]
+                podman_cold = [*podman, "build", "--no-cache", *podman_flags]
                 checked(podman_build, penv)
             for _ in range(args.rounds):
-                add("shocker cold", timed([*build[:2], "--no-cache", *build[2:]], env))
+                add("shocker cold", timed(cold, env))
                 add("shocker cached", timed(build, env))
                 if podman is not None:
-                    add(
-                        "podman cold",
-                        timed([*podman_build[:2], "--no-cache", *podman_build[2:]], penv),
-                    )
+                    add("podman cold", timed(podman_cold, penv))
                     add("podman cached", timed(podman_build, penv))
             again = checked(build, env).splitlines()[-1]
             print(f"shocker: {first} first, {again} after the rounds (cached: same when equal)")
