@@ -17,7 +17,7 @@ import pytest
 from tests.support import tarbuild as tb
 from tests.support.assertions import assert_one_line_error
 from tests.support.catalog import VICTIM, VICTIM_CONTENT, ImageSet, hostile_members
-from tests.support.images import busybox_members, image_config, layer
+from tests.support.images import ISSUE, busybox_members, image_config, layer
 from tests.support.shocker import Shocker
 
 
@@ -46,8 +46,9 @@ def _docker_archive(
     diff_id: str | None = None,
     layer_name: str = "layer.tar",
     extra: list[tarfile.TarInfo | tuple[str, bytes]] | None = None,
+    compression: str = tb.PLAIN,
 ) -> Path:
-    built = layer(layer_members or list(busybox_members()), tb.PLAIN)
+    built = layer(layer_members or list(busybox_members()), compression)
     config = image_config([built])
     if diff_id is not None:
         config["rootfs"]["diff_ids"] = [diff_id]
@@ -125,6 +126,26 @@ def test_a_valid_built_archive_loads(fresh_shocker: Shocker, tmp_path: Path) -> 
         fresh_shocker("load", "-i", str(archive)).check()
     names = fresh_shocker("images").check().out
     assert "bad/input:1" in names and "bad/oci:1" in names
+
+
+def test_a_docker_archive_with_gzip_layers_in_an_oci_layout_loads(
+    fresh_shocker: Shocker, tmp_path: Path
+) -> None:
+    # Docker 25 and later: manifest.json beside index.json, layers under blobs/sha256/.
+    built = layer(list(busybox_members()), tb.GZIP)
+    blob = "blobs/sha256/" + built.digest.partition(":")[2]
+    archive = _docker_archive(
+        tmp_path / "docker25.tar",
+        layer_name=blob,
+        extra=[(blob, built.blob), ("index.json", b'{"schemaVersion":2,"manifests":[]}')],
+        compression=tb.GZIP,
+    )
+
+    image_id = fresh_shocker("load", "-i", str(archive)).check().created_id()
+
+    ran = fresh_shocker("run", "--rm", "--network", "none", "bad/input:1", "cat", "/etc/issue")
+    assert ran.check().out == ISSUE
+    assert image_id in fresh_shocker("images", "-q").check().out
 
 
 def test_random_bytes_are_refused(fresh_shocker: Shocker, tmp_path: Path) -> None:
