@@ -10,6 +10,7 @@ layer made from its root filesystem.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 
@@ -30,6 +31,7 @@ DOCKER_ARCHIVE = "docker-archive"
 OCI_ARCHIVE = "oci-archive"
 FORMATS = (DOCKER_ARCHIVE, OCI_ARCHIVE)
 _CHUNK = 1 << 20
+_QUEUED_CHUNKS = 8
 
 
 @record(frozen=True)
@@ -215,12 +217,39 @@ def _add_uncompressed(writer: TarWriter, name: str, layer: SavedLayer) -> None:
 
 
 def _decompressed(path: Path) -> Iterator[bytes]:
+    """The blob's uncompressed bytes, inflated in a thread of their own while the caller
+    writes the previous chunks (zlib and write(2) both run without the GIL)."""
+    import queue
+    import threading
+
     from shocker.store.compression import open_decompressed
 
-    with open(path, "rb") as blob:
-        stream = open_decompressed(blob)
-        while chunk := stream.read(_CHUNK):
-            yield chunk
+    chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=_QUEUED_CHUNKS)
+    stop = threading.Event()
+
+    def inflate() -> None:
+        try:
+            with open(path, "rb") as blob:
+                stream = open_decompressed(blob)
+                while not stop.is_set() and (chunk := stream.read(_CHUNK)):
+                    chunks.put(chunk)
+            chunks.put(None)
+        except BaseException as error:  # handed to the writer, which raises it
+            chunks.put(error)
+
+    worker = threading.Thread(target=inflate, daemon=True)
+    worker.start()
+    try:
+        while (item := chunks.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # let a producer blocked on a full queue finish
+            with contextlib.suppress(queue.Empty):
+                chunks.get(timeout=0.1)
+        worker.join()
 
 
 def _write_oci(images: list[SavedImage], writer: TarWriter) -> None:
