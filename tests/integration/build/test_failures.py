@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -125,3 +126,18 @@ def test_an_interrupted_or_killed_build_leaves_nothing_behind(
     assert _wait_for(lambda: _state(shocker) == before), _state(shocker)
     scratch = shocker.root / ".shocker" / "tmp"
     assert not [p for p in scratch.iterdir() if f"-{process.pid}-" in p.name]
+
+
+def test_a_step_container_whose_build_died_unlaunched_goes_with_the_next_build(
+    shocker: Shocker, build: Callable[..., Result], images: ImageSet, tmp_path: Path
+) -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    orphan = shocker(
+        "run", "-d", "--network", "none", "-l", f"shocker.build.pid={gone.pid}",
+        images.busybox.ref, "true",
+    ).check().lines[-1]  # fmt: skip
+    assert _wait_for(lambda: "Exited" in shocker("ps").check().out)
+    context = write_context(tmp_path, {"Dockerfile": f"FROM {images.busybox.ref}\nENV A=1\n"})
+    build("--network", "none", str(context)).check()
+    assert orphan not in shocker("ps", "-q").check().lines

@@ -324,3 +324,27 @@ def test_source_date_epoch_makes_layers_byte_identical(
 
     first, second = layers(), layers()
     assert first == second and len(first) == 3
+
+
+def test_expose_is_published_by_run_p_and_a_dockerfile_may_bring_its_own_ignore_file(
+    shocker: Shocker, build: Callable[..., Result], images: ImageSet, tmp_path: Path
+) -> None:
+    context = write_context(
+        tmp_path / "ctx",
+        {"kept.txt": "kept\n", "dropped.txt": "dropped\n", ".dockerignore": "kept.txt\n"},
+    )
+    recipe = write_context(
+        tmp_path / "recipes",
+        {
+            "App.build": f"FROM {images.busybox.ref}\nCOPY . /ctx\nEXPOSE 8080\n",
+            "App.build.dockerignore": "dropped.txt\n",  # wins over the context's own
+        },
+    )
+    image = build(*OFFLINE, "-f", str(recipe / "App.build"), str(context)).check().created_id()
+    assert sorted(_run(shocker, image, "ls", "-A", "/ctx")) == [".dockerignore", "kept.txt"]
+    container = shocker("run", "-d", "-P", image, "sleep", "30").check().lines[-1]
+    try:
+        ports = shocker("port", container).check().lines
+        assert len(ports) == 1 and ports[0].startswith("8080/tcp -> "), ports
+    finally:
+        shocker("rm", "-f", container)

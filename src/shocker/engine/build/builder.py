@@ -176,6 +176,9 @@ class Builder:
     # Running.
 
     def build(self) -> BuildResult:
+        from shocker.engine.build.runstep import sweep_orphans
+
+        sweep_orphans(self.store)
         stages = self.needed()
         self.total = sum(1 + len(stage.instructions) for stage in stages)
         state = None

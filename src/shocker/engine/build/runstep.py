@@ -15,6 +15,9 @@ from shocker.errors import BuildError, ShockerError
 from shocker.settings import Settings
 from shocker.store.store import Store
 
+STEP_LABEL = "shocker.build.step"
+BUILDER_LABEL = "shocker.build.pid"  # the build that made it: gone means the step is orphaned
+
 
 @contextlib.contextmanager
 def output_to_stdout() -> Iterator[None]:
@@ -83,7 +86,7 @@ def run_step(
             command=list(argv),
             created=now(),
             config=container_cfg,
-            labels={"shocker.build.step": where},
+            labels={STEP_LABEL: where, BUILDER_LABEL: str(os.getpid())},
         )
 
     record = store.containers.create(image, None, make_record, rootfs_from=rootfs)
@@ -110,3 +113,25 @@ def run_step(
 
 def remove_step(store: Store, container_id: str) -> None:
     store.containers.remove(container_id)
+
+
+def sweep_orphans(store: Store) -> None:
+    """Remove step containers whose build died before their supervisor started (a kill -9
+    between creating one and launching it); once launched, a step dies with its build."""
+    from shocker.engine.status import is_running
+
+    for record in store.containers.list():
+        pid = record.labels.get(BUILDER_LABEL, "")
+        if not pid.isdigit() or _alive(int(pid)) or is_running(record):
+            continue
+        store.containers.remove(record.id)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
