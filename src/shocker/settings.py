@@ -23,6 +23,13 @@ def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _userns_env(env: Mapping[str, str]) -> str:
+    raw = env.get("SHOCKER_USERNS", "").strip()
+    if raw and raw.partition(":")[0] not in ("auto", "host"):
+        raise UsageError(f"SHOCKER_USERNS must be auto or host, not {raw!r}")
+    return raw or "host"
+
+
 @record(frozen=True)
 class Settings:
     """Everything configurable, with the original's defaults."""
@@ -47,6 +54,10 @@ class Settings:
     chain_prefix: str = "SHOCKER"
     # The OCI runtime `run` uses by default ("" is shocker's own; runc, crun or a path).
     runtime: str = ""
+    # The default of `run --userns` ("auto" or "host"), and where subordinate ids come from.
+    userns: str = "host"
+    subuid: Path = Path("/etc/subuid")
+    subgid: Path = Path("/etc/subgid")
     docker_config: Path = field(default_factory=lambda: Path.home() / ".docker/config.json")
     debug: bool = False
 
@@ -73,6 +84,9 @@ class Settings:
             cgroup_parent=env.get("SHOCKER_CGROUP_PARENT") or "shocker",
             chain_prefix=env.get("SHOCKER_CHAIN_PREFIX") or "SHOCKER",
             runtime=env.get("SHOCKER_RUNTIME") or "",
+            userns=_userns_env(env),
+            subuid=Path(env.get("SHOCKER_SUBUID") or "/etc/subuid"),
+            subgid=Path(env.get("SHOCKER_SUBGID") or "/etc/subgid"),
             docker_config=(
                 Path(docker_config_dir) / "config.json"
                 if docker_config_dir

@@ -164,9 +164,14 @@ def session_env(
     (docker_config / "config.json").write_text(json.dumps({"auths": {}}))
     root = btrfs_mount / "root"
     root.mkdir(exist_ok=True)
+    # Subordinate ids of the session's own (`shocker setup` adds to these, not the host's).
+    for name in ("subuid", "subgid"):
+        (session_dir / name).touch()
     return {
         **base_environment(),
         "SHOCKER_ROOT": str(root),
+        "SHOCKER_SUBUID": str(session_dir / "subuid"),
+        "SHOCKER_SUBGID": str(session_dir / "subgid"),
         "SHOCKER_REGISTRY": registry.host,
         "SHOCKER_BRIDGE": leak_scope.bridge,
         "SHOCKER_SUBNET": _free_subnet(session_tag),

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
         def add_process(self, pid: int) -> None: ...
 
+        def delegate(self, uid: int, gid: int) -> None:
+            """Hand the cgroup to a container's root in its user namespace (host ids)."""
+
         def oom_killed(self) -> bool: ...
 
         def memory_usage_bytes(self) -> int | None: ...
@@ -62,6 +65,20 @@ def check_names(parent: str, name: str) -> None:
     parts = [*parent.split("/"), name] if parent else [name]
     if "/" in name or any(not p or p in (".", "..") or p.startswith("cgroup.") for p in parts):
         raise CgroupError(f"invalid cgroup name '{parent}/{name}'")
+
+
+def delegate(directories: Iterable[Path], uid: int, gid: int, files: Iterable[str]) -> None:
+    """Delegation as cgroups(7) describes it: the directory and the files that move
+    processes and enable controllers belong to the delegatee; limits stay root's."""
+    names = tuple(files)
+    for directory in directories:
+        for path in (directory, *(directory / n for n in names)):
+            try:
+                os.chown(path, uid, gid)
+            except FileNotFoundError:
+                continue
+            except OSError as error:
+                raise CgroupError(f"cannot delegate {path}: {error.strerror}") from None
 
 
 def write(path: Path, value: str, what: str) -> None:

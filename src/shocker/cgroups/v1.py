@@ -13,6 +13,7 @@ from shocker.cgroups.devices import v1_lines
 from shocker.cgroups.driver import (
     add_pid,
     check_names,
+    delegate,
     kill_procs,
     read_int,
     read_keyed,
@@ -69,6 +70,9 @@ class V1Cgroup:
 
     def add_process(self, pid: int) -> None:
         add_pid(self.procs_files(), pid)
+
+    def delegate(self, uid: int, gid: int) -> None:
+        delegate(self._unique_dirs(), uid, gid, ("cgroup.procs", "tasks"))
 
     def oom_killed(self) -> bool:
         memory = self.dirs.get("memory")

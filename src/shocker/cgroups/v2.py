@@ -11,6 +11,7 @@ from shocker.cgroups import freezer, usage
 from shocker.cgroups.driver import (
     add_pid,
     check_names,
+    delegate,
     kill_procs,
     read_int,
     read_keyed,
@@ -49,6 +50,10 @@ class V2Cgroup:
 
     def add_process(self, pid: int) -> None:
         add_pid(self.procs_files(), pid)
+
+    def delegate(self, uid: int, gid: int) -> None:
+        files = ("cgroup.procs", "cgroup.threads", "cgroup.subtree_control")
+        delegate([self.directory], uid, gid, files)
 
     def oom_killed(self) -> bool:
         return (read_keyed(self.directory / "memory.events", "oom_kill") or 0) > 0

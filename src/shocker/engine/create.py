@@ -134,8 +134,40 @@ def container_config(
         "stop_signal": options.stop_signal or image_config.stop_signal,
         "stop_timeout": options.stop_timeout,
         "runtime": oci_runtime(options.runtime, settings),
+        # Its host id range is allocated with its id (create_container).
+        "userns_size": userns_size(options, settings),
+        "userns": None,
     }
     return config, seccomp
+
+
+def userns_size(options: RunOptions, settings: Settings) -> int | None:
+    """The ids of the container's own user namespace (--userns=auto[:size=N], else
+    SHOCKER_USERNS), or None for the host's. An explicit --userns=host always wins."""
+    from shocker.store.subids import DEFAULT_SIZE, MIN_SIZE
+
+    explicit = options.userns is not None
+    text = options.userns if options.userns is not None else settings.userns
+    source = "--userns" if explicit else "SHOCKER_USERNS"
+    mode, _, extra = text.partition(":")
+    if mode == "host" and not extra:
+        return None
+    if mode != "auto":
+        raise UsageError(f"invalid {source} '{text}': use auto, auto:size=N or host")
+    size = DEFAULT_SIZE
+    if extra:
+        key, _, value = extra.partition("=")
+        if key != "size" or not value.isdigit() or int(value) < MIN_SIZE:
+            raise UsageError(
+                f"invalid {source} '{text}': size must be a number of ids >= {MIN_SIZE}"
+            )
+        size = int(value)
+    if options.privileged or options.runtime or settings.runtime:
+        if not explicit:
+            return None  # the default yields to what cannot have it, as podman's does
+        what = "--privileged" if options.privileged else "another OCI runtime"
+        raise UsageError(f"--userns=auto cannot be combined with {what}: use --userns=host")
+    return size
 
 
 def merge_env(image_env: tuple[str, ...], flags: tuple[str, ...], tty: bool) -> list[str]:
@@ -208,6 +240,8 @@ def create_container(
     def make_record(container_id: str) -> ContainerRecord:
         if not config["hostname"]:
             config["hostname"] = container_id
+        if config["userns_size"] is not None:
+            config["userns"] = allocate_ids(store, settings, container_id, config["userns_size"])
         return ContainerRecord(
             id=container_id,
             name=options.name,
@@ -230,6 +264,17 @@ def create_container(
             store.containers.remove(record.id)
             raise
     return record
+
+
+def allocate_ids(store: Store, settings: Settings, container_id: str, size: int) -> dict[str, int]:
+    """A host id range of its own for the container, as recorded in its config."""
+    from shocker.record import asdict
+    from shocker.store.subids import SubIds
+
+    ids = SubIds(store.layout, settings.subuid, settings.subgid)
+    taken = store.layout.container_dir
+    allocation = ids.allocate(container_id, size, lambda cid: taken(cid).exists())
+    return dict(asdict(allocation))
 
 
 def oci_runtime(name: str | None, settings: Settings) -> str | None:

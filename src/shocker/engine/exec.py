@@ -58,6 +58,7 @@ def exec_command(
         seccomp=seccomp,
         seccomp_cache=store.layout.seccomp_cache,
         rlimits=tuple((r, s, h) for r, s, h in config.get("ulimits", [])),
+        userns=bool(config.get("userns")),
     )
     primed()  # no other thread may be running when exec forks
     return exec_in(record.pid, spec)

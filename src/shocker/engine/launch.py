@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from shocker.cgroups.driver import Cgroup
     from shocker.cgroups.limits import Limits
     from shocker.runtime.launcher import ExitStatus
-    from shocker.runtime.spec import ContainerSpec, Mount
+    from shocker.runtime.spec import ContainerSpec, Mount, UserNamespace
     from shocker.settings import Settings
     from shocker.store.containers import ContainerRecord
     from shocker.store.store import Store
@@ -52,6 +52,10 @@ def launch(
 
     try:
         cgroup = create_cgroup(settings, record.id, record.config)
+        ids = record.config.get("userns")
+        if ids:
+            # Its root may manage the cgroup it runs in (on v1 too), not the limits above it.
+            cgroup.delegate(ids["uid"], ids["gid"])
         network = prepare_network(store, settings, record)
         spec = build_spec(store, record, network, settings)
     except BaseException:
@@ -300,6 +304,13 @@ def build_spec(
         from shocker.engine.security import load_seccomp
 
         seccomp = load_seccomp(store.layout.container_dir(record.id))
+    userns = None
+    if config.get("userns"):
+        from shocker.runtime.spec import UserNamespace
+
+        ids = config["userns"]
+        userns = UserNamespace(ids["uid"], ids["gid"], ids["size"])
+        _hand_over(mounts, config, userns, store.layout.container_dir(record.id))
     return ContainerSpec(
         id=record.id,
         rootfs=store.layout.container_rootfs(record.id),
@@ -330,7 +341,34 @@ def build_spec(
         liveness_lock=store.layout.container_dir(record.id) / LIVENESS_LOCK,
         stop_signal=stop_signal_number(config.get("stop_signal")) or signal.SIGTERM,
         foreign=foreign,
+        userns=userns,
     )
+
+
+def _hand_over(
+    mounts: tuple[Mount, ...], config: dict[str, Any], userns: UserNamespace, own: Path
+) -> None:
+    """With a user namespace, container root is a host id of its range: the /etc files
+    shocker writes, and named volumes still empty and root's, become that id's, as podman
+    does; other bind mounts keep their host owners (no idmap on volumes)."""
+    import os
+    from pathlib import Path
+
+    named = {v["source"] for v in config["volumes"] if v.get("volume")}
+    for mount in mounts:
+        path = Path(mount.source)
+        if mount.type != "bind":
+            continue
+        try:
+            info = path.lstat()
+            if mount.source in named:
+                if info.st_uid != 0 or info.st_gid != 0 or any(path.iterdir()):
+                    continue
+            elif path.parent != own:
+                continue
+            os.chown(path, userns.uid, userns.gid, follow_symlinks=False)
+        except OSError:
+            continue
 
 
 def stop_signal_number(name: str | None) -> int | None:

@@ -53,6 +53,7 @@ class RunOptions:
     security_opt: tuple[str, ...] = ()
     devices: tuple[str, ...] = ()
     cgroupns: str = "private"
+    userns: str | None = None  # auto[:size=N] or host; None: SHOCKER_USERNS
     read_only: bool = False
     tmpfs: tuple[str, ...] = ()
     sysctls: tuple[str, ...] = ()
@@ -184,6 +185,7 @@ def options_from_args(args: Any) -> RunOptions:
         security_opt=tuple(args.security_opt),
         devices=tuple(args.device),
         cgroupns=args.cgroupns,
+        userns=getattr(args, "userns", None),
         read_only=args.read_only,
         tmpfs=tuple(args.tmpfs),
         sysctls=tuple(args.sysctl),

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
     Create = Literal["dir", "file"] | None
 
+from shocker.linux import idmap
+
 # <linux/openat2.h>
 RESOLVE_NO_MAGICLINKS = 0x02
 RESOLVE_NO_SYMLINKS = 0x04
@@ -74,14 +76,21 @@ def open_root(path: str) -> int:
 
 
 def open_in_root(
-    root_fd: int, path: str, *, create: Create = None, kernel_resolve: bool = True
+    root_fd: int,
+    path: str,
+    *,
+    create: Create = None,
+    kernel_resolve: bool = True,
+    owner: tuple[int, int] | None = None,
 ) -> int:
     """An O_PATH descriptor of container path `path` under the root `root_fd`.
 
     create: "dir" makes missing components directories (0755); "file" does the same for
     all but the last, which becomes an empty regular file (0644). kernel_resolve=False
-    always takes the walk (tests compare both). Raises OSError (ENOENT when missing and
-    not created, ELOOP after MAX_SYMLINKS links, ENOTDIR for a file in the middle)."""
+    always takes the walk (tests compare both). owner: the host (uid, gid) to create as
+    where the host's root cannot (an idmapped root, linux/idmap.py). Raises OSError
+    (ENOENT when missing and not created, ELOOP after MAX_SYMLINKS links, ENOTDIR for a
+    file in the middle)."""
     if kernel_resolve:
         try:
             return openat2(
@@ -96,7 +105,7 @@ def open_in_root(
             missing = error.errno == errno.ENOENT and create is not None
             if not missing and error.errno not in (errno.ENOSYS, errno.EPERM, errno.EACCES):
                 raise
-    return _walk(root_fd, path, create)
+    return _walk(root_fd, path, create, owner)
 
 
 def _components(path: str) -> list[str]:
@@ -105,7 +114,7 @@ def _components(path: str) -> list[str]:
     return [*parts, "."] if path.endswith("/") and parts else parts
 
 
-def _walk(root_fd: int, path: str, create: Create) -> int:
+def _walk(root_fd: int, path: str, create: Create, owner: tuple[int, int] | None) -> int:
     """Resolve one component at a time; `stack` holds a descriptor per directory entered,
     so ".." pops back (never above the root) instead of asking the kernel."""
     stack = [os.dup(root_fd)]
@@ -127,7 +136,7 @@ def _walk(root_fd: int, path: str, create: Create) -> int:
                 if create is None or budget == 0:
                     raise
                 budget -= 1
-                _make(parent, part, "file" if create == "file" and not pending else "dir")
+                _make(parent, part, "file" if create == "file" and not pending else "dir", owner)
                 pending.insert(0, part)  # open it again: it may have been swapped meanwhile
                 continue
             mode = os.fstat(fd).st_mode
@@ -154,8 +163,21 @@ def _walk(root_fd: int, path: str, create: Create) -> int:
             os.close(fd)
 
 
-def _make(parent: int, name: str, kind: Literal["dir", "file"]) -> None:
+def _make(
+    parent: int, name: str, kind: Literal["dir", "file"], owner: tuple[int, int] | None = None
+) -> None:
     """Create `name` in the directory `parent` refers to; never through a symlink."""
+    try:
+        _create(parent, name, kind)
+    except OSError as error:
+        if not idmap.retry_as(owner, error):
+            raise
+        assert owner is not None
+        with idmap.filesystem_ids(*owner):
+            _create(parent, name, kind)
+
+
+def _create(parent: int, name: str, kind: Literal["dir", "file"]) -> None:
     try:
         if kind == "dir":
             os.mkdir(name, 0o755, dir_fd=parent)
@@ -166,10 +188,18 @@ def _make(parent: int, name: str, kind: Literal["dir", "file"]) -> None:
         pass  # made meanwhile (maybe as a symlink): the next open decides
 
 
-def open_parent(root_fd: int, path: str, *, kernel_resolve: bool = True) -> tuple[int, str]:
+def open_parent(
+    root_fd: int,
+    path: str,
+    *,
+    kernel_resolve: bool = True,
+    owner: tuple[int, int] | None = None,
+) -> tuple[int, str]:
     """(descriptor of the directory that holds `path`, created if missing; last name)."""
     parent, _, name = path.rstrip("/").rpartition("/")
     if name in ("", ".", ".."):
         raise OSError(errno.EINVAL, "not a name of a file", path)
-    fd = open_in_root(root_fd, parent or "/", create="dir", kernel_resolve=kernel_resolve)
+    fd = open_in_root(
+        root_fd, parent or "/", create="dir", kernel_resolve=kernel_resolve, owner=owner
+    )
     return fd, name

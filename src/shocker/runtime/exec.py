@@ -11,7 +11,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
-from shocker.linux import sealedexec, syscalls
+from shocker.linux import idmap, sealedexec, syscalls
 from shocker.oci.seccomp import Seccomp
 from shocker.record import record
 from shocker.runtime import process, relay, seccomp, sync, terminal
@@ -43,6 +43,7 @@ class ExecSpec:
     seccomp: Seccomp | None = None
     seccomp_cache: Path | None = None
     rlimits: tuple[tuple[int, int, int], ...] = ()  # the container's --ulimit
+    userns: bool = False  # the container has a user namespace of its own (--userns=auto)
 
 
 # The order nsenter(1) and runc use; mnt last, since the others are opened by host paths.
@@ -60,9 +61,9 @@ def exec_in(pid: int, spec: ExecSpec) -> int:
 
     Raises RuntimeFailure: 127 not found, 126 not executable, 125 anything else."""
     with step("open the container's namespaces"):
+        names = ("pid", *(n for n, _ in _NAMESPACES), *(("user",) if spec.userns else ()))
         fds = {
-            name: os.open(f"/proc/{pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)
-            for name in ("pid", *(n for n, _ in _NAMESPACES))
+            name: os.open(f"/proc/{pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC) for name in names
         }
     # Read (or compiled) here, while the host's cache is still in view.
     program = seccomp.program(spec.seccomp, spec.seccomp_cache) if spec.seccomp else None
@@ -72,7 +73,7 @@ def exec_in(pid: int, spec: ExecSpec) -> int:
         stream.flush()
     forwarder = Forwarder()
     try:
-        _check_namespaces(pid, fds)
+        _check_namespaces(pid, fds, userns=spec.userns)
         with forwarder.installed():
             child, master = _start(spec, fds, size, program)
             if spec.detach:
@@ -84,19 +85,22 @@ def exec_in(pid: int, spec: ExecSpec) -> int:
             os.close(fd)
 
 
-def _check_namespaces(pid: int, fds: dict[str, int]) -> None:
+def _check_namespaces(pid: int, fds: dict[str, int], *, userns: bool) -> None:
     """Refuse to join namespaces the container made for itself.
 
     Without CAP_SYS_ADMIN, process 1 can leave its namespaces only through a user namespace
     of its own (unshare -U, then -m, -n...), whose root may mount and configure anything
     in them; an exec must not walk into that set-up with the runtime's privileges. Every
     namespace joined must belong to our user namespace, as the ones the container started
-    in do."""
+    in do; a container with a user namespace of its own has one whose parent is ours (one
+    it made itself would be a child of that)."""
     with step("check the container's namespaces"):
         ours = Path("/proc/self/ns/user").stat()
         expected = (ours.st_dev, ours.st_ino)
         theirs = Path(f"/proc/{pid}/ns/user").stat()
-        moved = [] if (theirs.st_dev, theirs.st_ino) == expected else ["user"]
+        same = (theirs.st_dev, theirs.st_ino) == expected
+        # With userns, fds["user"] is checked below: its owner is its parent.
+        moved = [] if same != userns else ["user"]
         moved += [name for name, fd in fds.items() if syscalls.namespace_owner(fd) != expected]
     if moved:
         raise RuntimeFailure(
@@ -221,6 +225,10 @@ def _join_and_exec(
     env = final_env(spec.env, hostname=os.uname().nodename, home=identity.home, tty=spec.tty)
     process.set_rlimits(spec.rlimits)
     process.close_other_fds_on_exec()
+    if "user" in fds:
+        with step("join user namespace"):
+            # Last: the other namespaces belong to the host's user namespace.
+            idmap.join(fds["user"])
     process.confine_and_execute(
         identity,
         spec.capabilities,

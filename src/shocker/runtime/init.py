@@ -10,7 +10,7 @@ import resource
 from pathlib import Path
 
 from shocker.errors import EXIT_ENGINE
-from shocker.linux import sealedexec, syscalls
+from shocker.linux import idmap, sealedexec, syscalls
 from shocker.runtime import process, rootfs, seccomp, sync, terminal
 from shocker.runtime.failure import step
 from shocker.runtime.plan import confinement_steps, rootfs_steps
@@ -23,14 +23,24 @@ if TYPE_CHECKING:
 
 
 def enter(
-    spec: ContainerSpec, channel: Channel, stdio: tuple[int, int, int], size: bytes | None
+    spec: ContainerSpec,
+    channel: Channel,
+    stdio: tuple[int, int, int],
+    size: bytes | None,
+    userns: int = -1,
 ) -> NoReturn:
-    """Become the container's command, or report why not and exit with Docker's code."""
-    sync.become_or_report(channel, "init", lambda: _start(spec, channel, stdio, size))
+    """Become the container's command, or report why not and exit with Docker's code.
+
+    userns: a descriptor of the container's user namespace (spec.userns), or -1."""
+    sync.become_or_report(channel, "init", lambda: _start(spec, channel, stdio, size, userns))
 
 
 def _start(
-    spec: ContainerSpec, channel: Channel, stdio: tuple[int, int, int], size: bytes | None
+    spec: ContainerSpec,
+    channel: Channel,
+    stdio: tuple[int, int, int],
+    size: bytes | None,
+    userns: int,
 ) -> None:
     process.reset_signals()
     # Before any container namespace: undumpable, and the sealed execve trampoline.
@@ -59,7 +69,16 @@ def _start(
         # Read (or compiled) before pivot_root, while the host's cache is in view.
         program = seccomp.program(spec.seccomp, spec.seccomp_cache) if spec.seccomp else None
     devices = rootfs.host_devices() if spec.privileged else ()
-    rootfs.prepare(root, rootfs_steps(spec, devices, rootfs.host_cgroup_filesystems()))
+    # With a user namespace every mount is still made by the host's root, and the root is
+    # an idmapped bind: the image's files keep their owners inside, the store is unchanged.
+    idmapped = None
+    owner = None
+    if spec.userns is not None:
+        owner = (spec.userns.uid, spec.userns.gid)
+        idmapped = rootfs.IdMappedRoot(userns, owner)
+    rootfs.prepare(
+        root, rootfs_steps(spec, devices, rootfs.host_cgroup_filesystems()), idmap=idmapped
+    )
     rootfs.switch_root(root)
     if spec.tty:
         attach_terminal(channel, size)
@@ -74,12 +93,18 @@ def _start(
     env = final_env(spec.env, hostname=spec.hostname, home=identity.home, tty=spec.tty)
     with step(f"create working directory {spec.cwd}"):
         # Docker creates a missing WORKDIR (as root, before the user switch).
-        Path(spec.cwd).mkdir(parents=True, exist_ok=True)
+        make_directory(spec.cwd, owner)
     if spec.readonly_root:
         with step("remount / read-only"):
             # Only the root: volumes, tmpfs mounts and /dev stay as they are.
             rootfs.remount_readonly("/", recursive=False)
     process.close_other_fds_on_exec()
+    if userns >= 0:
+        # Last, once every mount and limit is set: from here on the container's root has
+        # capabilities only in its own user namespace, none over the host's namespaces.
+        with step("join user namespace"):
+            idmap.join(userns)
+            os.close(userns)
     process.confine_and_execute(
         identity,
         spec.capabilities,
@@ -91,6 +116,18 @@ def _start(
         seccomp_program=program,
         trampoline=trampoline,
     )
+
+
+def make_directory(path: str, owner: tuple[int, int] | None) -> None:
+    """mkdir -p, as container root where the root is idmapped."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        if not idmap.retry_as(owner, error):
+            raise
+        assert owner is not None
+        with idmap.filesystem_ids(*owner):
+            Path(path).mkdir(parents=True, exist_ok=True)
 
 
 def create_namespaces(network: str) -> None:

@@ -26,6 +26,7 @@ from shocker.linux.syscalls import (
     pivot_root,
     umount2,
 )
+from shocker.record import record
 from shocker.runtime.failure import step
 from shocker.runtime.plan import (
     CgroupFs,
@@ -50,9 +51,15 @@ PROPAGATION = {
 }
 
 
-def prepare(rootfs: str, steps: list[Step], propagation: str = "rprivate") -> None:
+def prepare(
+    rootfs: str,
+    steps: list[Step],
+    propagation: str = "rprivate",
+    idmap: IdMappedRoot | None = None,
+) -> None:
     """Make every mount private (or as the spec's rootfsPropagation says), bind the rootfs
-    onto itself, then apply the steps.
+    onto itself (idmapped through a user namespace when `idmap` says so), then apply the
+    steps.
 
     Every target is resolved inside the rootfs through descriptors (linux/inroot.py) and
     acted on through them, never by a host path: the rootfs and volumes are writable by
@@ -62,13 +69,40 @@ def prepare(rootfs: str, steps: list[Step], propagation: str = "rprivate") -> No
         mount(None, "/", None, PROPAGATION[propagation])
     with step("bind rootfs"):
         # pivot_root(2) needs new_root to be a mount point; a btrfs subvolume is not one.
-        mount(rootfs, rootfs, None, MS_BIND | MS_REC)
+        if idmap is None:
+            mount(rootfs, rootfs, None, MS_BIND | MS_REC)
+        else:
+            bind_idmapped(rootfs, idmap.userns_fd)
         root = inroot.open_root(rootfs)
+    owner = idmap.owner if idmap is not None else None
     try:
         for item in steps:
-            _apply(root, item)
+            _apply(root, item, owner)
     finally:
         os.close(root)
+
+
+@record(frozen=True)
+class IdMappedRoot:
+    """The container's user namespace, and the host ids its root has (to create files as
+    on the idmapped root, where the host's root has no id)."""
+
+    userns_fd: int
+    owner: tuple[int, int]
+
+
+def bind_idmapped(rootfs: str, userns_fd: int) -> None:
+    from shocker.errors import RuntimeFailure
+    from shocker.linux import idmap
+
+    try:
+        idmap.idmapped_bind(rootfs, userns_fd)
+    except idmap.Unsupported as error:
+        raise RuntimeFailure(
+            f"--userns=auto needs an idmapped mount of the container's root: {error.strerror}",
+            hint="use a kernel with idmapped mounts for this filesystem (Linux 5.15+ for "
+            "btrfs), or --userns=host",
+        ) from None
 
 
 def host_cgroup_filesystems() -> list[CgroupFs]:
@@ -102,10 +136,10 @@ def host_cgroup_filesystems() -> list[CgroupFs]:
     return sorted(found.values(), key=lambda fs: (fs.path != "", fs.fstype == "link", fs.path))
 
 
-def _apply(root: int, item: Step) -> None:
+def _apply(root: int, item: Step, owner: tuple[int, int] | None = None) -> None:
     if isinstance(item, MountStep):
         with step(f"mount {item.target}"):
-            fd = inroot.open_in_root(root, item.target, create=_target_kind(item))
+            fd = inroot.open_in_root(root, item.target, create=_target_kind(item), owner=owner)
             try:
                 mount(item.source, inroot.fd_path(fd), item.fstype, item.flags, item.data)
             finally:
@@ -126,7 +160,7 @@ def _apply(root: int, item: Step) -> None:
                 os.close(fd)
     elif isinstance(item, DeviceNode):
         with step(f"create {item.path}"):
-            parent, name = inroot.open_parent(root, item.path)
+            parent, name = inroot.open_parent(root, item.path, owner=owner)
             try:
                 kind = stat.S_IFBLK if item.is_block else stat.S_IFCHR
                 os.mknod(name, kind | item.mode, os.makedev(item.major, item.minor), dir_fd=parent)
@@ -139,7 +173,7 @@ def _apply(root: int, item: Step) -> None:
                 os.close(parent)
     elif isinstance(item, Symlink):
         with step(f"link {item.path}"):
-            parent, name = inroot.open_parent(root, item.path)
+            parent, name = inroot.open_parent(root, item.path, owner=owner)
             try:
                 os.symlink(item.target, name, dir_fd=parent)
             finally:

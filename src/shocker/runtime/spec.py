@@ -67,6 +67,21 @@ class DeviceNode:
     mode: int = 0o666
 
 
+@record(frozen=True)
+class UserNamespace:
+    """Container ids 0..size-1 are host ids uid.. and gid.. (one range each)."""
+
+    uid: int
+    gid: int
+    size: int
+
+    def uid_map(self) -> tuple[tuple[int, int, int], ...]:
+        return ((0, self.uid, self.size),)
+
+    def gid_map(self) -> tuple[tuple[int, int, int], ...]:
+        return ((0, self.gid, self.size),)
+
+
 @record(frozen=True, kw_only=True)
 class ContainerSpec:
     id: str
@@ -100,6 +115,8 @@ class ContainerSpec:
     stop_signal: int = signal.SIGTERM
     # Another OCI runtime runs the container from its bundle instead of shocker's init.
     foreign: ForeignRuntime | None = None
+    # Its own user namespace (--userns=auto), its root idmapped; None: the host's.
+    userns: UserNamespace | None = None
 
 
 def needs_shell(argument: str) -> bool:

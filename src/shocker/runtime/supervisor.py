@@ -167,8 +167,18 @@ def _create(
         }
     if spec.foreign is not None:
         return _create_foreign(spec, spec.foreign, launcher, stdio, ends, outputs, log, foreground)
+    userns = -1
+    if spec.userns is not None:
+        from shocker.linux import idmap
+
+        with step("create user namespace"):
+            userns = idmap.user_namespace(spec.userns.uid_map(), spec.userns.gid_map())
     mine, theirs = sync.pair()
-    pid = _fork_pid1(spec, theirs, stdio, size, (mine, launcher))
+    try:
+        pid = _fork_pid1(spec, theirs, stdio, size, (mine, launcher), userns)
+    finally:
+        if userns >= 0:
+            os.close(userns)
     container = _Container(pid, os.pidfd_open(pid), mine, outputs, inputs, log)
     theirs.close()
     for fd in ends:
@@ -242,6 +252,7 @@ def _fork_pid1(
     stdio: tuple[int, int, int],
     size: bytes | None,
     unrelated: tuple[Channel, ...],
+    userns: int = -1,
 ) -> int:
     """Fork the init as pid 1 of a new pid namespace, and restore ours for later children:
     on_exit may run subprocesses, which must not land in the dying namespace
@@ -253,7 +264,7 @@ def _fork_pid1(
     if pid == 0:
         for sock in unrelated:
             sock.close()
-        init.enter(spec, channel, stdio, size)
+        init.enter(spec, channel, stdio, size, userns)
     try:
         syscalls.setns(own, syscalls.CLONE_NEWPID)
     except OSError as error:

@@ -16,7 +16,7 @@ from shocker.errors import Conflict, NotFound, StorageError, UsageError
 from shocker.record import asdict, field
 from shocker.record import record as record_class
 from shocker.static import TYPE_CHECKING
-from shocker.store import btrfs
+from shocker.store import btrfs, subids
 from shocker.store.atomic import file_lock, move, read_json, sync_file, write_json_atomic
 from shocker.store.ids import new_id
 from shocker.store.images import ImageRecord
@@ -279,6 +279,7 @@ class ContainerStore:
             except OSError as error:
                 raise StorageError(f"cannot remove {container_id}: {error.strerror}") from error
             btrfs.delete_subvolume(self.layout.container_rootfs(container_id))
+            subids.release(self.layout, container_id)
             _remove_quietly(str(retired))
             lock.unlink(missing_ok=True)
 

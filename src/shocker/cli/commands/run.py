@@ -45,6 +45,11 @@ def add_container_arguments(parser: FlagParser) -> None:
     add("--ulimit", action="append", default=[], metavar="NAME=SOFT[:HARD]")
     add("--cgroupns", default="private", metavar="host|private", help="cgroup namespace")
     add(
+        "--userns",
+        metavar="auto|host",
+        help="auto: root is an unprivileged host id range (auto:size=N); default SHOCKER_USERNS",
+    )
+    add(
         "--security-opt",
         action="append",
         default=[],
