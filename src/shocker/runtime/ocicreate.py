@@ -21,7 +21,7 @@ from pathlib import Path
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
 from shocker.linux import sealedexec, syscalls
-from shocker.oci.runtime_spec import Process, Spec
+from shocker.oci.runtime_spec import IdMapping, Process, Spec
 from shocker.runtime import sequence, sync, terminal
 from shocker.runtime.failure import step
 from shocker.runtime.ocistate import StateDir
@@ -55,12 +55,20 @@ def check_supported(spec: Spec) -> None:
     if spec.process is None:
         raise RuntimeFailure("config.json: process is required to create a container")
     for namespace in spec.linux.namespaces:
-        if namespace.type in ("user", "time"):
-            raise RuntimeFailure(
-                f"config.json: linux.namespaces: {namespace.type} namespaces are not supported"
-            )
-    if spec.linux.uid_mappings or spec.linux.gid_mappings:
-        raise RuntimeFailure("config.json: linux.uidMappings need a user namespace")
+        if namespace.type == "time":
+            raise RuntimeFailure("config.json: linux.namespaces: time namespaces are not supported")
+    user = spec.linux.namespace("user")
+    mapped = bool(spec.linux.uid_mappings or spec.linux.gid_mappings)
+    if mapped and (user is None or user.path):
+        raise RuntimeFailure("config.json: linux.uidMappings need a new user namespace")
+    if (
+        user is not None
+        and not user.path
+        and not (spec.linux.uid_mappings and spec.linux.gid_mappings)
+    ):
+        raise RuntimeFailure(
+            "config.json: a new user namespace needs linux.uidMappings and linux.gidMappings"
+        )
     if spec.linux.namespace("mount") is None:
         # pivot_root and every mount would act on the caller's own mount namespace.
         raise RuntimeFailure("config.json: linux.namespaces must include a mount namespace")
@@ -97,10 +105,12 @@ def create(
     the cgroup there). Raises RuntimeFailure with the init's own reason."""
     assert spec.process is not None
     mounts, _ = mount_plan(spec, cgroup_binds)
-    steps = sequence.init_steps(spec, rootfs, mounts, seccomp)
     console = connect(console_socket) if spec.process.terminal else None
     if spec.process.terminal and console is None:
         raise RuntimeFailure("process.terminal is set: a --console-socket is required")
+    # Made (or opened) here, in the host's pid namespace; joined last by the init.
+    userns = user_namespace(spec, pid=None)
+    steps = sequence.init_steps(spec, rootfs, mounts, seccomp, userns)
     fifo = os.open(directory.fifo, os.O_PATH | os.O_CLOEXEC)
     mine, theirs = sync.pair()
     try:
@@ -123,8 +133,30 @@ def create(
     finally:
         mine.close()
         os.close(fifo)
+        if userns is not None:
+            os.close(userns)
         if console is not None:
             console.close()
+
+
+def user_namespace(spec: Spec, pid: int | None) -> int | None:
+    """A descriptor of the container's user namespace: made with the spec's mappings, or
+    the one at its path, or (exec, `pid` given) that of the container's init."""
+    namespace = spec.linux.namespace("user")
+    if namespace is None:
+        return None
+    from shocker.linux import idmap
+
+    path = namespace.path or (f"/proc/{pid}/ns/user" if pid else "")
+    if path:
+        with step(f"open user namespace {path}"):
+            return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+
+    def lines(mappings: Sequence[IdMapping]) -> list[idmap.Mapping]:
+        return [(m.container_id, m.host_id, m.size) for m in mappings]
+
+    with step("create user namespace"):
+        return idmap.user_namespace(lines(spec.linux.uid_mappings), lines(spec.linux.gid_mappings))
 
 
 def _enter_pid_namespace(spec: Spec) -> None:

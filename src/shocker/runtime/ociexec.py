@@ -11,7 +11,12 @@ from shocker.linux import sealedexec, syscalls
 from shocker.oci.runtime_spec import Process, Spec
 from shocker.runtime import sequence, sync
 from shocker.runtime.failure import step
-from shocker.runtime.ocicreate import attach_console, check_command, join_namespaces
+from shocker.runtime.ocicreate import (
+    attach_console,
+    check_command,
+    join_namespaces,
+    user_namespace,
+)
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -29,7 +34,8 @@ def start_process(
 ) -> int:
     """Fork into container `pid`'s namespaces and exec `process`; the new process's host
     pid once its execve succeeded. Raises RuntimeFailure with the child's reason."""
-    steps = sequence.process_steps(process, seccomp)
+    userns = user_namespace(spec, pid)
+    steps = sequence.process_steps(process, seccomp, userns)
     mine, theirs = sync.pair()
     own = None
     if spec.linux.namespace("pid") is not None:
@@ -54,6 +60,8 @@ def start_process(
         if own is not None:
             syscalls.setns(own, syscalls.CLONE_NEWPID)
             os.close(own)
+        if userns is not None:
+            os.close(userns)
     theirs.close()
     try:
         kind, text, _ = sync.receive(mine)

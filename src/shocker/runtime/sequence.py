@@ -2,7 +2,12 @@
 it — for a container's init and for `exec` alike:
 
     mounts -> pivot_root -> hostname/sysctl -> masked/read-only paths -> rlimits
-           -> user/groups -> capabilities -> no_new_privs -> seccomp -> execve
+           -> user namespace -> user/groups -> capabilities -> no_new_privs -> seccomp
+           -> execve
+
+The user namespace (linux.uidMappings/gidMappings) is made beforehand with its mappings and
+joined only here, after every mount and limit was set by the host's root: the process then
+holds capabilities in its own user namespace alone.
 
 sysctl comes before the read-only paths because /proc/sys is one of them (runc's order).
 Named barriers (`Barrier`) are where the caller's process joins in: hand over a terminal,
@@ -15,7 +20,7 @@ import os
 import resource
 
 from shocker.errors import RuntimeFailure
-from shocker.linux import syscalls
+from shocker.linux import idmap, syscalls
 from shocker.oci.runtime_spec import Process, Rlimit, Spec
 from shocker.record import record
 from shocker.runtime import capabilities, rootfs
@@ -69,6 +74,11 @@ class Rlimits:
 
 
 @record(frozen=True)
+class JoinUserNamespace:
+    fd: int  # the namespace, opened (or made) before the fork
+
+
+@record(frozen=True)
 class SetUser:
     uid: int
     gid: int
@@ -117,6 +127,7 @@ SequenceStep = (
     | Sysctl
     | HidePaths
     | Rlimits
+    | JoinUserNamespace
     | SetUser
     | SetCapabilities
     | NoNewPrivileges
@@ -126,12 +137,16 @@ SequenceStep = (
 )
 
 
-def process_steps(process: Process, seccomp: bytes | None) -> list[SequenceStep]:
-    """What every container process goes through once it is inside: rlimits, who it runs
-    as, its capabilities, no_new_privs, the filter, execve."""
+def process_steps(
+    process: Process, seccomp: bytes | None, userns: int | None = None
+) -> list[SequenceStep]:
+    """What every container process goes through once it is inside: rlimits, its user
+    namespace, who it runs as, its capabilities, no_new_privs, the filter, execve."""
     steps: list[SequenceStep] = [Barrier("terminal")] if process.terminal else []
     if process.rlimits:
         steps.append(Rlimits(process.rlimits))
+    if userns is not None:
+        steps.append(JoinUserNamespace(userns))
     user = process.user
     steps.append(SetUser(user.uid, user.gid, (user.gid, *user.additional_gids), user.umask))
     caps = process.capabilities
@@ -155,7 +170,11 @@ def process_steps(process: Process, seccomp: bytes | None) -> list[SequenceStep]
 
 
 def init_steps(
-    spec: Spec, rootfs_path: str, mounts: Sequence[MountPlanStep], seccomp: bytes | None
+    spec: Spec,
+    rootfs_path: str,
+    mounts: Sequence[MountPlanStep],
+    seccomp: bytes | None,
+    userns: int | None = None,
 ) -> list[SequenceStep]:
     """A container's init, from its spec: the filesystem, then process_steps."""
     assert spec.process is not None
@@ -174,7 +193,7 @@ def init_steps(
     hidden += [ReadOnly(p) for p in linux.readonly_paths]
     if hidden:
         steps.append(HidePaths(tuple(hidden)))
-    return steps + process_steps(spec.process, seccomp)
+    return steps + process_steps(spec.process, seccomp, userns)
 
 
 def run(
@@ -236,6 +255,11 @@ def _rlimits(item: Rlimits, _: object) -> None:
             if number is None:
                 raise OSError(22, "not known on this system")
             resource.setrlimit(number, (limit.soft, limit.hard))
+
+
+def _join_user_namespace(item: JoinUserNamespace, _: object) -> None:
+    with step("join user namespace"):
+        idmap.join(item.fd)
 
 
 def _set_user(item: SetUser, _: object) -> None:
@@ -309,6 +333,7 @@ _EXECUTORS: dict[type, Callable[[object, dict[str, Callable[[], None]]], None]] 
     Sysctl: _sysctl,  # type: ignore[dict-item]
     HidePaths: _hide,  # type: ignore[dict-item]
     Rlimits: _rlimits,  # type: ignore[dict-item]
+    JoinUserNamespace: _join_user_namespace,  # type: ignore[dict-item]
     SetUser: _set_user,  # type: ignore[dict-item]
     SetCapabilities: _set_capabilities,  # type: ignore[dict-item]
     NoNewPrivileges: _no_new_privileges,  # type: ignore[dict-item]

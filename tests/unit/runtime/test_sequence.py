@@ -84,3 +84,13 @@ def test_default_devices_and_links_follow_the_mounts() -> None:
     assert isinstance(steps[0], MountStep)
     assert Symlink("pts/ptmx", "/dev/ptmx") in steps
     assert any(getattr(s, "path", "") == "/dev/null" for s in steps)
+
+
+def test_the_user_namespace_is_joined_after_every_mount_and_limit() -> None:
+    steps = sequence.init_steps(SPEC, "/r", [], seccomp=None, userns=7)
+    names = sequence.names(steps)
+    assert names.index("JoinUserNamespace") == names.index("Rlimits") + 1
+    assert names.index("JoinUserNamespace") == names.index("SetUser") - 1
+    assert steps[names.index("JoinUserNamespace")] == sequence.JoinUserNamespace(7)
+    assert "JoinUserNamespace" in sequence.names(sequence.process_steps(PROCESS, None, 3))
+    assert "JoinUserNamespace" not in sequence.names(sequence.process_steps(PROCESS, None))
