@@ -54,6 +54,9 @@ class Settings:
     chain_prefix: str = "SHOCKER"
     # The OCI runtime `run` uses by default ("" is shocker's own; runc, crun or a path).
     runtime: str = ""
+    # Extra CAs for every registry (SHOCKER_CA_CERT), and Docker's per-registry certs.d.
+    ca_cert: Path | None = None
+    certs_d: Path = Path("/etc/shocker/certs.d")
     # The default of `run --userns` ("auto" or "host"), and where subordinate ids come from.
     userns: str = "host"
     subuid: Path = Path("/etc/subuid")
@@ -84,6 +87,8 @@ class Settings:
             cgroup_parent=env.get("SHOCKER_CGROUP_PARENT") or "shocker",
             chain_prefix=env.get("SHOCKER_CHAIN_PREFIX") or "SHOCKER",
             runtime=env.get("SHOCKER_RUNTIME") or "",
+            ca_cert=Path(env["SHOCKER_CA_CERT"]) if env.get("SHOCKER_CA_CERT") else None,
+            certs_d=Path(env.get("SHOCKER_CERTS_D") or "/etc/shocker/certs.d"),
             userns=_userns_env(env),
             subuid=Path(env.get("SHOCKER_SUBUID") or "/etc/subuid"),
             subgid=Path(env.get("SHOCKER_SUBGID") or "/etc/subgid"),

@@ -11,6 +11,7 @@ import json
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.images import PushedImage
+from tests.support.tlscerts import ServerCertificate
 from tests.support.tokenserver import ISSUER, SERVICE, TokenServer, make_signing_key
 
 REGISTRY_BINARY = "/usr/bin/docker-registry"
@@ -49,6 +51,7 @@ class Registry:
     auth: str  # "open", "basic" or "token"
     credentials: Credentials | None = None
     tokens: TokenServer | None = None
+    tls: ServerCertificate | None = None  # speaks only TLS, with this certificate
 
     @property
     def host(self) -> str:
@@ -56,7 +59,12 @@ class Registry:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}"
+        return f"{'https' if self.tls else 'http'}://{self.host}"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What httpx needs to trust it."""
+        return ssl.create_default_context(cafile=str(self.tls.ca)) if self.tls else True
 
     @property
     def log(self) -> Path:
@@ -85,7 +93,12 @@ class AuthRegistry:
     public: PushedImage | None  # anonymous pull allowed (token registry only)
 
 
-def _config(port: int, storage: Path, auth: dict[str, object] | None) -> dict[str, object]:
+def _config(
+    port: int,
+    storage: Path,
+    auth: dict[str, object] | None,
+    tls: ServerCertificate | None = None,
+) -> dict[str, object]:
     config: dict[str, object] = {
         "version": 0.1,
         "log": {"level": "warn", "accesslog": {"disabled": True}},
@@ -96,6 +109,10 @@ def _config(port: int, storage: Path, auth: dict[str, object] | None) -> dict[st
         },
         "http": {"addr": f"127.0.0.1:{port}", "secret": secrets.token_hex(16)},
     }
+    if tls is not None:
+        http = config["http"]
+        assert isinstance(http, dict)
+        http["tls"] = {"certificate": str(tls.certificate), "key": str(tls.key)}
     if auth is not None:
         config["auth"] = auth
     return config
@@ -110,7 +127,9 @@ def _wait_ready(registry: Registry, timeout_s: float = 20.0) -> None:
                 f"{registry.log.read_text(errors='replace')[-2000:]}"
             )
         with contextlib.suppress(httpx.HTTPError):
-            status = httpx.get(f"{registry.url}/v2/", timeout=1.0).status_code
+            status = httpx.get(
+                f"{registry.url}/v2/", timeout=1.0, verify=registry.verify
+            ).status_code
             if status in (200, 401):
                 return
         time.sleep(0.05)
@@ -123,6 +142,7 @@ def start_registry(
     auth: str = "open",
     credentials: Credentials | None = None,
     public_prefixes: tuple[str, ...] = ("public/",),
+    tls: ServerCertificate | None = None,
 ) -> Registry:
     """Start docker-registry with storage in `workdir/storage`; caller must `stop()` it.
 
@@ -165,7 +185,7 @@ def start_registry(
         raise ValueError(f"unknown registry auth {auth!r}")
     config_file = workdir / "config.yml"
     # JSON is YAML: no YAML writer needed.
-    config_file.write_text(json.dumps(_config(port, storage, auth_config), indent=2))
+    config_file.write_text(json.dumps(_config(port, storage, auth_config, tls), indent=2))
     log = (workdir / "registry.log").open("wb")
     process = subprocess.Popen(
         [REGISTRY_BINARY, "serve", str(config_file)],
@@ -174,7 +194,7 @@ def start_registry(
         stdin=subprocess.DEVNULL,
     )
     log.close()
-    registry = Registry(port, workdir, process, auth, credentials, tokens)
+    registry = Registry(port, workdir, process, auth, credentials, tokens, tls)
     try:
         _wait_ready(registry)
     except BaseException:

@@ -308,8 +308,10 @@ def _proxy_authorization(proxy: URL) -> dict[str, str]:
 class Pool:
     """Keep-alive connections per origin (and proxy); safe to share between threads.
 
-    `tls_context` is called once, on the first https connection, in a thread of its own so
-    that loading the CA certificates overlaps the DNS lookup and TCP connect.
+        `tls_context` is called once, on the first https connection, in a thread of its own so
+        that loading the CA certificates overlaps the DNS lookup and TCP connect. `tls_for`,
+        when given, may answer a context of its own for one authority (`host:port`, or `host` on
+    port 443): a registry with CAs of its own.
     """
 
     def __init__(
@@ -317,12 +319,14 @@ class Pool:
         tls_context: Callable[[], ssl.SSLContext],
         *,
         user_agent: str,
+        tls_for: Callable[[str], ssl.SSLContext | None] | None = None,
         timeout: float = 60.0,
         connect_timeout: float = 15.0,
         max_idle: int = 16,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self._make_tls = tls_context
+        self._tls_for = tls_for
         self._tls: ssl.SSLContext | None = None
         self._tls_error: BaseException | None = None
         self._tls_thread: threading.Thread | None = None
@@ -430,7 +434,9 @@ class Pool:
             if proxy is not None and target.scheme == "https":
                 self._tunnel(sock, target, proxy)
             if target.scheme == "https":
-                sock = self._tls_context().wrap_socket(sock, server_hostname=target.host)
+                own = self._tls_for(target.authority) if self._tls_for else None
+                context = own if own is not None else self._tls_context()
+                sock = context.wrap_socket(sock, server_hostname=target.host)
         except HTTPError:
             sock.close()
             raise

@@ -1,10 +1,16 @@
 """HTTP to registries: plain HTTP only for loopback and listed insecure hosts, bounded retries
-with backoff, and redirects that never carry the registry's credentials to another host."""
+with backoff, and redirects that never carry the registry's credentials to another host.
+
+TLS is always verified: against the system's CAs (and certifi's), plus SHOCKER_CA_CERT, plus
+for one registry the `*.crt` files of its directory in Docker's certs.d layout
+(CERTS_D/HOST:PORT/ca.crt, CERTS_D/HOST for port 443), where `*.cert` with its `*.key` is a
+client certificate. A registry with such a directory speaks TLS even on loopback."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from urllib.parse import urljoin
 
 from shocker import __version__
@@ -38,8 +44,11 @@ def is_loopback(registry: str) -> bool:
     return is_loopback_host(hostname(registry).lower())
 
 
-def scheme_for(registry: str, insecure: Sequence[str] = ()) -> str:
-    """Docker's rule: loopback registries (and those the user lists) speak plain HTTP."""
+def scheme_for(registry: str, insecure: Sequence[str] = (), certs_d: Path | None = None) -> str:
+    """Docker's rule: loopback registries (and those the user lists) speak plain HTTP,
+    unless certs.d holds a directory for the registry."""
+    if certs_d is not None and (certs_d / registry).is_dir():
+        return "https"
     if is_loopback(registry) or registry in insecure or hostname(registry) in insecure:
         return "http"
     return "https"
@@ -53,8 +62,9 @@ def _retry_after(response: Response, default: float) -> float:
         return default
 
 
-def _tls_context() -> ssl.SSLContext:
-    """The system's CAs (where private registries' CAs get installed) plus certifi's."""
+def tls_context(ca_cert: Path | None = None) -> ssl.SSLContext:
+    """The system's CAs (where private registries' CAs get installed) plus certifi's, plus
+    `ca_cert` (SHOCKER_CA_CERT). Raises RegistryError for a CA file that does not load."""
     import ssl
 
     context = ssl.create_default_context()
@@ -64,6 +74,43 @@ def _tls_context() -> ssl.SSLContext:
         context.load_verify_locations(certifi.where())
     except (ImportError, OSError):
         pass
+    if ca_cert is not None:
+        _load_ca(context, ca_cert, "SHOCKER_CA_CERT")
+    return context
+
+
+def _load_ca(context: ssl.SSLContext, path: Path, what: str) -> None:
+    import ssl
+
+    try:
+        context.load_verify_locations(cafile=str(path))
+    except (OSError, ssl.SSLError) as error:
+        reason = getattr(error, "strerror", None) or getattr(error, "reason", None) or error
+        raise RegistryError(f"{what}: cannot load CA certificates from {path}: {reason}") from None
+
+
+def registry_context(directory: Path, ca_cert: Path | None) -> ssl.SSLContext:
+    """The context for a registry with a certs.d directory: every `*.crt` in it is a CA,
+    every `*.cert` with the `*.key` of the same name a client certificate (Docker's rules)."""
+    import ssl
+
+    context = tls_context(ca_cert)
+    try:
+        names = sorted(p.name for p in directory.iterdir())
+    except OSError as error:
+        raise RegistryError(f"cannot read {directory}: {error.strerror}") from None
+    for name in names:
+        path = directory / name
+        if name.endswith(".crt"):
+            _load_ca(context, path, str(directory))
+        elif name.endswith(".cert"):
+            key = directory / (name[: -len(".cert")] + ".key")
+            if not key.exists():
+                raise RegistryError(f"{path}: client certificate without {key.name}")
+            try:
+                context.load_cert_chain(str(path), str(key))
+            except (OSError, ssl.SSLError) as error:
+                raise RegistryError(f"{path}: cannot load client certificate: {error}") from None
     return context
 
 
@@ -76,13 +123,28 @@ class Transport:
         self.settings = settings
         self.tries = max(tries, 1)
         self.backoff = backoff
-        self._pool = Pool(_tls_context, user_agent=f"shocker/{__version__}")
+        self._contexts: dict[str, ssl.SSLContext | None] = {}
+        self._pool = Pool(
+            lambda: tls_context(settings.ca_cert),
+            user_agent=f"shocker/{__version__}",
+            tls_for=self._registry_context,
+        )
+
+    def _registry_context(self, authority: str) -> ssl.SSLContext | None:
+        """The registry's own context when certs.d has a directory for it, else None."""
+        if authority not in self._contexts:
+            directory = self.settings.certs_d / authority
+            self._contexts[authority] = (
+                registry_context(directory, self.settings.ca_cert) if directory.is_dir() else None
+            )
+        return self._contexts[authority]
 
     def close(self) -> None:
         self._pool.close()
 
     def url(self, registry: str, path: str) -> str:
-        return f"{scheme_for(registry, self.settings.insecure_registries)}://{registry}{path}"
+        scheme = scheme_for(registry, self.settings.insecure_registries, self.settings.certs_d)
+        return f"{scheme}://{registry}{path}"
 
     def send(
         self,
@@ -172,6 +234,11 @@ class Transport:
             hint = (
                 "Docker Hub cannot be reached from here: set SHOCKER_REGISTRY=host[:port] "
                 "to pull from a registry or mirror you can reach"
+            )
+        elif "certificate verify failed" in reason.lower():
+            hint = (
+                f"trust its CA: SHOCKER_CA_CERT=FILE, or "
+                f"{self.settings.certs_d / registry / 'ca.crt'} (Docker's certs.d layout)"
             )
         elif "ssl" in reason.lower() or "certificate" in reason.lower():
             hint = (
