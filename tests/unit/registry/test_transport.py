@@ -42,6 +42,20 @@ def test_plain_http_only_for_loopback_and_listed_registries(registry: str, schem
     assert scheme_for(registry, ("mirror.lan:5000", "plain.lan")) == scheme
 
 
+def test_a_certs_d_directory_makes_even_loopback_speak_tls(tmp_path: Path) -> None:
+    (tmp_path / "127.0.0.1:5000").mkdir()
+    assert scheme_for("127.0.0.1:5000", (), tmp_path) == "https"
+    assert scheme_for("127.0.0.1:5001", (), tmp_path) == "http"
+    assert scheme_for("mirror.lan:5000", ("mirror.lan:5000",), tmp_path) == "http"
+
+
+def test_settings_read_the_ca_and_certs_d() -> None:
+    settings = Settings.from_env({"SHOCKER_CA_CERT": "/x/ca.pem", "SHOCKER_CERTS_D": "/y"})
+    assert (settings.ca_cert, settings.certs_d) == (Path("/x/ca.pem"), Path("/y"))
+    defaults = Settings.from_env({})
+    assert (defaults.ca_cert, defaults.certs_d) == (None, Path("/etc/shocker/certs.d"))
+
+
 def test_localhost_names_are_loopback() -> None:
     assert is_loopback("localhost") and is_loopback("app.localhost:80")
     assert not is_loopback("localhost.example.com")
