@@ -90,6 +90,10 @@ def test_setup_provisions_a_loop_mounted_btrfs_and_says_each_step(
     assert loop_devices_backed_by(image_file)
     assert len(result.lines) >= 3, str(result)
     assert image_rows(runner("images").check()) == {}
+    # Subordinate ids for --userns=auto: a `shocker` entry, once, in each file.
+    for variable in ("SHOCKER_SUBUID", "SHOCKER_SUBGID"):
+        entries = Path(runner.env[variable]).read_text().splitlines()
+        assert [e.split(":")[0] for e in entries if e.startswith("shocker:")] == ["shocker"]
 
 
 def test_setup_twice_changes_nothing_the_second_time(

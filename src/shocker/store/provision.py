@@ -100,9 +100,6 @@ def provision(
 
     Store.open(settings)
     say(f"Storage ready at {root}")
-    from shocker.store.subids import add_setup_entries
-
-    add_setup_entries(settings.subuid, settings.subgid, say)
 
 
 def _persist(fstab: Path, image_file: Path, root: Path, say: Callable[[str], None]) -> None:

@@ -34,4 +34,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     require_root("setup")
     provision.provision(settings, Path(args.image_file), args.size, args.persist, print)
+    from shocker.store.subids import add_setup_entries
+
+    add_setup_entries(settings.subuid, settings.subgid, print)
     return 0
