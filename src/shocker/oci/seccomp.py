@@ -132,7 +132,7 @@ def syscall_from_json(data: object, where: str) -> SeccompSyscall:
 
 
 def action_name(value: object, where: str) -> str:
-    if value not in ACTIONS:
+    if not isinstance(value, str) or value not in ACTIONS:
         raise UsageError(f"{where}: unknown seccomp action {value!r}")
     return str(value)
 
@@ -146,7 +146,7 @@ def _arg_from_json(data: object, where: str) -> SeccompArg:
         if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number < 2**64:
             raise UsageError(f"{where}: values must be unsigned 64-bit integers")
     op = body.get("op")
-    if op not in OPERATORS:
+    if not isinstance(op, str) or op not in OPERATORS:
         raise UsageError(f"{where}: unknown comparison {op!r}")
     return SeccompArg(index, value, str(op), two)
 

@@ -161,20 +161,27 @@ def load_profile(path: str) -> Profile:
         raise UsageError(f"invalid seccomp profile {path}: {error.message}") from None
 
 
+def _known(architecture: object) -> bool:
+    return isinstance(architecture, str) and architecture in ARCHITECTURES
+
+
 def parse_profile(data: object) -> Profile:
     if not isinstance(data, dict):
         raise UsageError("expected a JSON object")
     if data.get("architectures") and data.get("archMap"):
         raise UsageError("give either 'architectures' or 'archMap', not both")
     architectures = data.get("architectures") or []
-    if not isinstance(architectures, list) or not all(a in ARCHITECTURES for a in architectures):
+    if not isinstance(architectures, list) or not all(_known(a) for a in architectures):
         raise UsageError(f"unknown architecture in {architectures!r}")
     arch_map = []
-    for entry in data.get("archMap") or []:
-        if not isinstance(entry, dict) or entry.get("architecture") not in ARCHITECTURES:
+    entries = data.get("archMap") or []
+    if not isinstance(entries, list):
+        raise UsageError("'archMap' must be a list")
+    for entry in entries:
+        if not isinstance(entry, dict) or not _known(entry.get("architecture")):
             raise UsageError(f"invalid archMap entry {entry!r}")
         subs = entry.get("subArchitectures") or []
-        if not isinstance(subs, list) or not all(s in ARCHITECTURES for s in subs):
+        if not isinstance(subs, list) or not all(_known(s) for s in subs):
             raise UsageError(f"invalid subArchitectures {subs!r}")
         arch_map.append((str(entry["architecture"]), tuple(subs)))
     errno_ret = data.get("defaultErrnoRet")
