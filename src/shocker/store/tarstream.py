@@ -230,19 +230,48 @@ class TarStream:
         }
         if kind == b"S":
             raise StorageError("layer uses GNU sparse files, which shocker does not support")
-        return Member(
+        member = Member(
             name=_decode(pax["path"]) if "path" in pax else _decode(name),
             type=REGULAR if kind in (b"\0", CONTIGUOUS) else kind,
             mode=_number(header[100:108]) & 0o7777,
-            uid=int(pax["uid"]) if "uid" in pax else _number(header[108:116]),
-            gid=int(pax["gid"]) if "gid" in pax else _number(header[116:124]),
-            size=int(pax["size"]) if "size" in pax else size,
+            uid=_pax_int(pax, "uid") if "uid" in pax else _number(header[108:116]),
+            gid=_pax_int(pax, "gid") if "gid" in pax else _number(header[116:124]),
+            size=_pax_int(pax, "size") if "size" in pax else size,
             mtime_ns=mtime_ns,
             linkname=_decode(pax["linkpath"]) if "linkpath" in pax else _decode(linkname),
             devmajor=_number(header[329:337]),
             devminor=_number(header[337:345]),
             xattrs=xattrs,
         )
+        _check_ranges(member)
+        return member
+
+
+# What the kernel can hold: ids below (uid_t)-1 (which chown(2) reads as "unchanged"),
+# device numbers of 32 bits each, times and sizes of 64 bits.
+_ID_LIMIT = 2**32 - 1
+_LIMITS = (
+    ("uid", 0, _ID_LIMIT),
+    ("gid", 0, _ID_LIMIT),
+    ("size", 0, 2**63),
+    ("mtime_ns", -(2**63), 2**63),
+    ("devmajor", 0, 2**32),
+    ("devminor", 0, 2**32),
+)
+
+
+def _check_ranges(member: Member) -> None:
+    for name, low, high in _LIMITS:
+        value = getattr(member, name)
+        if not low <= value < high:
+            raise StorageError(f"layer member {member.name!r} has an impossible {name} {value}")
+
+
+def _pax_int(pax: dict[str, bytes], key: str) -> int:
+    raw = pax[key]
+    if not raw.isdigit():
+        raise StorageError(f"layer has a corrupt pax {key} {raw[:40]!r}")
+    return int(raw)
 
 
 def _pax_time_ns(raw: bytes) -> int:

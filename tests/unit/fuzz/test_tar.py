@@ -35,9 +35,9 @@ def archives(draw: st.DrawFn) -> bytes:
                 info = tarfile.TarInfo(draw(NAMES))
                 info.type = draw(st.sampled_from(KINDS))
                 info.mode = draw(st.integers(0, 0o7777))
-                info.uid = draw(st.integers(0, 2**32 - 1))
-                info.gid = draw(st.integers(0, 2**32 - 1))
-                info.mtime = draw(st.integers(0, 2**34))
+                info.uid = draw(st.integers(0, 2**32 - 2))  # (uid_t)-1 is refused
+                info.gid = draw(st.integers(0, 2**32 - 2))
+                info.mtime = draw(st.integers(0, 2**33 - 1))  # ns of it fit in 64 bits
                 data = b""
                 if info.type == tarfile.REGTYPE:
                     data = draw(st.binary(max_size=3000))
