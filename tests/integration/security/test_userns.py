@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.containers.conftest import wait_until
+from tests.support.catalog import ImageSet
 from tests.support.shocker import Shocker
 
 BASE = 300000  # the test's own subordinate ids (never the host's /etc/subuid)
@@ -243,3 +244,23 @@ def test_commit_of_a_userns_container_keeps_original_owners(
             shocker("rmi", image)
     finally:
         auto("rm", "-f", name)
+
+
+def test_build_steps_run_in_a_user_namespace_under_auto(
+    auto: Shocker, shocker: Shocker, images: ImageSet, tmp_path: Path
+) -> None:
+    dockerfile = (
+        f"FROM {images.busybox.ref}\n"
+        "RUN cat /proc/self/uid_map > /map && stat -c %u:%g /bin/busybox > /owner\n"
+    )
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    result = auto("build", "--network", "none", str(tmp_path), timeout_s=300).check()
+    image = result.created_id()
+    try:
+        script = "cat /map /owner; stat -c %u:%g /map"
+        lines = shocker("run", "--rm", "--network", "none", image, "sh", "-c", script).check()
+        inside, host, _ = host_range(lines.lines[0])
+        assert inside == 0 and host >= BASE
+        assert lines.lines[1:] == ["0:0", "0:0"]  # the layer keeps the image's own ids
+    finally:
+        shocker("rmi", image)

@@ -49,7 +49,7 @@ def run_step(
     """Run `argv` in a container made from `rootfs`; the container's filesystem and id once
     it exited with 0 (the caller takes its layer, then calls `remove_step`). BuildError when
     it fails to start or exits non-zero; the container is removed then."""
-    from shocker.engine.create import container_config, now
+    from shocker.engine.create import allocate_ids, container_config, now
     from shocker.engine.launch import launch
     from shocker.engine.options import RunOptions
     from shocker.store.containers import ContainerRecord
@@ -78,6 +78,11 @@ def run_step(
 
     def make_record(container_id: str) -> ContainerRecord:
         container_cfg["hostname"] = container_id
+        if container_cfg["userns_size"] is not None:
+            # As `run`: SHOCKER_USERNS=auto confines build steps in a user namespace too.
+            container_cfg["userns"] = allocate_ids(
+                store, settings, container_id, container_cfg["userns_size"]
+            )
         return ContainerRecord(
             id=container_id,
             name=None,
