@@ -5,6 +5,7 @@ by the `syscall` probe (tests/integration/security/conftest.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import secrets
@@ -185,3 +186,32 @@ def test_exec_refuses_a_container_whose_pid_1_left_its_namespaces(
     assert result.rc == 125, str(result)
     assert "moved to namespaces of its own" in result.err, str(result)
     assert len(result.err.strip().splitlines()) == 1, str(result)
+
+
+def _host_disks() -> list[tuple[str, str]]:
+    """(name, "major minor") of the host's block devices that are disks (not loop/ram)."""
+    found = []
+    for entry in sorted(Path("/sys/block").iterdir()):
+        if entry.name.startswith(("loop", "ram", "zram")):
+            continue
+        with contextlib.suppress(OSError):
+            major, minor = (entry / "dev").read_text().strip().split(":")
+            found.append((entry.name, f"{major} {minor}"))
+    return found
+
+
+def test_host_disks_are_neither_present_nor_openable(shocker: Shocker, busybox_id: str) -> None:
+    # The classic raw-disk escape: mknod the host's disk (CAP_MKNOD is a default
+    # capability), then read or debugfs it past every mount. /dev holds no block device,
+    # and the device cgroup refuses opening one made by hand (Docker's rules).
+    disks = _host_disks()
+    if not disks:
+        pytest.skip("this host has no disk in /sys/block besides loop devices")
+    script = "echo blocks $(find /dev -type b | wc -l)\n"
+    for name, numbers in disks:
+        script += (
+            f"attempt {name} sh -c 'mknod /tmp/{name} b {numbers} && head -c 512 /tmp/{name}'\n"
+        )
+    seen = attempts(shocker, busybox_id, script=script)
+    assert seen.pop("blocks") == "0", seen
+    assert seen and all(status != "0" for status in seen.values()), seen

@@ -264,3 +264,15 @@ def test_build_steps_run_in_a_user_namespace_under_auto(
         assert lines.lines[1:] == ["0:0", "0:0"]  # the layer keeps the image's own ids
     finally:
         shocker("rmi", image)
+
+
+def test_exec_refuses_a_userns_container_whose_pid_1_nested_a_user_namespace(
+    auto: Shocker, busybox_id: str, started: Callable[..., str]
+) -> None:
+    # The user namespace check of exec (runtime/exec.py) under --userns=auto: pid 1 makes
+    # a user namespace inside its own; an exec must not join that one.
+    unconfined = ("--security-opt", "seccomp=unconfined")
+    container = started(*unconfined, busybox_id, "unshare", "-U", "-r", "-m", "sleep", "600")
+    result = auto("exec", container, "true")
+    assert result.rc == 125, str(result)
+    assert "moved to namespaces of its own" in result.err, str(result)
