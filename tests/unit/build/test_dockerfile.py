@@ -47,6 +47,8 @@ def test_stages_instructions_lines_and_flags() -> None:
         ("FROM a\nENV\n", "Dockerfile:2"),
         ("# only a comment\n", "Dockerfile"),
         ("FROM a AS x\nFROM b AS x\n", "same name"),
+        ("FROM a\nRUN --mount=type=cache,target=/c make\n", "Dockerfile:2: RUN --mount=type"),
+        ("FROM a\nCOPY --parents a /b/\n", "COPY --parents is not supported"),
     ],
 )
 def test_bad_dockerfiles_name_the_line(text: str, fragment: str) -> None:

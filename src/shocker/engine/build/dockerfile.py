@@ -34,6 +34,15 @@ KNOWN = frozenset(
         "WORKDIR",
     }
 )
+# The flags each instruction takes here; any other (`RUN --mount`, `COPY --parents`) is
+# refused rather than ignored, since ignoring it would build something else.
+FLAGS = {
+    "FROM": frozenset({"platform"}),
+    "RUN": frozenset({"network"}),
+    "COPY": frozenset({"from", "chown", "chmod", "link"}),
+    "ADD": frozenset({"chown", "chmod", "link"}),
+    "HEALTHCHECK": frozenset({"interval", "timeout", "start-period", "start-interval", "retries"}),
+}
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 
 
@@ -109,6 +118,12 @@ def parse(text: str) -> Dockerfile:
     for instruction in instructions:
         if instruction.keyword not in KNOWN:
             raise BuildError(f"{instruction.where()}: unknown instruction {instruction.keyword}")
+        for item in instruction.flags:
+            name = item.partition("=")[0].removeprefix("--")
+            if name not in FLAGS.get(instruction.keyword, frozenset()):
+                raise BuildError(
+                    f"{instruction.where()}: {instruction.keyword} --{name} is not supported"
+                )
         if not instruction.args and not instruction.is_json and instruction.keyword != "ONBUILD":
             raise BuildError(
                 f"{instruction.where()}: {instruction.keyword} requires at least one argument"
