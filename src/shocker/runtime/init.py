@@ -49,7 +49,7 @@ def _start(
     for target, fd in enumerate(stdio):
         if fd != target:
             os.dup2(fd, target)
-    create_namespaces(spec.network)
+    create_namespaces(spec.network, userns=spec.userns is not None)
     for key, value in spec.sysctls:
         # /proc/sys answers for the writer's namespaces: these are the container's own.
         path = "/proc/sys/" + key.replace(".", "/")
@@ -130,9 +130,13 @@ def make_directory(path: str, owner: tuple[int, int] | None) -> None:
             Path(path).mkdir(parents=True, exist_ok=True)
 
 
-def create_namespaces(network: str) -> None:
+def create_namespaces(network: str, *, userns: bool = False) -> None:
     """Fresh mount, UTS and IPC namespaces; the network one fresh (loopback up), the
-    host's ("host"), or joined from a path such as /proc/<pid>/ns/net."""
+    host's ("host"), or joined from a path such as /proc/<pid>/ns/net.
+
+    userns: the container's root will hold no CAP_NET_RAW over the new network namespace
+    (the host's user namespace owns it), so ICMP echo sockets are opened to every group,
+    as Docker does, for ping to work."""
     flags = syscalls.CLONE_NEWNS | syscalls.CLONE_NEWUTS | syscalls.CLONE_NEWIPC
     if network not in ("new", "host"):
         with step(f"join network namespace {network}"):
@@ -152,6 +156,10 @@ def create_namespaces(network: str) -> None:
         path = "/proc/sys/net/ipv4/ip_unprivileged_port_start"
         with step("set net.ipv4.ip_unprivileged_port_start"), open(path, "w") as f:
             f.write("0")
+        if userns:
+            path = "/proc/sys/net/ipv4/ping_group_range"
+            with step("set net.ipv4.ping_group_range"), open(path, "w") as f:
+                f.write("0 2147483647")
 
 
 def attach_terminal(channel: Channel, size: bytes | None) -> None:

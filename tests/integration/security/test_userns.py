@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import secrets
 import socket
+import subprocess
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -210,6 +211,14 @@ def test_network_ports_and_cgroup_under_userns(
             return False
 
     assert wait_until(reachable)
+    # ICMP echo sockets are open to every group in its network namespace, whose owner is
+    # the host's user namespace (container root holds no CAP_NET_RAW over it).
+    pid = pid_of(auto, container)
+    ping_range = subprocess.run(
+        ["nsenter", f"--net=/proc/{pid}/ns/net", "cat", "/proc/sys/net/ipv4/ping_group_range"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert ping_range == ["0", "2147483647"]
     # The cgroup is delegated to container root's host id.
     _, host, _ = host_range(auto("exec", container, "cat", "/proc/self/uid_map").check().out)
     lines = Path(f"/proc/{pid_of(auto, container)}/cgroup").read_text().splitlines()
