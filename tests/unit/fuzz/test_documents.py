@@ -157,3 +157,37 @@ def test_seccomp_profiles(data: st.DataObject) -> None:
         resolve(parse_profile(profile_json), DEFAULT_CAPABILITIES, HOST)
     except ShockerError as error:
         one_clear_error(error)
+
+
+DOCKERFILE_WORDS = st.sampled_from([
+    "FROM", "RUN", "CMD", "ENV", "ARG", "COPY", "ADD", "WORKDIR", "USER", "LABEL", "EXPOSE",
+    "ENTRYPOINT", "ONBUILD", "SHELL", "HEALTHCHECK", "STOPSIGNAL", "VOLUME", "MAINTAINER",
+    "from", "bogus", "busybox", "AS", "base", "--from=base", "--chown=1:1", "--mount=x",
+    '["sh", "-c"]', '["unclosed', "a=b", "$X", "${X:-y}", "${", "\\", "#", "# escape=`", "'",
+    '"', "<<EOF", "EOF", "\t", "/x", "..", "*",
+])  # fmt: skip
+DOCKERFILE_LINES = st.lists(DOCKERFILE_WORDS, min_size=0, max_size=6).map(" ".join)
+
+
+@fuzz
+@given(
+    lines=st.lists(DOCKERFILE_LINES | st.text(max_size=40), max_size=10),
+    env=st.dictionaries(st.sampled_from(["X", "Y", "HOME"]), st.text(max_size=8), max_size=3),
+)
+def test_dockerfiles(lines: list[str], env: dict[str, str]) -> None:
+    from shocker.engine.build.dockerfile import parse
+    from shocker.engine.build.words import expand
+
+    text = "\n".join(lines)
+    try:
+        parsed = parse(text)
+    except ShockerError as error:
+        one_clear_error(error)
+        return
+    for stage in parsed.stages:
+        for instruction in stage.instructions:
+            for arg in instruction.args:
+                try:
+                    expand(arg, env, parsed.escape)
+                except ShockerError as error:
+                    one_clear_error(error)
