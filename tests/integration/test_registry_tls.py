@@ -16,7 +16,7 @@ from tests.support.images import PushedImage, push_busybox
 from tests.support.push import Pusher
 from tests.support.registry import Registry, running_registry
 from tests.support.shocker import Shocker
-from tests.support.tlscerts import make_ca, make_server_certificate
+from tests.support.tlscerts import make_ca, make_client_certificate, make_server_certificate
 
 
 @dataclass(frozen=True)
@@ -88,3 +88,27 @@ def test_a_ca_file_that_does_not_load_is_one_line(
     junk.write_text("not a certificate\n")
     client = _client(fresh_shocker, tls_registry, certs_d, SHOCKER_CA_CERT=str(junk))
     assert_one_line_error(client("pull", tls_registry.image.ref), "SHOCKER_CA_CERT", str(junk))
+
+
+def test_a_client_certificate_from_certs_d(
+    fresh_shocker: Shocker, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Docker's layout: NAME.cert with NAME.key beside the CA is the client's certificate.
+    workdir = tmp_path_factory.mktemp("mtls-registry")
+    server = make_server_certificate(workdir / "pki")
+    client_cert, client_key = make_client_certificate(workdir / "client", server)
+    with running_registry(
+        workdir / "registry", tls=server, client=(client_cert, client_key)
+    ) as reg:
+        with Pusher(reg.url, client=httpx.Client(timeout=60.0, verify=reg.verify)) as pusher:
+            image = push_busybox(pusher, "mtls/busybox")
+        certs_d = tmp_path / "certs.d"
+        directory = certs_d / reg.host
+        directory.mkdir(parents=True)
+        (directory / "ca.crt").write_bytes(server.ca.read_bytes())
+        client = fresh_shocker.with_env(SHOCKER_REGISTRY=reg.host, SHOCKER_CERTS_D=str(certs_d))
+        assert_one_line_error(client("pull", image.ref))  # no client certificate yet
+        (directory / "client.cert").write_bytes(client_cert.read_bytes())
+        assert_one_line_error(client("pull", image.ref), "client.cert", "client.key")
+        (directory / "client.key").write_bytes(client_key.read_bytes())
+        client("pull", image.ref).check().created_id()

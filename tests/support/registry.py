@@ -52,6 +52,7 @@ class Registry:
     credentials: Credentials | None = None
     tokens: TokenServer | None = None
     tls: ServerCertificate | None = None  # speaks only TLS, with this certificate
+    client: tuple[Path, Path] | None = None  # and wants this client certificate (cert, key)
 
     @property
     def host(self) -> str:
@@ -64,7 +65,12 @@ class Registry:
     @property
     def verify(self) -> ssl.SSLContext | bool:
         """What httpx needs to trust it."""
-        return ssl.create_default_context(cafile=str(self.tls.ca)) if self.tls else True
+        if not self.tls:
+            return True
+        context = ssl.create_default_context(cafile=str(self.tls.ca))
+        if self.client:
+            context.load_cert_chain(str(self.client[0]), str(self.client[1]))
+        return context
 
     @property
     def log(self) -> Path:
@@ -98,6 +104,7 @@ def _config(
     storage: Path,
     auth: dict[str, object] | None,
     tls: ServerCertificate | None = None,
+    client_ca: bool = False,
 ) -> dict[str, object]:
     config: dict[str, object] = {
         "version": 0.1,
@@ -113,6 +120,8 @@ def _config(
         http = config["http"]
         assert isinstance(http, dict)
         http["tls"] = {"certificate": str(tls.certificate), "key": str(tls.key)}
+        if client_ca:
+            http["tls"]["clientcas"] = [str(tls.ca)]
     if auth is not None:
         config["auth"] = auth
     return config
@@ -143,6 +152,7 @@ def start_registry(
     credentials: Credentials | None = None,
     public_prefixes: tuple[str, ...] = ("public/",),
     tls: ServerCertificate | None = None,
+    client: tuple[Path, Path] | None = None,
 ) -> Registry:
     """Start docker-registry with storage in `workdir/storage`; caller must `stop()` it.
 
@@ -185,7 +195,9 @@ def start_registry(
         raise ValueError(f"unknown registry auth {auth!r}")
     config_file = workdir / "config.yml"
     # JSON is YAML: no YAML writer needed.
-    config_file.write_text(json.dumps(_config(port, storage, auth_config, tls), indent=2))
+    config_file.write_text(
+        json.dumps(_config(port, storage, auth_config, tls, client is not None), indent=2)
+    )
     log = (workdir / "registry.log").open("wb")
     process = subprocess.Popen(
         [REGISTRY_BINARY, "serve", str(config_file)],
@@ -194,7 +206,7 @@ def start_registry(
         stdin=subprocess.DEVNULL,
     )
     log.close()
-    registry = Registry(port, workdir, process, auth, credentials, tokens, tls)
+    registry = Registry(port, workdir, process, auth, credentials, tokens, tls, client)
     try:
         _wait_ready(registry)
     except BaseException:

@@ -13,6 +13,7 @@ class ServerCertificate:
     ca: Path  # the CA's certificate (PEM): what a client must trust
     certificate: Path  # the server's, signed by the CA
     key: Path
+    ca_key: Path  # to sign more (client certificates)
 
 
 def _openssl(*args: str) -> None:
@@ -54,4 +55,22 @@ def make_server_certificate(directory: Path, host: str = "127.0.0.1") -> ServerC
         "x509", "-req", "-in", str(request), "-CA", str(ca_cert), "-CAkey", str(ca_key),
         "-CAcreateserial", "-out", str(cert), "-days", "1", "-extfile", str(extensions),
     )  # fmt: skip
-    return ServerCertificate(ca_cert, cert, key)
+    return ServerCertificate(ca_cert, cert, key, ca_key)
+
+
+def make_client_certificate(directory: Path, server: ServerCertificate) -> tuple[Path, Path]:
+    """(certificate, key) for a TLS client, signed by the server's CA."""
+    directory.mkdir(parents=True, exist_ok=True)
+    key, cert = directory / "client.key", directory / "client.cert"
+    request = directory / "client.csr"
+    _openssl(
+        "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", str(key), "-out", str(request), "-subj", "/CN=shocker test client",
+    )  # fmt: skip
+    extensions = directory / "client.ext"
+    extensions.write_text("basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n")
+    _openssl(
+        "x509", "-req", "-in", str(request), "-CA", str(server.ca), "-CAkey", str(server.ca_key),
+        "-CAcreateserial", "-out", str(cert), "-days", "1", "-extfile", str(extensions),
+    )  # fmt: skip
+    return cert, key
