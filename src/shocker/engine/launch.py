@@ -44,7 +44,7 @@ def launch(
     `tied` (foreground only): the container is killed and removed if this process dies
     before it ends, as a build step's container is.
     """
-    from shocker.cgroups.warmup import prime_migration
+    from shocker.cgroups.warmup import migrate_in_place, prime_migration
     from shocker.runtime import launcher
 
     if primed is None:
@@ -114,6 +114,7 @@ def launch(
             on_started=on_started,
             on_exit=on_exit,
             exit_command=exit_command,
+            while_starting=lambda: migrate_in_place(settings.cgroup_root),
         )
     except ShockerError as error:
         finish(store, settings, record.id, error.exit_code, cgroup)

@@ -20,6 +20,7 @@ import errno
 import os
 import stat
 
+from shocker.linux.syscalls import LIBC
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -38,8 +39,7 @@ _SYS_OPENAT2 = 437  # the same number on every architecture (added in the unifie
 # Linux's own limit on symlinks followed in one lookup (path_resolution(7)).
 MAX_SYMLINKS = 40
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
+_libc = LIBC  # its syscall returns a long, as openat2 needs
 
 
 class _OpenHow(ctypes.Structure):

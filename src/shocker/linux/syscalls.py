@@ -49,7 +49,8 @@ _SYS_CAPSET = {"x86_64": 126, "aarch64": 91, "armv7l": 185, "armv6l": 185, "ppc6
 # capget(2): version 3 takes two 32-bit data structs (64 capability bits).
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
-_libc = ctypes.CDLL(None, use_errno=True)
+# The one handle on libc: every module that calls it goes through this one (LIBC).
+_libc = LIBC = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [
     ctypes.c_char_p,
     ctypes.c_char_p,

@@ -30,9 +30,13 @@ def start(
     on_started: Callable[[int, int], None],
     on_exit: Callable[[ExitStatus], None],
     exit_command: Sequence[str] | None = None,
+    while_starting: Callable[[], None] | None = None,
 ) -> int:
     """Start the container; foreground: relay and return its exit code; detached: return 0
     once its command runs. A start failure raises RuntimeFailure (125, 126 or 127).
+
+    while_starting() runs in this process right after the fork, while the supervisor makes
+    pid 1 and its namespaces (work that would otherwise wait for them, off the critical path).
 
     on_created(host pid of pid 1) runs in this process while pid 1 waits, namespaces made,
     not yet pivoted (join the cgroup, move a veth in); on_started(pid, supervisor pid) and
@@ -52,6 +56,8 @@ def start(
                 spec, theirs, mine, detach, size, terminal_fd, on_started, on_exit, command
             )
         theirs.close()
+        if while_starting is not None:
+            while_starting()
         try:
             if detach:
                 os.waitpid(child, 0)  # the intermediate process; the supervisor is orphaned

@@ -83,9 +83,9 @@ def is_btrfs(path: Path) -> bool:
 
 def _statfs_type(path: Path) -> int:
     import ctypes
-    import ctypes.util
 
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    from shocker.linux.syscalls import LIBC as libc
+
     buf = ctypes.create_string_buffer(256)  # struct statfs is 120 bytes on 64-bit Linux
     if libc.statfs(os.fsencode(path), buf) != 0:
         return 0

@@ -60,7 +60,9 @@ def start_writeback(fd: int, offset: int, length: int) -> None:
     if _sync_file_range is None:
         import ctypes
 
-        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+        from shocker.linux.syscalls import LIBC
+
+        function = LIBC.sync_file_range
         function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
         function.restype = ctypes.c_int
         _sync_file_range = function

@@ -172,10 +172,12 @@ def test_exec_detached_returns_at_once_and_the_command_runs(
     shocker: Shocker, run_detached: Callable[..., str], busybox_id: str
 ) -> None:
     container_id = run_detached(busybox_id, "sleep", "60")
-    result = shocker("exec", "-d", container_id, "sh", "-c", "sleep 1; echo done > /exec-d")
+    # The command sleeps longer than exec -d takes to return even on a loaded host (a second
+    # was not always enough with fifty other processes competing for two cores).
+    result = shocker("exec", "-d", container_id, "sh", "-c", "sleep 8; echo done > /exec-d")
     assert result.check().out == ""
     assert not (shocker.root / container_id / "exec-d").exists()
-    assert wait_until(lambda: (shocker.root / container_id / "exec-d").exists())
+    assert wait_until(lambda: (shocker.root / container_id / "exec-d").exists(), timeout_s=60)
 
 
 def test_stop_signal_and_stop_timeout(

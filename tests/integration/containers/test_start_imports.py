@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.shocker import Shocker
+from tests.support.shocker import Shocker, cli_command
 
 # Heavy for a start: argument parsing, typing, process and thread machinery, archives and
 # compression, hashing, TLS/HTTP, logging, the libraries of other subsystems.
@@ -59,3 +59,6 @@ def test_run_exec_and_ps_import_nothing_heavy(
             assert "shocker.cli.main" in modules  # the log is real: it names the entry point
             heavy = sorted(HEAVY & modules)
             assert not heavy, f"`shocker {command}` imported {heavy}"
+            if Path(cli_command()[0]).name == "shocker":
+                # The installed command starts the interpreter with -I -S: no site.py.
+                assert "site" not in modules, f"`shocker {command}` ran site.py"
