@@ -70,6 +70,7 @@ def container_config(
     (`run --explain`)."""
     from shocker.cgroups.devices import parse_device
     from shocker.cgroups.limits import parse_cpus, parse_memory
+    from shocker.engine.logoptions import parse_log_config
     from shocker.engine.process_options import parse_sysctls, parse_tmpfs, parse_ulimits
     from shocker.engine.security import parse_security_options, seccomp_for
     from shocker.oci.image_config import ImageConfig
@@ -96,6 +97,7 @@ def container_config(
         raise UsageError(f"invalid --cgroupns '{options.cgroupns}': use host or private")
     capabilities = effective_capabilities(options.cap_add, options.cap_drop)
     security = parse_security_options(options.security_opt)
+    log = parse_log_config(options.log_driver, list(options.log_opts))
     seccomp = seccomp_for(security, capabilities, privileged=options.privileged)
     config = {
         "argv": list(argv),
@@ -133,6 +135,8 @@ def container_config(
         },
         "stop_signal": options.stop_signal or image_config.stop_signal,
         "stop_timeout": options.stop_timeout,
+        # Containers recorded without it log raw bytes (container.log).
+        "log": {"driver": log.driver, "max_size": log.max_size, "max_files": log.max_files},
         "runtime": oci_runtime(options.runtime, settings),
         # Its host id range is allocated with its id (create_container).
         "userns_size": userns_size(options, settings),

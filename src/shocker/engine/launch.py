@@ -300,6 +300,7 @@ def build_spec(
             state_root=str(directory / "runtime"),
             id=record.id,
         )
+    log = config.get("log") or {"driver": "raw", "max_size": None, "max_files": 1}
     seccomp = None
     if config.get("seccomp"):
         from shocker.engine.security import load_seccomp
@@ -338,7 +339,10 @@ def build_spec(
         readonly_root=config.get("read_only", False),
         seccomp=seccomp,
         seccomp_cache=store.layout.seccomp_cache,
-        log_path=store.containers.log_path(record.id),
+        log_path=store.containers.log_path(record.id, log["driver"]),
+        log_driver=log["driver"],
+        log_max_size=log["max_size"],
+        log_max_files=log["max_files"],
         liveness_lock=store.layout.container_dir(record.id) / LIVENESS_LOCK,
         stop_signal=stop_signal_number(config.get("stop_signal")) or signal.SIGTERM,
         foreign=foreign,

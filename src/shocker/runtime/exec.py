@@ -166,7 +166,7 @@ def _attend(
     pidfd = os.pidfd_open(child)
     try:
         with raw:
-            inputs = {0: [master]} if spec.interactive else {}
+            inputs: dict[int, list[relay.Target]] = {0: [master]} if spec.interactive else {}
             relay.pump({master: [1]}, inputs, pidfd)
     finally:
         os.close(pidfd)

@@ -13,12 +13,13 @@ import signal
 import sys
 
 from shocker.runtime import relay
+from shocker.runtime.logfile import ContainerLog
 from shocker.runtime.signals import deliver
 
 # Not `typing.TYPE_CHECKING`: importing typing (and re with it) costs each monitor ~1 MB.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from typing import NoReturn
 
 _ENGINE_FAILURE = 125
@@ -32,11 +33,15 @@ def exit_status(wait_status: int) -> tuple[int, int | None]:
     return os.waitstatus_to_exitcode(wait_status), None
 
 
-def become(pid: int, outputs: Sequence[int], log: int, exit_command: Sequence[str]) -> NoReturn:
-    """Replace this process (pid 1's parent, which must stay its parent) by the monitor."""
+def become(
+    pid: int, streams: Mapping[int, str], log: ContainerLog, exit_command: Sequence[str]
+) -> NoReturn:
+    """Replace this process (pid 1's parent, which must stay its parent) by the monitor.
+
+    streams: each output fd and the stream it carries (stdout, stderr)."""
     import shocker
 
-    for fd in (*outputs, log):
+    for fd in streams:
         os.set_inheritable(fd, True)
     source_root = os.path.dirname(os.path.dirname(shocker.__file__))  # noqa: PTH120
     code = (
@@ -56,24 +61,25 @@ def become(pid: int, outputs: Sequence[int], log: int, exit_command: Sequence[st
             "-c",
             code,
             str(pid),
-            str(log),
-            ",".join(str(fd) for fd in outputs),
+            log.describe(),
+            ",".join(f"{fd}={stream}" for fd, stream in streams.items()),
             *exit_command,
         ],
     )
 
 
 def main() -> NoReturn:
-    """sys.argv: -c PID LOG_FD OUTPUT_FDS EXIT_COMMAND..."""
-    pid, log = int(sys.argv[1]), int(sys.argv[2])
-    outputs = [int(fd) for fd in sys.argv[3].split(",") if fd]
+    """sys.argv: -c PID LOG FD=STREAM,... EXIT_COMMAND..."""
+    pid, log = int(sys.argv[1]), ContainerLog.from_description(sys.argv[2])
+    streams = [item.partition("=") for item in sys.argv[3].split(",") if item]
     exit_command = sys.argv[4:]
     code = _ENGINE_FAILURE
     try:
         signal.signal(signal.SIGTERM, lambda signum, _: deliver(pid, signum))
         signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
         pidfd = os.pidfd_open(pid)
-        relay.pump({fd: [log] for fd in outputs}, {}, pidfd)
+        relay.pump({int(fd): log.targets(stream) for fd, _, stream in streams}, {}, pidfd)
+        log.flush()
         code, number = exit_status(os.waitpid(pid, 0)[1])
         if exit_command:
             argv = [*exit_command, str(code), str(number or 0)]

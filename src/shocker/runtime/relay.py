@@ -7,6 +7,13 @@ import errno
 import os
 import select
 
+# Not `typing.TYPE_CHECKING`: the monitor imports this module and must not import typing.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from shocker.runtime.logfile import LineSink
+
+    Target = int | LineSink
+
 _CHUNK = 65536
 _READ_END = (errno.EIO, errno.EBADF)  # a pty master reads EIO once every slave is closed
 
@@ -22,9 +29,9 @@ def _write_all(fd: int, data: bytes) -> bool:
     return True
 
 
-def _forward(source: int, targets: list[int]) -> bool:
-    """One read from source to every target; False at end of input. A target that fails
-    (the caller went away: EPIPE) is dropped; the others go on."""
+def _forward(source: int, targets: list[Target]) -> bool:
+    """One read from source to every target (an fd, or a log's line sink); False at end
+    of input. A target that fails (the caller went away: EPIPE) is dropped; the others go on."""
     try:
         data = os.read(source, _CHUNK)
     except BlockingIOError:
@@ -36,12 +43,13 @@ def _forward(source: int, targets: list[int]) -> bool:
     if not data:
         return False
     for target in list(targets):
-        if not _write_all(target, data):
+        written = _write_all(target, data) if isinstance(target, int) else target.write(data)
+        if not written:
             targets.remove(target)
     return True
 
 
-def pump(outputs: dict[int, list[int]], inputs: dict[int, list[int]], exit_fd: int) -> None:
+def pump(outputs: dict[int, list[Target]], inputs: dict[int, list[Target]], exit_fd: int) -> None:
     """Relay until exit_fd (a pidfd) is readable, then drain what the outputs still hold.
 
     outputs/inputs: source fd -> target fds. Inputs are not drained: once the container
@@ -61,7 +69,7 @@ def pump(outputs: dict[int, list[int]], inputs: dict[int, list[int]], exit_fd: i
                 del routes[fd]
 
 
-def drain(outputs: dict[int, list[int]]) -> None:
+def drain(outputs: dict[int, list[Target]]) -> None:
     """Read every output until it is empty, without waiting for more."""
     for source, targets in outputs.items():
         os.set_blocking(source, False)

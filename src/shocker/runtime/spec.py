@@ -109,6 +109,9 @@ class ContainerSpec:
     seccomp: Seccomp | None = None  # None: unconfined
     seccomp_cache: Path | None = None  # compiled programs, reused across starts
     log_path: Path
+    log_driver: str = "raw"  # "json-file", "none", or "raw" (bytes as written)
+    log_max_size: int | None = None  # json-file: rotate past this many bytes
+    log_max_files: int = 1  # json-file: files kept, the current one included
     # The supervisor holds an flock on it while the container runs (its liveness, as any
     # process that sees the store can tell).
     liveness_lock: Path | None = None

@@ -18,6 +18,7 @@ from shocker.linux.proc import hold_lock
 from shocker.record import record
 from shocker.runtime import init, monitor, relay, sync, terminal
 from shocker.runtime.failure import step
+from shocker.runtime.logfile import ContainerLog
 from shocker.runtime.signals import deliver
 from shocker.runtime.spec import ContainerSpec
 from shocker.runtime.sync import Channel
@@ -58,9 +59,10 @@ class _Container:
     pid: int
     pidfd: int
     channel: Channel
-    outputs: dict[int, list[int]]
-    inputs: dict[int, list[int]]
-    log: int
+    outputs: dict[int, list[relay.Target]]
+    inputs: dict[int, list[relay.Target]]
+    log: ContainerLog
+    streams: dict[int, str]  # output fd -> "stdout" | "stderr"
     master: int | None = None
 
 
@@ -127,7 +129,7 @@ def _supervise(
     if detach and exit_command is not None:
         if lock is not None:
             os.set_inheritable(lock, True)
-        monitor.become(container.pid, list(container.outputs), container.log, exit_command)
+        monitor.become(container.pid, container.streams, container.log, exit_command)
     signal.signal(signal.SIGTERM, lambda signum, _: deliver(container.pid, signum))
     if container.master is not None and terminal_fd is not None:
         master = container.master
@@ -137,6 +139,7 @@ def _supervise(
 
         signal.signal(signal.SIGWINCH, resize)
     relay.pump(container.outputs, container.inputs, container.pidfd)
+    container.log.flush()
     status = _reap(container.pid)
     _finish(on_exit, status)
     return status.exit_code
@@ -147,10 +150,13 @@ def _create(
 ) -> _Container:
     """Fork pid 1 in a new pid namespace and walk it through created -> go -> exec."""
     with step("open log"):
-        log = os.open(spec.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        log = ContainerLog(
+            spec.log_driver, str(spec.log_path), spec.log_max_size, spec.log_max_files
+        )
     foreground = not detach
-    outputs: dict[int, list[int]] = {}
-    inputs: dict[int, list[int]] = {}
+    outputs: dict[int, list[relay.Target]] = {}
+    inputs: dict[int, list[relay.Target]] = {}
+    streams: dict[int, str] = {}
     if spec.tty:
         stdio = (devnull, devnull, devnull)
         ends: tuple[int, ...] = ()
@@ -162,11 +168,14 @@ def _create(
         stdio = (stdin, out_write, err_write)
         ends = (out_write, err_write)
         outputs = {
-            out_read: [1, log] if foreground else [log],
-            err_read: [2, log] if foreground else [log],
+            out_read: [1, *log.targets("stdout")] if foreground else log.targets("stdout"),
+            err_read: [2, *log.targets("stderr")] if foreground else log.targets("stderr"),
         }
+        streams = {out_read: "stdout", err_read: "stderr"}
     if spec.foreign is not None:
-        return _create_foreign(spec, spec.foreign, launcher, stdio, ends, outputs, log, foreground)
+        return _create_foreign(
+            spec, spec.foreign, launcher, stdio, ends, (outputs, streams), log, foreground
+        )
     userns = -1
     if spec.userns is not None:
         from shocker.linux import idmap
@@ -179,7 +188,7 @@ def _create(
     finally:
         if userns >= 0:
             os.close(userns)
-    container = _Container(pid, os.pidfd_open(pid), mine, outputs, inputs, log)
+    container = _Container(pid, os.pidfd_open(pid), mine, outputs, inputs, log, streams)
     theirs.close()
     for fd in ends:
         os.close(fd)
@@ -195,8 +204,7 @@ def _create(
     while True:
         kind, text, fds = sync.receive(mine)
         if kind == sync.PTY:
-            container.master = fds[0]
-            container.outputs = {fds[0]: [1, log] if foreground else [log]}
+            _take_pty(container, fds[0], foreground)
             if spec.interactive and foreground:
                 container.inputs = {0: [fds[0]]}
             continue
@@ -211,8 +219,8 @@ def _create_foreign(
     launcher: Channel,
     stdio: tuple[int, int, int],
     ends: tuple[int, ...],
-    outputs: dict[int, list[int]],
-    log: int,
+    routes: tuple[dict[int, list[relay.Target]], dict[int, str]],
+    log: ContainerLog,
     foreground: bool,
 ) -> _Container:
     """The same walk with another OCI runtime: its `create`, the launcher's go, `start`."""
@@ -225,10 +233,9 @@ def _create_foreign(
             os.close(fd)
     mine, theirs = sync.pair()
     theirs.close()
-    container = _Container(pid, os.pidfd_open(pid), mine, outputs, {}, log)
+    container = _Container(pid, os.pidfd_open(pid), mine, routes[0], {}, log, routes[1])
     if master is not None:
-        container.master = master
-        container.outputs = {master: [1, log] if foreground else [log]}
+        _take_pty(container, master, foreground)
         if spec.interactive and foreground:
             container.inputs = {0: [master]}
     _tell(launcher, sync.CREATED, str(pid))
@@ -244,6 +251,14 @@ def _create_foreign(
         _kill(container)
         raise
     return container
+
+
+def _take_pty(container: _Container, master: int, foreground: bool) -> None:
+    """With a terminal, the pty master carries all output (a terminal has one stream)."""
+    container.master = master
+    targets = container.log.targets("stdout")
+    container.outputs = {master: [1, *targets] if foreground else targets}
+    container.streams = {master: "stdout"}
 
 
 def _fork_pid1(

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 
 STATE_FILE = "state.json"
-LOG_FILE = "container.log"
+LOG_FILE = "container.log"  # raw bytes, containers made before json-file logs
+JSON_LOG_FILE = "container-json.log"  # Docker's json-file format, rotated as .1, .2, ...
 # Held (flock) by the container's supervisor for as long as it runs: whoever sees this
 # store sees whether the container is up, in any pid namespace and whatever pids were reused.
 LIVENESS_LOCK = "running.lock"
@@ -283,8 +284,9 @@ class ContainerStore:
             _remove_quietly(str(retired))
             lock.unlink(missing_ok=True)
 
-    def log_path(self, container_id: str) -> Path:
-        return self.layout.container_dir(container_id) / LOG_FILE
+    def log_path(self, container_id: str, driver: str = "raw") -> Path:
+        name = JSON_LOG_FILE if driver == "json-file" else LOG_FILE
+        return self.layout.container_dir(container_id) / name
 
 
 def _remove_quietly(path: str) -> None:
