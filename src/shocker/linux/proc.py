@@ -73,3 +73,17 @@ def caught_signals(pid: int) -> int:
     except OSError:
         return 0
     return 0
+
+
+def net_dev_bytes(text: str) -> tuple[int, int]:
+    """(received, sent) bytes over every interface but lo, from /proc/PID/net/dev (which
+    shows the network namespace of PID)."""
+    received = sent = 0
+    for line in text.splitlines()[2:]:
+        name, _, counters = line.partition(":")
+        fields = counters.split()
+        if name.strip() == "lo" or len(fields) < 9:
+            continue
+        received += int(fields[0])
+        sent += int(fields[8])
+    return received, sent
