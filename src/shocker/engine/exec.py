@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shocker.engine.status import is_running
-from shocker.errors import NotRunning
+from shocker.errors import Conflict, NotRunning
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -37,6 +37,9 @@ def exec_command(
         raise NotRunning(f"Container '{record.id}' exists but is not running")
     config = record.config
     cgroup = detect(settings.cgroup_root).open(settings.cgroup_parent, record.id)
+    if record.paused or cgroup.is_frozen():
+        # A frozen cgroup would freeze the new process too: it would hang, not run.
+        raise Conflict(f"Container '{record.id}' is paused, unpause the container before exec")
     seccomp = None
     if config.get("seccomp"):
         from shocker.engine.security import load_seccomp

@@ -23,6 +23,17 @@ def freezer_state(shocker: Shocker, container_id: str) -> str:
     return "FROZEN" if v2.read_text().strip() == "1" else "THAWED"
 
 
+def cgroup_procs(shocker: Shocker, container_id: str) -> Path:
+    parent = shocker.env["SHOCKER_CGROUP_PARENT"]
+    for candidate in (
+        CGROUPS / "freezer" / parent / container_id / "cgroup.procs",
+        CGROUPS / parent / container_id / "cgroup.procs",
+    ):
+        if candidate.exists():
+            return candidate
+    raise AssertionError("no cgroup.procs for " + container_id)
+
+
 def inspect(shocker: Shocker, container: str) -> dict[str, object]:
     data = json.loads(shocker("inspect", container).check().out)
     assert isinstance(data[0], dict)
@@ -55,6 +66,24 @@ def test_pause_freezes_the_cgroup_and_unpause_lets_it_run(
     shocker("pause", container_id).check()
     shocker("stop", "-t", "1", container_id).check()
     assert "Exited" in ps_row(shocker, container_id)
+
+
+def test_exec_into_a_paused_container_is_refused_with_one_line(
+    shocker: Shocker, run_detached: Callable[..., str], busybox_id: str
+) -> None:
+    container_id = run_detached(busybox_id, "sleep", "60")
+    shocker("pause", container_id).check()
+    procs = cgroup_procs(shocker, container_id)
+    before = procs.read_text()
+    refused = shocker("exec", container_id, "touch", "/exec-ran", timeout_s=20)
+    assert refused.rc == 125
+    assert refused.err == (
+        f"Container '{container_id}' is paused, unpause the container before exec\n"
+    )
+    assert procs.read_text() == before  # no process was added to the frozen cgroup
+    shocker("unpause", container_id).check()
+    assert not (shocker.root / container_id / "exec-ran").exists()
+    assert shocker("exec", container_id, "true").rc == 0
 
 
 def test_rm_f_of_a_paused_container_leaves_no_process(shocker: Shocker, busybox_id: str) -> None:
