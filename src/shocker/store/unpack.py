@@ -14,7 +14,7 @@ import fcntl
 import os
 import stat
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from shocker.errors import StorageError
@@ -200,10 +200,41 @@ def _clone_staged(fd: int, dir_fd: int, name: str) -> None:
         os.close(source)
 
 
+def apply_members(
+    members: Iterable[tuple[Member, DataWriter]], target_fd: int, *, whiteouts: bool = False
+) -> None:
+    """Write members (each with the writer of its data) into the directory open as
+    target_fd, never outside it: `cp` into a container or out of one. Without whiteouts,
+    `.wh.` names are ordinary files. Raises StorageError naming the member that failed."""
+    applier = _Applier(target_fd, whiteouts=whiteouts)
+    try:
+        for member, data in members:
+            applier.apply(member, data)
+        applier.finish()
+    finally:
+        applier.close()
+
+
+def read_members(tar_stream: BinaryIO) -> Iterator[tuple[Member, DataWriter]]:
+    """The members of a tar stream, each with the writer of its data (for apply_members)."""
+    stream = TarStream(tar_stream)
+    try:
+        for member in stream:
+            yield member, lambda fd: _write_chunks(fd, stream)
+    except zlib.error as error:
+        raise StorageError(f"the tar stream is corrupt: {error}") from None
+
+
 class _Applier:
-    def __init__(self, target: Path) -> None:
+    def __init__(self, target: Path | int, *, whiteouts: bool = True) -> None:
+        self.whiteouts = whiteouts
         try:
-            self.root = os.open(target, _DIR_FLAGS)
+            # An fd (of a directory resolved inside a container's root) is reopened for
+            # reading: an O_PATH descriptor cannot list a directory.
+            if isinstance(target, int):
+                self.root = os.open(".", _DIR_FLAGS, dir_fd=target)
+            else:
+                self.root = os.open(target, _DIR_FLAGS)
         except OSError as error:
             raise StorageError(f"cannot open {target}: {error.strerror}") from error
         root_stat = os.fstat(self.root)
@@ -336,10 +367,12 @@ class _Applier:
                 self.dirs[()] = member
             return
         directory, name = parts[:-1], parts[-1]
-        if name == OPAQUE_MARKER:
+        if not self.whiteouts:
+            pass
+        elif name == OPAQUE_MARKER:
             self._make_opaque(self._dir_fd(directory, create=True), directory)
             return
-        if name.startswith(WHITEOUT_PREFIX):
+        elif name.startswith(WHITEOUT_PREFIX):
             self._whiteout(directory, name[len(WHITEOUT_PREFIX) :])
             return
         parent = self._dir_fd(directory, create=True)

@@ -41,6 +41,7 @@ COMMANDS: dict[str, CommandEntry] = {
     "rename": CommandEntry("rename", "Give a container a new name"),
     "top": CommandEntry("top", "Show a container's processes"),
     "stats": CommandEntry("stats", "Show containers' CPU, memory, network and I/O use"),
+    "cp": CommandEntry("cp", "Copy files between a container and the host"),
     "diff": CommandEntry("diff", "Show the files a container changed in its image"),
     "commit": CommandEntry("commit", "Create or replace an image from a container"),
     "save": CommandEntry("save", "Write images to a tar archive (docker-archive or OCI)"),
