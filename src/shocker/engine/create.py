@@ -72,6 +72,7 @@ def container_config(
     from shocker.cgroups.limits import parse_cpus, parse_memory
     from shocker.engine.logoptions import parse_log_config
     from shocker.engine.process_options import parse_sysctls, parse_tmpfs, parse_ulimits
+    from shocker.engine.restart import parse_restart
     from shocker.engine.security import parse_security_options, seccomp_for
     from shocker.oci.image_config import ImageConfig
     from shocker.record import asdict
@@ -98,6 +99,7 @@ def container_config(
     capabilities = effective_capabilities(options.cap_add, options.cap_drop)
     security = parse_security_options(options.security_opt)
     log = parse_log_config(options.log_driver, list(options.log_opts))
+    restart = parse_restart(options.restart, options.remove)
     seccomp = seccomp_for(security, capabilities, privileged=options.privileged)
     config = {
         "argv": list(argv),
@@ -135,6 +137,7 @@ def container_config(
         },
         "stop_signal": options.stop_signal or image_config.stop_signal,
         "stop_timeout": options.stop_timeout,
+        "restart": {"name": restart.name, "maximum_retries": restart.maximum_retries},
         # Containers recorded without it log raw bytes (container.log).
         "log": {"driver": log.driver, "max_size": log.max_size, "max_files": log.max_files},
         "runtime": oci_runtime(options.runtime, settings),

@@ -117,7 +117,7 @@ def launch(
             while_starting=lambda: migrate_in_place(settings.cgroup_root),
         )
     except ShockerError as error:
-        finish(store, settings, record.id, error.exit_code, cgroup)
+        finish(store, settings, record.id, error.exit_code, cgroup, restart=False)
         raise
 
 
@@ -129,9 +129,16 @@ def finish_command() -> tuple[str, ...]:
 
 
 def finish(
-    store: Store, settings: Settings, container_id: str, exit_code: int, cgroup: Cgroup | None
+    store: Store,
+    settings: Settings,
+    container_id: str,
+    exit_code: int,
+    cgroup: Cgroup | None,
+    *,
+    restart: bool = True,
 ) -> None:
-    """After the container's pid 1 is gone: record how it ended, free what it held."""
+    """After the container's pid 1 is gone: record how it ended, free what it held, and
+    start it again when its restart policy says so (not after a start that failed)."""
     oom = False
     if cgroup is not None:
         try:
@@ -155,6 +162,10 @@ def finish(
         return  # removed meanwhile (rm -f)
     if record.auto_remove:
         store.containers.remove(container_id)
+    elif restart:
+        from shocker.engine.restart import restart_if_wanted
+
+        restart_if_wanted(store, settings, record)
 
 
 def create_cgroup(settings: Settings, container_id: str, config: dict[str, Any]) -> Cgroup:

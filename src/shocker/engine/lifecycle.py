@@ -73,6 +73,8 @@ def stop(
     """The container's stop signal, then SIGKILL after timeout_s (its --stop-timeout, else
     Docker's 10 s). A restart policy ends here: a stopped container stays stopped."""
     if not is_running(record):
+        if record.state == "restarting":
+            _mark_stopping(store, record.id)  # the pending restart gives up
         return
     from shocker.engine.launch import stop_signal_number
 
@@ -112,6 +114,8 @@ def remove(store: Store, settings: Settings, record: ContainerRecord, force: boo
     """Everything the container made goes: process, cgroup, network, subvolume, record."""
     from shocker.engine.teardown import teardown, warn
 
+    if record.state == "restarting":
+        _mark_stopping(store, record.id)  # a pending restart must not start it again
     if is_running(record):
         if not force:
             raise Conflict(

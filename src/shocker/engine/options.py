@@ -67,6 +67,7 @@ class RunOptions:
     labels: tuple[tuple[str, str], ...] = ()
     stop_signal: str | None = None  # canonical: "SIGUSR1"
     stop_timeout: int | None = None
+    restart: str | None = None
     log_driver: str | None = None
     log_opts: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
@@ -201,6 +202,7 @@ def options_from_args(args: Any) -> RunOptions:
         labels=parse_labels(args.label),
         stop_signal=parse_stop_signal(args.stop_signal),
         stop_timeout=parse_stop_timeout(args.stop_timeout),
+        restart=getattr(args, "restart", None),
         log_driver=getattr(args, "log_driver", None),
         log_opts=tuple(getattr(args, "log_opt", ())),
     )

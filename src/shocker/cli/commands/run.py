@@ -64,6 +64,11 @@ def add_container_arguments(parser: FlagParser) -> None:
     add("-l", "--label", action="append", default=[], metavar="KEY[=VALUE]")
     add("--stop-signal", help="signal that stops the container (SIGTERM; USR1 or SIGUSR1)")
     add("--stop-timeout", help="seconds `stop` waits before SIGKILL (default 10)")
+    add(
+        "--restart",
+        metavar="no|on-failure[:N]|always|unless-stopped",
+        help="start it again when it exits (default no)",
+    )
     add("--log-driver", metavar="json-file|none", help="how output is kept (default json-file)")
     add("--log-opt", action="append", default=[], metavar="max-size=10m|max-file=3")
     add("--platform", help="platform to pull if the image is missing (linux/arm64)")
