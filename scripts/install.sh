@@ -9,7 +9,7 @@ VENV="${SHOCKER_VENV:-$REPO/.venv}"
 APT_PACKAGES=(
   btrfs-progs iptables iproute2 procps kmod util-linux mount
   docker-registry busybox-static skopeo zstd apache2-utils openssl
-  podman buildah umoci containerd runc crun libseccomp2
+  podman buildah umoci containerd runc crun libseccomp2 tini
   python3 python3-venv ca-certificates
 )
 

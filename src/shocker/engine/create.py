@@ -100,6 +100,12 @@ def container_config(
     security = parse_security_options(options.security_opt)
     log = parse_log_config(options.log_driver, list(options.log_opts))
     restart = parse_restart(options.restart, options.remove)
+    if options.init:
+        from shocker.engine.launch import init_program
+
+        if options.runtime:
+            raise UsageError("--init is not supported with --runtime")
+        init_program()  # missing: one line now, not a container that cannot start
     seccomp = seccomp_for(security, capabilities, privileged=options.privileged)
     config = {
         "argv": list(argv),
@@ -137,6 +143,7 @@ def container_config(
         },
         "stop_signal": options.stop_signal or image_config.stop_signal,
         "stop_timeout": options.stop_timeout,
+        "init": options.init,
         "restart": {"name": restart.name, "maximum_retries": restart.maximum_retries},
         # Containers recorded without it log raw bytes (container.log).
         "log": {"driver": log.driver, "max_size": log.max_size, "max_files": log.max_files},

@@ -356,6 +356,7 @@ def build_spec(
         log_max_files=log["max_files"],
         liveness_lock=store.layout.container_dir(record.id) / LIVENESS_LOCK,
         stop_signal=stop_signal_number(config.get("stop_signal")) or signal.SIGTERM,
+        init_path=init_program() if config.get("init") else None,
         foreign=foreign,
         userns=userns,
     )
@@ -385,6 +386,23 @@ def _hand_over(
             os.chown(path, userns.uid, userns.gid, follow_symlinks=False)
         except OSError:
             continue
+
+
+INIT_PROGRAMS = ("/usr/bin/tini-static", "/usr/sbin/tini-static", "/sbin/tini-static")
+
+
+def init_program() -> str:
+    """The host's static tini for `--init` (a static build runs in any image)."""
+    import os
+
+    for path in INIT_PROGRAMS:
+        if os.access(path, os.X_OK):
+            return path
+    from shocker.errors import ShockerError
+
+    raise ShockerError(
+        "--init needs tini-static, which is not installed", hint="apt-get install tini"
+    )
 
 
 def stop_signal_number(name: str | None) -> int | None:

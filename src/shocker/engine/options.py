@@ -68,6 +68,7 @@ class RunOptions:
     stop_signal: str | None = None  # canonical: "SIGUSR1"
     stop_timeout: int | None = None
     restart: str | None = None
+    init: bool = False
     log_driver: str | None = None
     log_opts: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
@@ -203,6 +204,7 @@ def options_from_args(args: Any) -> RunOptions:
         stop_signal=parse_stop_signal(args.stop_signal),
         stop_timeout=parse_stop_timeout(args.stop_timeout),
         restart=getattr(args, "restart", None),
+        init=getattr(args, "init", False),
         log_driver=getattr(args, "log_driver", None),
         log_opts=tuple(getattr(args, "log_opt", ())),
     )

@@ -64,15 +64,18 @@ def hold_lock(path: str) -> int:
 
 
 def caught_signals(pid: int) -> int:
-    """The SigCgt mask of /proc/<pid>/status (bit n-1 set: signal n has a handler); 0 if gone."""
+    """Signals pid takes (bit n-1 set for signal n): those with a handler (SigCgt) and
+    those it blocks (SigBlk), which the kernel queues even for a namespace's init, as for
+    an init that waits for them with sigtimedwait (tini); 0 if gone."""
+    mask = 0
     try:
         with open(f"/proc/{pid}/status", "rb") as f:
             for line in f:
-                if line.startswith(b"SigCgt:"):
-                    return int(line.split()[1], 16)
+                if line.startswith((b"SigCgt:", b"SigBlk:")):
+                    mask |= int(line.split()[1], 16)
     except OSError:
         return 0
-    return 0
+    return mask
 
 
 def net_dev_bytes(text: str) -> tuple[int, int]:

@@ -141,3 +141,24 @@ def execve(
         # closed until execve, but `#!/proc/self/exe` would reach the host's interpreter.
         os.execve(path, argv, env)
     os.execve(trampoline, ["shocker-exec", path, f"{missing}\n", f"{failed}\n", *argv], env)
+
+
+def sealed_copy(path: str, name: str) -> int:
+    """A close-on-exec memfd holding a copy of the host program at `path`, sealed against
+    every change: executed from it (fexecve), the program's /proc/PID/exe is the immutable
+    copy, never the host's file. Raises OSError when the program cannot be read."""
+    with open(path, "rb") as program:
+        image = program.read()
+    try:
+        fd = os.memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC)
+    except OSError:  # EINVAL before Linux 6.3, which does not know MFD_EXEC
+        fd = os.memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)
+    try:
+        view = memoryview(image)
+        while view:
+            view = view[os.write(fd, view) :]
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd

@@ -68,6 +68,12 @@ def _start(
     with step("seccomp profile"):
         # Read (or compiled) before pivot_root, while the host's cache is in view.
         program = seccomp.program(spec.seccomp, spec.seccomp_cache) if spec.seccomp else None
+    init_program = -1
+    if spec.init_path:
+        with step(f"read the init {spec.init_path}"):
+            # A sealed copy, taken while the host is in view: pid 1's /proc/1/exe is then
+            # "/memfd:shocker-init", never a host file the container could rewrite.
+            init_program = sealedexec.sealed_copy(spec.init_path, "shocker-init")
     devices = rootfs.host_devices() if spec.privileged else ()
     # With a user namespace every mount is still made by the host's root, and the root is
     # an idmapped bind: the image's files keep their owners inside, the store is unchanged.
@@ -115,6 +121,7 @@ def _start(
         no_new_privileges=spec.no_new_privileges,
         seccomp_program=program,
         trampoline=trampoline,
+        init_program=init_program,
     )
 
 

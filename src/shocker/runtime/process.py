@@ -115,6 +115,7 @@ def confine_and_execute(
     no_new_privileges: bool,
     seccomp_program: bytes | None,
     trampoline: int,
+    init_program: int = -1,
 ) -> NoReturn:
     """The last steps of every container process: user and capabilities, no_new_privs,
     chdir, the seccomp filter, execve. The filter goes last (runc's order), so it need not
@@ -124,7 +125,7 @@ def confine_and_execute(
         load_seccomp(seccomp_program)
         seccomp_program = None
     drop_privileges(identity, names, privileged=privileged, no_new_privileges=no_new_privileges)
-    execute(argv, env, cwd, trampoline, seccomp_program)
+    execute(argv, env, cwd, trampoline, seccomp_program, init_program)
 
 
 def load_seccomp(program: bytes) -> None:
@@ -138,10 +139,13 @@ def execute(
     cwd: str,
     trampoline: int,
     seccomp_program: bytes | None = None,
+    init_program: int = -1,
 ) -> NoReturn:
     """chdir, then execve argv[0], searched in the PATH of `env` when it has no slash, through
     the sealed trampoline from sealedexec.prepare(); with a seccomp program, it is loaded
-    just before: only the execve and the trampoline's own execve run under it.
+    just before: only the execve and the trampoline's own execve run under it. With
+    init_program (a sealed memfd of tini, `run --init`), that init is executed instead,
+    as pid 1, and it runs argv as its child.
 
     Raises RuntimeFailure 127 when not found, 126 when found but not executable."""
     with step(f"chdir to {cwd}"):
@@ -150,6 +154,13 @@ def execute(
     path = find_executable(name, env)
     if seccomp_program is not None:
         load_seccomp(seccomp_program)
+    if init_program >= 0:
+        try:
+            os.execve(init_program, ["tini", "--", *argv], _as_mapping(env))
+        except OSError as error:
+            raise RuntimeFailure(
+                f"exec: the init: {error.strerror}", exit_code=EXIT_NOT_EXECUTABLE
+            ) from None
     try:
         sealedexec.execve(
             trampoline,

@@ -116,6 +116,8 @@ class ContainerSpec:
     # process that sees the store can tell).
     liveness_lock: Path | None = None
     stop_signal: int = signal.SIGTERM
+    # `--init`: a static init on the host (tini-static) run as pid 1 from a sealed copy.
+    init_path: str | None = None
     # Another OCI runtime runs the container from its bundle instead of shocker's init.
     foreign: ForeignRuntime | None = None
     # Its own user namespace (--userns=auto), its root idmapped; None: the host's.

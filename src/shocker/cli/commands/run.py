@@ -64,6 +64,7 @@ def add_container_arguments(parser: FlagParser) -> None:
     add("-l", "--label", action="append", default=[], metavar="KEY[=VALUE]")
     add("--stop-signal", help="signal that stops the container (SIGTERM; USR1 or SIGUSR1)")
     add("--stop-timeout", help="seconds `stop` waits before SIGKILL (default 10)")
+    add("--init", action="store_true", help="run an init as pid 1 that reaps and forwards signals")
     add(
         "--restart",
         metavar="no|on-failure[:N]|always|unless-stopped",
