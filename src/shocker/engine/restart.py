@@ -15,6 +15,7 @@ import time
 from shocker.errors import ShockerError, UsageError
 from shocker.record import record
 from shocker.static import TYPE_CHECKING
+from shocker.store.containers import Status
 
 if TYPE_CHECKING:
     from shocker.settings import Settings
@@ -87,9 +88,9 @@ def restart_if_wanted(store: Store, settings: Settings, container: ContainerReco
     wait_s = delay_s(container.restart_count, ran_s)
 
     def mark(r: ContainerRecord) -> None:
-        if r.stopping or r.state != "exited":
+        if r.stopping or r.state != Status.EXITED:
             raise _Cancelled
-        r.state = "restarting"
+        r.move_to(Status.RESTARTING)
         r.restart_count += 1
 
     try:
@@ -102,18 +103,31 @@ def restart_if_wanted(store: Store, settings: Settings, container: ContainerReco
             current = store.containers.get(container.id)
         except ShockerError:
             return  # removed (rm -f)
-        if current.stopping or current.state != "restarting":
+        if current.stopping or current.state != Status.RESTARTING:
             _settle(store, container.id)
             return
         if time.monotonic() >= deadline:
             break
         time.sleep(min(_POLL_S, max(deadline - time.monotonic(), 0.0)))
-    from shocker.engine.launch import launch
+    _start_detached(container.id)
 
-    try:
-        launch(store, settings, current, detach=True)
-    except ShockerError:
-        return  # recorded as exited by launch: a start that fails ends the policy
+
+def _start_detached(container_id: str) -> None:
+    """`shocker start ID` in a process of its own, with none of our descriptors: we (the
+    monitor's `_finish`, or a foreground supervisor) hold the container's liveness lock,
+    which its new supervisor takes once we are gone. A start that fails is recorded as the
+    container's exit, without a restart: it ends the policy."""
+    import subprocess
+    import sys
+
+    subprocess.Popen(
+        [sys.executable, "-m", "shocker", "start", container_id],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
+    )
 
 
 class _Cancelled(Exception):
@@ -124,8 +138,8 @@ def _settle(store: Store, container_id: str) -> None:
     """`stop` ended a pending restart: the container is simply exited."""
 
     def mark(r: ContainerRecord) -> None:
-        if r.state == "restarting":
-            r.state = "exited"
+        if r.state == Status.RESTARTING:
+            r.move_to(Status.EXITED)
 
     try:
         store.containers.update(container_id, mark)

@@ -56,7 +56,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.RUNNING: frozenset({Status.RUNNING, Status.PAUSED, Status.RESTARTING, Status.EXITED}),
     Status.PAUSED: frozenset({Status.RUNNING, Status.EXITED}),
     Status.RESTARTING: frozenset({Status.RUNNING, Status.EXITED}),
-    Status.EXITED: frozenset({Status.RUNNING, Status.EXITED}),  # `start` again
+    # `start` again; a restart policy's wait before it starts the container again.
+    Status.EXITED: frozenset({Status.RUNNING, Status.RESTARTING, Status.EXITED}),
 }
 
 
