@@ -72,9 +72,9 @@ def stop(
 ) -> None:
     """The container's stop signal, then SIGKILL after timeout_s (its --stop-timeout, else
     Docker's 10 s). A restart policy ends here: a stopped container stays stopped."""
+    if record.state == "restarting":
+        record = _end_pending_restart(store, record)
     if not is_running(record):
-        if record.state == "restarting":
-            _mark_stopping(store, record.id)  # the pending restart gives up
         return
     from shocker.engine.launch import stop_signal_number
 
@@ -92,6 +92,20 @@ def stop(
         with contextlib.suppress(ShockerError):
             send_signal(store.containers.get(record.id), signal.SIGKILL)
         wait_for_exit(store, record.id, 10)
+
+
+def _end_pending_restart(store: Store, record: ContainerRecord) -> ContainerRecord:
+    """Tell a restart policy's pending start to give up, and wait until it has: the
+    container is then exited, or (when its start had begun) running, to be stopped."""
+    _mark_stopping(store, record.id)
+    deadline = time.monotonic() + 10.0
+    while record.state == "restarting" and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+        try:
+            record = store.containers.get(record.id)
+        except ShockerError:
+            break
+    return record
 
 
 def kill(store: Store, settings: Settings, record: ContainerRecord, signum: int) -> None:
