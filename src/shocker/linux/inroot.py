@@ -93,12 +93,7 @@ def open_in_root(
     file in the middle)."""
     if kernel_resolve:
         try:
-            return openat2(
-                root_fd,
-                path,
-                os.O_PATH | os.O_CLOEXEC,
-                RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-            )
+            return _openat2_retrying(root_fd, path)
         except OSError as error:
             # ENOSYS: no openat2; EPERM/EACCES: a seccomp filter refusing it; ENOENT: the
             # walk creates what is missing. Every other error is the answer.
@@ -106,6 +101,20 @@ def open_in_root(
             if not missing and error.errno not in (errno.ENOSYS, errno.EPERM, errno.EACCES):
                 raise
     return _walk(root_fd, path, create, owner)
+
+
+def _openat2_retrying(root_fd: int, path: str) -> int:
+    """openat2 RESOLVE_IN_ROOT, tried again on EAGAIN: the kernel answers so when a rename
+    anywhere on the system raced a ".." in the lookup, and asks the caller to retry
+    (openat2(2))."""
+    for _ in range(MAX_SYMLINKS):
+        try:
+            return openat2(
+                root_fd, path, os.O_PATH | os.O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
+            )
+        except BlockingIOError:
+            continue
+    return openat2(root_fd, path, os.O_PATH | os.O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
 
 
 def _components(path: str) -> list[str]:
