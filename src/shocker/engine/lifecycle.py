@@ -72,6 +72,12 @@ def stop(
 ) -> None:
     """The container's stop signal, then SIGKILL after timeout_s (its --stop-timeout, else
     Docker's 10 s). A restart policy ends here: a stopped container stays stopped."""
+    # First of all: a run that ends meanwhile by itself must not be restarted either.
+    _mark_stopping(store, record.id)
+    try:
+        record = store.containers.get(record.id)
+    except ShockerError:
+        return
     if record.state == "restarting":
         record = _end_pending_restart(store, record)
     if not is_running(record):
