@@ -87,6 +87,8 @@ def test_always_restarts_until_stop_ends_it_for_good(
     shocker("start", container_id).check()
     count = int(str(later["restart_count"]))
     assert wait_until(lambda: int(str(record(shocker, container_id)["restart_count"])) > count, 30)
+    shocker("stop", "-t", "2", container_id).check()
+    assert wait_until(lambda: not processes_mentioning(container_id), 10)
 
 
 def test_rm_f_during_restarts_leaves_no_process(
