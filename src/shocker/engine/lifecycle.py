@@ -92,6 +92,8 @@ def stop(
     try:
         kill(store, settings, record, stop_signal)
     except NotRunning:
+        # It ended by itself just now: return once its exit is recorded, as after a stop.
+        wait_for_exit(store, record.id, 10)
         return
     # A negative timeout (Docker's -1) waits for as long as it takes.
     if not wait_for_exit(store, record.id, timeout_s if timeout_s >= 0 else None):
