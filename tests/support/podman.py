@@ -5,6 +5,7 @@ runc, cgroupfs and a file events log; everything removed afterwards."""
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import subprocess
 import tempfile
@@ -63,6 +64,25 @@ class Podman:
                 f"podman {' '.join(args)}: {result.returncode}\n{result.stdout}{result.stderr}"
             )
         return result
+
+
+    def run(self, image: str, *command: str) -> str:
+        """stdout of `command` in a throwaway container of `image`, without a network."""
+        return self("run", "--rm", "--network", "none", image, *command).stdout
+
+
+def skopeo_inspect(reference: str, *flags: str, creds: str | None = None) -> dict[str, object]:
+    """`skopeo inspect` of `docker://reference` over plain HTTP, parsed."""
+    argv = ["skopeo", "inspect", "--tls-verify=false", *flags]
+    if creds is not None:
+        argv += ["--creds", creds]
+    done = subprocess.run(
+        [*argv, f"docker://{reference}"], capture_output=True, text=True, timeout=120
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"skopeo inspect {reference}: {done.returncode}\n{done.stderr}")
+    parsed: dict[str, object] = json.loads(done.stdout)
+    return parsed
 
 
 def _mounts_under(base: Path) -> list[str]:

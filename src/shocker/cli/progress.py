@@ -1,4 +1,5 @@
-"""Pull progress: one `Pulling layer <digest>` line per layer, plus live bars on a terminal."""
+"""Pull and push progress: one `Pulling layer <digest>` (`Pushing layer`, `Layer <digest>
+already exists`) line per layer, plus live bars on a terminal."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class PullProgress:
     The bars (rich) start only when a layer download starts, so a `run` that pulls nothing
     neither imports rich nor keeps a refresh thread alive while the container runs.
     """
+
+    VERB = "Pulling layer"
 
     def __init__(self, stream: Any = None) -> None:
         self.stream = stream or sys.stdout
@@ -75,11 +78,11 @@ class PullProgress:
                 self._start_bars()
             if self.bars is not None:
                 self.bars.console.print(
-                    f"Pulling layer {short_digest(digest)}", highlight=False, markup=False
+                    f"{self.VERB} {short_digest(digest)}", highlight=False, markup=False
                 )
                 self.tasks[digest] = self.bars.add_task(short_digest(digest), total=size)
             else:
-                self.stream.write(f"Pulling layer {short_digest(digest)}\n")
+                self.stream.write(f"{self.VERB} {short_digest(digest)}\n")
                 self.stream.flush()
 
     def layer_progress(self, digest: str, nbytes: int) -> None:
@@ -91,3 +94,21 @@ class PullProgress:
         with self.lock:
             if self.bars is not None and digest in self.tasks:
                 self.bars.remove_task(self.tasks.pop(digest))
+
+
+class PushProgress(PullProgress):
+    """Implements the engine's PushReporter."""
+
+    VERB = "Pushing layer"
+
+    def __enter__(self) -> PushProgress:
+        return self
+
+    def layer_exists(self, digest: str) -> None:
+        with self.lock:
+            line = f"Layer {short_digest(digest)} already exists"
+            if self.bars is not None:
+                self.bars.console.print(line, highlight=False, markup=False)
+            else:
+                self.stream.write(line + "\n")
+                self.stream.flush()

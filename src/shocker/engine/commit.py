@@ -75,9 +75,11 @@ def snapshot_layer(
     config: dict[str, Any],
     created_by: str,
     epoch: int | None,
+    skipped: frozenset[str] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The layer records and config of `base` plus one diff layer from `rootfs` (a live
-    filesystem: snapshotted first, so the layer is one consistent moment)."""
+    filesystem: snapshotted first, so the layer is one consistent moment). `skipped`: paths
+    left out, by default the mount points the runtime provides in a container."""
     from shocker.oci.image_config import epoch_time, with_history
     from shocker.store import btrfs
     from shocker.store.layerdiff import PROVIDED, create_layer
@@ -99,7 +101,7 @@ def snapshot_layer(
             str(below[-1]["chain_id"]) if below else None,
             scratch,
             epoch,
-            skipped=PROVIDED,
+            skipped=PROVIDED if skipped is None else skipped,
         )
     finally:
         btrfs.delete_subvolume(scratch)

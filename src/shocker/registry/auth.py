@@ -305,8 +305,8 @@ class Authenticator:
         params: list[tuple[str, str]] = []
         if challenge.params.get("service"):
             params.append(("service", challenge.params["service"]))
-        scopes = [scope]
-        if challenge.params.get("scope") and challenge.params["scope"] != scope:
+        scopes = scope.split(" ")  # several resources (a push that mounts): several params
+        if challenge.params.get("scope") and challenge.params["scope"] not in scopes:
             scopes.append(challenge.params["scope"])
         params += [("scope", s) for s in scopes]
         headers = {"Authorization": creds.basic()} if creds else {}

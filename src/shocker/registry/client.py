@@ -31,7 +31,7 @@ from shocker.settings import Settings
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from shocker.registry.http import Response
+    from shocker.registry.http import Body, Response
 
 # distribution refuses manifests over 4 MiB; containerd reads no more either.
 MAX_MANIFEST = 4 << 20
@@ -346,14 +346,38 @@ class RegistryClient:
     # -- requests --------------------------------------------------------------------------
 
     def _get(self, ref: Reference, path: str, headers: dict[str, str], name: str) -> Response:
-        """GET with the registry's auth dance: one answer to a 401, then a clear error."""
-        scope = f"repository:{ref.repository}:pull"
-        url = self._transport.url(ref.registry, path)
+        return self.send(ref, "GET", path, headers, name)
+
+    def send(
+        self,
+        ref: Reference,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        name: str,
+        *,
+        scope: str | None = None,
+        body: Body = None,
+        tries: int | None = None,
+    ) -> Response:
+        """A request with the registry's auth dance: one answer to a 401, then a clear error.
+
+        `path` is a path on the registry or an absolute URL it gave (an upload's Location);
+        `scope` defaults to pulling `ref`'s repository (several scopes: space-separated).
+        A file `body` is sent from where it stands at the call, again for every attempt.
+        """
+        scope = scope or f"repository:{ref.repository}:pull"
+        url = path if "://" in path else self._transport.url(ref.registry, path)
+        start = body.tell() if body is not None and not isinstance(body, bytes) else 0
         sent: dict[str, str] = {}
         reason = ""
         for attempt in range(2):
             sent = self._auth.authorization(ref.registry, scope)
-            response = self._transport.send("GET", url, {**headers, **sent}, registry=ref.registry)
+            if attempt and body is not None and not isinstance(body, bytes):
+                body.seek(start)
+            response = self._transport.send(
+                method, url, {**headers, **sent}, registry=ref.registry, body=body, tries=tries
+            )
             if response.status_code != 401:
                 return response
             challenge = response.headers.get("www-authenticate", "")
@@ -372,6 +396,21 @@ class RegistryClient:
             if creds is None
             else "the repository may not exist, or these credentials may not read it",
         )
+
+    def url(self, registry: str, path: str) -> str:
+        return self._transport.url(registry, path)
+
+    @property
+    def tries(self) -> int:
+        return self._transport.tries
+
+    @property
+    def backoff(self) -> float:
+        return self._transport.backoff
+
+    def failure(self, ref: Reference, response: Response, what: str) -> RegistryError:
+        """The error for an unexpected answer to a request about `what`."""
+        return self._failure(ref, response, what)
 
     def _failure(self, ref: Reference, response: Response, what: str) -> RegistryError:
         reason = error_reason(response)

@@ -483,7 +483,11 @@ class Pool:
         sending = {k: v for k, v in sending.items() if k.lower() not in lowered}
         sending.update(headers)
         length = _body_length(body, start)
-        if length is not None and "content-length" not in lowered:
+        if length is not None and "content-length" in lowered and not isinstance(body, bytes):
+            # A file body with its own Content-Length: that many bytes from `start` (one
+            # chunk of a blob upload).
+            length = int(next(v for k, v in headers.items() if k.lower() == "content-length"))
+        elif length is not None:
             sending["Content-Length"] = str(length)
         head = f"{method} {request_target} HTTP/1.1\r\n" + "".join(
             f"{name}: {value}\r\n" for name, value in sending.items()

@@ -31,6 +31,10 @@ MAX_REDIRECTS = 10
 MAX_RETRY_AFTER = 30.0
 
 
+class Unreachable(RegistryError):
+    """No answer from the registry (refused, reset, timed out) after every try."""
+
+
 def hostname(registry: str) -> str:
     """The host part of `host[:port]`, `[v6]:port` or a bare IPv6 address."""
     if registry.startswith("["):
@@ -222,7 +226,7 @@ class Transport:
                 method, body = "GET", None
         raise RegistryError(f"{registry}: more than {MAX_REDIRECTS} redirects")
 
-    def unreachable(self, registry: str, exc: HTTPError) -> RegistryError:
+    def unreachable(self, registry: str, exc: HTTPError) -> Unreachable:
         """The error for a registry (or the host it redirected to) that did not answer."""
         host = registry
         netloc = exc.netloc
@@ -245,4 +249,4 @@ class Transport:
                 f"if {registry} speaks plain HTTP, add it to SHOCKER_INSECURE_REGISTRIES "
                 "(comma-separated host[:port])"
             )
-        return RegistryError(f"cannot reach {host}: {reason}", hint=hint)
+        return Unreachable(f"cannot reach {host}: {reason}", hint=hint)

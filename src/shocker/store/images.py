@@ -291,6 +291,19 @@ class ImageStore:
         index.write()
         self.layout.image_record(image_id).unlink(missing_ok=True)
 
+    def set_layers(
+        self, image_id: str, created: str, layers: Iterable[dict[str, Any]], config: dict[str, Any]
+    ) -> ImageRecord:
+        """Record the layers an image's filesystem was found to be (and the config naming
+        them), unless the image changed since `created` (StorageError: try again)."""
+        with self._ids_lock():
+            record = self.get(image_id)
+            if record.created != created:
+                raise StorageError(f"image {image_id} changed meanwhile: try again")
+            record.layers, record.config = list(layers), config
+            self._write(record)
+        return record
+
     def replace_rootfs(
         self, image_id: str, source: Path, config: dict[str, Any] | None = None
     ) -> None:

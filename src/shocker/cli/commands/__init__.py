@@ -22,6 +22,7 @@ class CommandEntry:
 
 COMMANDS: dict[str, CommandEntry] = {
     "pull": CommandEntry("pull", "Pull an image from a registry"),
+    "push": CommandEntry("push", "Push an image to a registry"),
     "images": CommandEntry("images", "List images"),
     "rmi": CommandEntry("rmi", "Remove images, or names of images"),
     "tag": CommandEntry("tag", "Give an image another name"),
