@@ -116,6 +116,8 @@ def _build(cls: type[T], frozen: bool, kw_only: bool) -> type[T]:
         # As dataclasses: a mutable record with __eq__ is unhashable.
         methods["__hash__"] = None
     for name, value in methods.items():
+        if name == "__repr__" and name in cls.__dict__:
+            continue  # the class's own, as dataclasses keeps it
         setattr(cls, name, value)
     return cls
 

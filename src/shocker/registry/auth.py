@@ -4,7 +4,6 @@ realm (distribution's token spec), Basic auth, and credentials from the environm
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import threading
@@ -12,8 +11,8 @@ import time
 from pathlib import Path
 
 from shocker.errors import RegistryError
-from shocker.oci.reference import HUB_REGISTRY
 from shocker.record import field, record
+from shocker.registry.dockerconfig import Credentials, stored_credentials
 from shocker.settings import Settings
 from shocker.static import TYPE_CHECKING
 
@@ -29,9 +28,10 @@ DEFAULT_TOKEN_LIFETIME = 60
 EXPIRY_MARGIN = 5.0
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _BARE_VALUE = re.compile(r"[^\s,]+")
-_HUB_KEYS = frozenset({"index.docker.io", "docker.io", HUB_REGISTRY})
 PASSWORD_REFUSED = "the user name or password was refused"
-CREDENTIALS_HINT = "set SHOCKER_REGISTRY_USER and SHOCKER_REGISTRY_PASS (or `docker login`)"
+CREDENTIALS_HINT = (
+    "run 'shocker login HOST', or set SHOCKER_REGISTRY_USER and SHOCKER_REGISTRY_PASS"
+)
 
 
 @record(frozen=True)
@@ -84,48 +84,9 @@ def parse_www_authenticate(header: str) -> list[Challenge]:
             challenges.append(Challenge(word.lower()))
 
 
-@record(frozen=True)
-class Credentials:
-    username: str
-    password: str
-
-    def basic(self) -> str:
-        pair = f"{self.username}:{self.password}".encode()
-        return "Basic " + base64.b64encode(pair).decode()
-
-
-def _config_key_host(key: str) -> str:
-    # Keys seen in the wild: "host", "host:port", "https://host", "https://index.docker.io/v1/".
-    host = key.partition("://")[2] if "://" in key else key
-    return host.partition("/")[0].lower()
-
-
 def docker_config_credentials(path: Path, registry: str) -> Credentials | None:
-    """Credentials for `registry` from a Docker config.json `auths` map, if present."""
-    try:
-        doc = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise RegistryError(f"cannot read {path}: {exc}") from None
-    auths = doc.get("auths") if isinstance(doc, dict) else None
-    if not isinstance(auths, dict):
-        return None
-    wanted = {registry.lower()} | (_HUB_KEYS if registry == HUB_REGISTRY else set())
-    for key, entry in auths.items():
-        if _config_key_host(key) not in wanted or not isinstance(entry, dict):
-            continue
-        if entry.get("username") and entry.get("password"):
-            return Credentials(str(entry["username"]), str(entry["password"]))
-        if entry.get("auth"):
-            try:
-                decoded = base64.b64decode(str(entry["auth"])).decode()
-            except ValueError:
-                raise RegistryError(f"{path}: the auth entry for {key} is not base64") from None
-            user, sep, password = decoded.partition(":")
-            if sep:
-                return Credentials(user, password)
-    return None
+    """Credentials for `registry` from a Docker config.json (its `auths`, or its helper)."""
+    return stored_credentials(path, registry)
 
 
 def credentials_for(settings: Settings, registry: str) -> Credentials | None:
@@ -305,8 +266,9 @@ class Authenticator:
         params: list[tuple[str, str]] = []
         if challenge.params.get("service"):
             params.append(("service", challenge.params["service"]))
-        scopes = scope.split(" ")  # several resources (a push that mounts): several params
-        if challenge.params.get("scope") and challenge.params["scope"] not in scopes:
+        # Several resources (a push that mounts): several params; none for a login.
+        scopes = [s for s in scope.split(" ") if s]
+        if scopes and challenge.params.get("scope") and challenge.params["scope"] not in scopes:
             scopes.append(challenge.params["scope"])
         params += [("scope", s) for s in scopes]
         headers = {"Authorization": creds.basic()} if creds else {}

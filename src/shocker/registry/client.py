@@ -397,6 +397,26 @@ class RegistryClient:
             else "the repository may not exist, or these credentials may not read it",
         )
 
+    def check_login(self, registry: str) -> None:
+        """GET /v2/ answering the registry's challenge with the configured credentials, as
+        `docker login` checks them; RegistryError when they are refused."""
+        url = self._transport.url(registry, "/v2/")
+        sent: dict[str, str] = {}
+        for attempt in range(2):
+            response = self._transport.send("GET", url, sent, registry=registry)
+            with response:
+                if response.status_code == 200:
+                    return
+                if response.status_code != 401:
+                    raise RegistryError(f"{registry} refused the login: {error_reason(response)}")
+                challenge = response.headers.get("www-authenticate", "")
+                reason = error_reason(response)
+            if attempt or not challenge:
+                raise self._auth.refused(registry, f"{PASSWORD_REFUSED} ({reason})")
+            self._auth.answer(registry, "", challenge, sent)  # a token with no scope
+            sent = self._auth.authorization(registry, "")
+        raise AssertionError("unreachable: the loop returns or raises")
+
     def url(self, registry: str, path: str) -> str:
         return self._transport.url(registry, path)
 

@@ -23,6 +23,8 @@ class CommandEntry:
 COMMANDS: dict[str, CommandEntry] = {
     "pull": CommandEntry("pull", "Pull an image from a registry"),
     "push": CommandEntry("push", "Push an image to a registry"),
+    "login": CommandEntry("login", "Check and keep credentials for a registry"),
+    "logout": CommandEntry("login", "Forget the credentials kept for a registry"),
     "images": CommandEntry("images", "List images"),
     "rmi": CommandEntry("rmi", "Remove images, or names of images"),
     "tag": CommandEntry("tag", "Give an image another name"),
