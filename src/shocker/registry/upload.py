@@ -171,14 +171,28 @@ class Uploader:
     ) -> None:
         location = location or self._start()
         offset = 0
-        failures = 0
+        failures = restarts = 0
         delay = self.client.backoff
         while True:
             try:
                 if offset < size:
-                    location, received = self._patch(location, blob, offset, size)
+                    answer = self._patch(location, blob, offset, size)
+                    if answer is None:
+                        # The registry does not have the upload where we stand (it forgot
+                        # it, or an ambiguous `Range: 0-0` misled us): a new upload, a few
+                        # times at most.
+                        restarts += 1
+                        if restarts > self.client.tries:
+                            raise RegistryError(
+                                f"{self.ref.registry} kept refusing the chunks of blob "
+                                f"{digest[:19]}"
+                            )
+                        location, received = self._start(), 0
+                    else:
+                        location, received = answer
+                        failures = 0
                     report(received - offset)
-                    offset, failures = received, 0
+                    offset = received
                     continue
                 headers = {"Content-Length": "0"}
                 with self._send("PUT", _with_digest(location, digest), headers, tries=1) as done:
@@ -197,8 +211,11 @@ class Uploader:
                 report(received - offset)  # the bar shows what the registry holds
                 offset = received
 
-    def _patch(self, location: str, blob: BinaryIO, offset: int, size: int) -> tuple[str, int]:
-        """One chunk from `offset`; the next location and the bytes the registry holds."""
+    def _patch(
+        self, location: str, blob: BinaryIO, offset: int, size: int
+    ) -> tuple[str, int] | None:
+        """One chunk from `offset`; the next location and the bytes the registry holds, or
+        None when the registry refuses the chunk at that upload and offset."""
         end = min(offset + CHUNK_SIZE, size)
         blob.seek(offset)
         headers = {
@@ -207,10 +224,8 @@ class Uploader:
             "Content-Length": str(end - offset),
         }
         with self._send("PATCH", location, headers, body=blob, tries=1) as response:
-            if response.status_code in (404, 416):
-                # Not where the registry stands (an ambiguous `Range: 0-0`), or an upload it
-                # forgot: start afresh.
-                return self._start(), 0
+            if response.status_code in (400, 404, 416):
+                return None
             if response.status_code != 202:
                 raise self.client.failure(self.ref, response, "a blob chunk")
             return self._location(response, location), _received(response, end)

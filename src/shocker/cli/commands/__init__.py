@@ -28,6 +28,7 @@ COMMANDS: dict[str, CommandEntry] = {
     "images": CommandEntry("images", "List images"),
     "rmi": CommandEntry("rmi", "Remove images, or names of images"),
     "tag": CommandEntry("tag", "Give an image another name"),
+    "history": CommandEntry("history", "Show the steps that made an image"),
     "init": CommandEntry("init", "Create an image from a directory"),
     "inspect": CommandEntry("inspect", "Show an image or a container as JSON"),
     "run": CommandEntry("run", "Run a command in a new container"),
