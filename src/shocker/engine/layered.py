@@ -26,16 +26,19 @@ def with_layers(store: Store, image: ImageRecord) -> ImageRecord:
         # A container's filesystem has the runtime's mount points in it; a directory
         # imported with `init` is the user's own content, all of it.
         skipped: frozenset[str] | None = None if image.source == "commit" else frozenset()
-        layers, config = snapshot_layer(
-            store,
-            None,
-            store.layout.image_rootfs(image.id),
-            config,
-            f"shocker {image.source}",
-            None,
-            skipped,
-        )
-        image = store.images.set_layers(image.id, image.created, layers, config)
+        from shocker.store.gc import creating
+
+        with creating(store.layout):  # no sweep between the new layer and its record
+            layers, config = snapshot_layer(
+                store,
+                None,
+                store.layout.image_rootfs(image.id),
+                config,
+                f"shocker {image.source}",
+                None,
+                skipped,
+            )
+            image = store.images.set_layers(image.id, image.created, layers, config)
     for layer in image.layers:
         if not store.blobs.has(str(layer["digest"]), int(layer["size"])):
             name = image.reference or image.id

@@ -13,6 +13,7 @@ from shocker.record import record
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any, Protocol
 
     from shocker.oci.manifest import Descriptor
@@ -59,6 +60,7 @@ def push(
     from shocker.oci.reference import Reference as Ref
     from shocker.registry.upload import Uploader
     from shocker.store.atomic import write_bytes_atomic
+    from shocker.store.layers import scratch_path
 
     if ref.digest is not None or ref.tag is None:
         raise UsageError(f"push needs a tag, not a digest: '{local}'")
@@ -70,16 +72,18 @@ def push(
     config_descriptor = Descriptor("", compute_digest(config), len(config))
     layers = [_layer_blob(layer, ref.registry) for layer in image.layers]
     manifest, media_type = image_manifest(config_descriptor, [blob.descriptor for blob in layers])
-    config_path = store.blobs.path(config_descriptor.digest)
-    if not store.blobs.has(config_descriptor.digest, len(config)):
-        config_path.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes_atomic(config_path, config)
+    # The config goes from a scratch file: it is no blob of the store (a sweep would not
+    # count it as used).
+    config_path = scratch_path(store.layout, "push")
+    write_bytes_atomic(config_path, config, durable=False)
     uploader = Uploader(client, ref)
     blobs = [*layers, _Blob(config_descriptor, None)]
+    paths = {config_descriptor.digest: config_path}
     try:
-        uploaded = _send_blobs(store, uploader, blobs, reporter)
+        uploaded = _send_blobs(store, uploader, blobs, reporter, paths)
     finally:
         reporter.finish()
+        config_path.unlink(missing_ok=True)
     digest = uploader.put_manifest(ref.tag, manifest, media_type)
     name = Ref(ref.registry, ref.repository, None, None, ref.implicit_registry).familiar()
     return PushResult(name=name, digest=digest, uploaded=uploaded)
@@ -108,7 +112,11 @@ def _layer_blob(layer: dict[str, Any], registry: str) -> _Blob:
 
 
 def _send_blobs(
-    store: Store, uploader: Uploader, blobs: list[_Blob], reporter: PushReporter
+    store: Store,
+    uploader: Uploader,
+    blobs: list[_Blob],
+    reporter: PushReporter,
+    paths: dict[str, Path],
 ) -> int:
     """Every blob onto the registry; the number uploaded. The last blob is the config: it
     gets no line of its own."""
@@ -133,7 +141,8 @@ def _send_blobs(
             if shown:
                 reporter.layer_progress(digest, nbytes)
 
-        uploader.upload(digest, size, store.blobs.path(digest), progress, location)
+        path = paths.get(digest) or store.blobs.path(digest)
+        uploader.upload(digest, size, path, progress, location)
         if shown:
             reporter.layer_done(digest)
 
