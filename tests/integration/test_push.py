@@ -61,7 +61,7 @@ def commit_with_changes(shocker: Shocker, base: str, target: str) -> None:
 
 
 def test_a_committed_container_reaches_podman_with_its_deletion(
-    fresh_shocker: Shocker, images: ImageSet, registry: Registry, tmp_path: Path
+    fresh_shocker: Shocker, images: ImageSet, registry: Registry
 ) -> None:
     fresh_shocker("pull", images.layered.ref).check()
     target = f"{registry.host}/pushed/committed:1"

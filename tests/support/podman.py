@@ -65,7 +65,6 @@ class Podman:
             )
         return result
 
-
     def run(self, image: str, *command: str) -> str:
         """stdout of `command` in a throwaway container of `image`, without a network."""
         return self("run", "--rm", "--network", "none", image, *command).stdout
