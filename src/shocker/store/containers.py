@@ -163,6 +163,7 @@ class ContainerStore:
                 move(scratch, self.layout.container_rootfs(container_id))
                 self.layout.container_dir(container_id).mkdir(parents=True)
                 record = make_record(container_id)
+                record.directory = str(self.layout.container_dir(container_id))
                 # Visible to the next name check at once; made durable after the lock, so
                 # concurrent creates do not queue behind each other's fsync (50 at once:
                 # the ids lock was held through 50 flushes in a row). A crash in between
