@@ -134,3 +134,18 @@ def test_rmi_beside_concurrent_pulls_of_images_sharing_layers(
         for image_id in listed:
             fresh_shocker("rmi", image_id).check()
         assert stored_layers(fresh_shocker.root) == set()
+
+
+def test_rmi_of_the_last_name_of_an_image_a_container_uses_needs_force(
+    fresh_shocker: Shocker, images: ImageSet, removed_after: list[str]
+) -> None:
+    image_id = fresh_shocker("pull", images.busybox.ref).check().created_id()
+    fresh_shocker("run", image_id, "true").check()
+    removed_after.append(fresh_shocker("ps", "-q").check().lines[0])
+
+    assert_one_line_error(fresh_shocker("rmi", "busybox"), "must be forced", image_id)
+    assert list(image_rows(fresh_shocker("images").check())) == [image_id]
+
+    forced = fresh_shocker("rmi", "-f", "busybox").check()
+    assert forced.lines == ["Untagged: busybox:latest", f"Removed: {image_id}"]
+    assert stored_blobs(fresh_shocker.root) == set()

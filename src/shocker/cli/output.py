@@ -53,10 +53,11 @@ def _plural(count: int, unit: str) -> str:
     return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
 
 
-def human_size(size: int) -> str:
+def human_size(size: int, precision: int = 3) -> str:
+    """Decimal units as Docker prints sizes (`212B`, `16.43MB` with precision 4)."""
     value = float(size)
     for unit in ("B", "kB", "MB", "GB"):
         if value < 1000:
-            return f"{value:.3g}{unit}"
+            return f"{value:.{precision}g}{unit}"
         value /= 1000
-    return f"{value:.3g}TB"
+    return f"{value:.{precision}g}TB"

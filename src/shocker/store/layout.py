@@ -76,6 +76,10 @@ class Layout:
     def volume(self, name: str) -> Path:
         return self.volumes / name
 
+    def volume_record(self, name: str) -> Path:
+        """Whether the volume is anonymous, and when it was made (none: a named volume)."""
+        return self.meta / "volumes" / f"{name}.json"
+
     @property
     def network(self) -> Path:
         """IPAM state and network locks."""
