@@ -4,6 +4,7 @@ snapshot the image, and write the record that `start` will launch from.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -11,6 +12,7 @@ from shocker.errors import NotFound, UsageError
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
     from shocker.engine.options import RunOptions
@@ -115,8 +117,7 @@ def container_config(
         "hostname": options.hostname,
         "tty": options.tty,
         "interactive": options.interactive,
-        "volumes": [_volume_record(store, v, make_volumes) for v in options.volumes]
-        + _volumes_from(store, options.volumes_from),
+        "volumes": volume_mounts(store, image, options, make_volumes),
         "network": options.network,
         "ip": options.ip,
         "dns": list(options.dns),
@@ -204,16 +205,89 @@ def _image_labels(image: ImageRecord) -> dict[str, str]:
     return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
 
-def _volume_record(store: Store, volume: Any, make: bool) -> dict[str, Any]:
+def volume_mounts(
+    store: Store, image: ImageRecord, options: RunOptions, make: bool = True
+) -> list[dict[str, Any]]:
+    """The container's -v and --volumes-from mounts, then an anonymous volume for each
+    `VOLUME` of the image that no other mount covers (Docker's rule). A new, empty volume
+    is first filled from the image's directory unless nocopy. `make` False (`run
+    --explain`): nothing is created or filled, and no anonymous volume is listed."""
+    rootfs = store.layout.image_rootfs(image.id)
+    mounts = [_volume_record(store, v, rootfs, make) for v in options.volumes]
+    mounts += _volumes_from(store, options.volumes_from)
+    if not make:
+        return mounts
+    taken = {m["destination"] for m in mounts}
+    made: list[str] = []
+    try:
+        for destination in image_volumes(image.config):
+            if destination in taken:
+                continue
+            name, path = store.volumes.create_anonymous()
+            made.append(name)
+            store.volumes.fill_from(name, rootfs, destination)
+            mounts.append(
+                {
+                    "source": str(path),
+                    "destination": destination,
+                    "readonly": False,
+                    "volume": name,
+                    "anonymous": True,
+                }
+            )
+    except BaseException:
+        for name in made:
+            store.volumes.remove(name)
+        raise
+    return mounts
+
+
+def image_volumes(config: dict[str, Any]) -> list[str]:
+    """The image config's `Volumes` paths, normalised, sorted (parents before children)."""
+    declared = (config.get("config") or {}).get("Volumes") or {}
+    if not isinstance(declared, dict):
+        return []
+    paths = {os.path.normpath(str(p)) for p in declared if str(p).startswith("/")}
+    return sorted(p for p in paths if p != "/")
+
+
+def _volume_record(store: Store, volume: Any, rootfs: Path, make: bool) -> dict[str, Any]:
     source = volume.source
-    if volume.named:
-        source = str(store.volumes.ensure(source) if make else store.volumes.path(source))
+    if volume.named and not make:
+        source = str(store.volumes.path(volume.source))
+    elif volume.named:
+        source = str(store.volumes.ensure(volume.source))
+        if not volume.nocopy:
+            store.volumes.fill_from(volume.source, rootfs, volume.destination)
     return {
         "source": source,
         "destination": volume.destination,
         "readonly": volume.readonly,
         "volume": volume.source if volume.named else None,
     }
+
+
+def remove_anonymous_volumes(store: Store, record: ContainerRecord) -> list[str]:
+    """Remove the container's anonymous volumes that no other container mounts (`rm -v`,
+    and `--rm` as Docker does); their names."""
+    from shocker.errors import ShockerError
+
+    others = {
+        str(m.get("volume"))
+        for c in store.containers.list()
+        if c.id != record.id
+        for m in c.config.get("volumes", [])
+    }
+    removed = []
+    for mount in record.config.get("volumes", []):
+        name = mount.get("volume")
+        if name and mount.get("anonymous") and name not in others:
+            try:
+                store.volumes.remove(name)
+            except ShockerError:
+                continue
+            removed.append(name)
+    return removed
 
 
 def _volumes_from(store: Store, containers: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -268,7 +342,13 @@ def create_container(
             labels={**_image_labels(image), **dict(options.labels)},
         )
 
-    record = store.containers.create(image, options.name, make_record)
+    try:
+        record = store.containers.create(image, options.name, make_record)
+    except BaseException:
+        for mount in config["volumes"]:
+            if mount.get("anonymous"):
+                store.volumes.remove(mount["volume"])
+        raise
     if seccomp is not None:
         from shocker.engine.security import save_seccomp
 

@@ -63,7 +63,7 @@ def launch(
         # Nothing ran: free what was taken; `--rm` leaves no container behind either.
         teardown_and_record(store, settings, record.id)
         if record.auto_remove:
-            store.containers.remove(record.id)
+            remove_auto(store, record)
         raise
 
     def on_created(pid: int) -> None:
@@ -161,7 +161,7 @@ def finish(
     except ShockerError:
         return  # removed meanwhile (rm -f)
     if record.auto_remove:
-        store.containers.remove(container_id)
+        remove_auto(store, record)
     elif restart:
         from shocker.engine.restart import restart_if_wanted
 
@@ -484,3 +484,12 @@ def _read(path: str) -> str:
             return f.read()
     except OSError:
         return ""
+
+
+def remove_auto(store: Store, record: ContainerRecord) -> None:
+    """`--rm`: the container goes, with its anonymous volumes (as Docker's)."""
+    store.containers.remove(record.id)
+    if any(mount.get("anonymous") for mount in record.config.get("volumes", [])):
+        from shocker.engine.create import remove_anonymous_volumes
+
+        remove_anonymous_volumes(store, record)

@@ -132,8 +132,11 @@ def _mark_stopping(store: Store, container_id: str) -> None:
         store.containers.update(container_id, change)
 
 
-def remove(store: Store, settings: Settings, record: ContainerRecord, force: bool) -> None:
-    """Everything the container made goes: process, cgroup, network, subvolume, record."""
+def remove(
+    store: Store, settings: Settings, record: ContainerRecord, force: bool, volumes: bool = False
+) -> None:
+    """Everything the container made goes: process, cgroup, network, subvolume, record;
+    with `volumes`, its anonymous volumes too (`rm -v`)."""
     from shocker.engine.teardown import teardown, warn
 
     if record.state == "restarting":
@@ -151,6 +154,10 @@ def remove(store: Store, settings: Settings, record: ContainerRecord, force: boo
     # The record goes with the container: the warning is what is left of a failure.
     warn(record.id, teardown(store, settings, record.id))
     store.containers.remove(record.id)
+    if volumes:
+        from shocker.engine.create import remove_anonymous_volumes
+
+        remove_anonymous_volumes(store, record)
 
 
 def start(store: Store, settings: Settings, record: ContainerRecord, attach: bool) -> int:

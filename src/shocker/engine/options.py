@@ -24,6 +24,7 @@ class VolumeSpec:
     destination: str
     readonly: bool = False
     named: bool = False
+    nocopy: bool = False  # a new, empty named volume is not filled from the image
 
 
 @record(frozen=True)
@@ -74,13 +75,18 @@ class RunOptions:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-def parse_volume(text: str) -> VolumeSpec:
-    """`HOST:CONTAINER[:ro|rw]`, `NAME:CONTAINER[:ro]`, or `PATH` (the same path inside)."""
+def parse_volume(text: str, nocopy: bool = False) -> VolumeSpec:
+    """`HOST:CONTAINER[:ro|rw]`, `NAME:CONTAINER[:OPTIONS]`, or `PATH` (the same path inside).
+
+    OPTIONS is a comma-separated list of `ro`, `rw` and (named volumes only) `nocopy`.
+    """
     parts = text.split(":")
-    mode = ""
+    modes: set[str] = set()
     if len(parts) == 3:
-        mode = parts.pop()
-    if mode not in ("", "ro", "rw") or len(parts) > 2 or not all(parts):
+        modes = set(parts.pop().split(","))
+    if not modes <= {"ro", "rw", "nocopy"} or {"ro", "rw"} <= modes:
+        raise UsageError(f"invalid volume specification '{text}'")
+    if len(parts) > 2 or not all(parts):
         raise UsageError(f"invalid volume specification '{text}'")
     source = parts[0]
     destination = parts[1] if len(parts) == 2 else parts[0]
@@ -89,6 +95,8 @@ def parse_volume(text: str) -> VolumeSpec:
             f"invalid volume specification '{text}': the container path must be absolute"
         )
     named = not source.startswith(("/", "."))
+    if "nocopy" in modes and not named:
+        raise UsageError(f"invalid volume specification '{text}': nocopy is for named volumes")
     if named:
         if len(parts) == 1 or not NAME_PATTERN.fullmatch(source):
             raise UsageError(f"invalid volume specification '{text}'")
@@ -97,7 +105,13 @@ def parse_volume(text: str) -> VolumeSpec:
         if not host.exists():
             raise NotFound(f"host path '{source}' of volume '{text}' does not exist")
         source = os.path.normpath(host)
-    return VolumeSpec(source, os.path.normpath(destination), mode == "ro", named)
+    return VolumeSpec(
+        source,
+        os.path.normpath(destination),
+        "ro" in modes,
+        named,
+        named and (nocopy or "nocopy" in modes),
+    )
 
 
 def parse_env(assignments: list[str], env_files: list[str]) -> tuple[str, ...]:
@@ -159,10 +173,19 @@ def parse_stop_timeout(text: str | None) -> int | None:
     return value
 
 
+def _nocopy(volume_opts: list[str]) -> bool:
+    """`--volume-opt nocopy`: no named volume of this container is filled from the image."""
+    for option in volume_opts:
+        if option != "nocopy":
+            raise UsageError(f"invalid --volume-opt '{option}': the option is nocopy")
+    return bool(volume_opts)
+
+
 def options_from_args(args: Any) -> RunOptions:
     """`args`: the parsed flags of `run` (shocker.cli.flags.Namespace), by attribute."""
     if args.name is not None and not NAME_PATTERN.fullmatch(args.name):
         raise UsageError(f"invalid container name '{args.name}': use [a-zA-Z0-9][a-zA-Z0-9_.-]*")
+    nocopy = _nocopy(getattr(args, "volume_opt", []))
     return RunOptions(
         image=args.image,
         command=tuple(args.command),
@@ -176,7 +199,7 @@ def options_from_args(args: Any) -> RunOptions:
         env=parse_env(args.env, args.env_file),
         workdir=args.workdir,
         user=args.user,
-        volumes=tuple(parse_volume(v) for v in args.volume),
+        volumes=tuple(parse_volume(v, nocopy) for v in args.volume),
         volumes_from=tuple(args.volumes_from),
         memory=args.memory,
         cpus=args.cpus,

@@ -56,3 +56,35 @@ def test_env_flags_override_files_and_bare_keys_come_from_the_environment(
 def test_env_key_with_space_is_rejected() -> None:
     with pytest.raises(UsageError):
         parse_env(["A B=1"], [])
+
+
+@pytest.mark.parametrize(
+    ("text", "readonly", "nocopy"),
+    [
+        ("data:/srv", False, False),
+        ("data:/srv:nocopy", False, True),
+        ("data:/srv:ro,nocopy", True, True),
+        ("data:/srv:ro", True, False),
+    ],
+)
+def test_named_volume_options(text: str, readonly: bool, nocopy: bool) -> None:
+    spec = parse_volume(text)
+    assert (spec.named, spec.readonly, spec.nocopy) == (True, readonly, nocopy)
+
+
+def test_volume_opt_nocopy_applies_to_named_volumes() -> None:
+    assert parse_volume("data:/srv", nocopy=True).nocopy
+
+
+@pytest.mark.parametrize("text", ["/tmp:/srv:nocopy", "data:/srv:ro,rw", "data:/srv:copy"])
+def test_bad_volume_options_are_refused(text: str) -> None:
+    with pytest.raises(UsageError):
+        parse_volume(text)
+
+
+def test_image_volumes_are_normalised_absolute_paths_in_order() -> None:
+    from shocker.engine.create import image_volumes
+
+    config = {"config": {"Volumes": {"/var/lib/db/": {}, "relative": {}, "/": {}, "/data": {}}}}
+    assert image_volumes(config) == ["/data", "/var/lib/db"]
+    assert image_volumes({"config": {"Volumes": None}}) == []

@@ -9,7 +9,9 @@ from shocker.settings import Settings
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-f", "--force", action="store_true", help="kill a running container")
-    parser.add_argument("-v", "--volumes", action="store_true", help="accepted for Docker users")
+    parser.add_argument(
+        "-v", "--volumes", action="store_true", help="also remove its anonymous volumes"
+    )
     parser.add_argument("targets", nargs="+", metavar="CONTAINER|IMAGE")
 
 
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             remove_image(store, image, args.force)
             print(f"Removed: {image.id}")
             return
-        remove(store, settings, record, args.force)
+        remove(store, settings, record, args.force, volumes=args.volumes)
         print(f"Removed: {record.id}")
 
     return for_each(args.targets, remove_one)

@@ -28,7 +28,14 @@ def add_container_arguments(parser: FlagParser) -> None:
     add("--env-file", action="append", default=[], metavar="FILE")
     add("-w", "--workdir", help="working directory inside the container")
     add("-u", "--user", help="user[:group] (names or ids from the container's /etc/passwd)")
-    add("-v", "--volume", action="append", default=[], metavar="[HOST:]CONTAINER[:ro]")
+    add("-v", "--volume", action="append", default=[], metavar="[HOST:|NAME:]CONTAINER[:OPTS]")
+    add(
+        "--volume-opt",
+        action="append",
+        default=[],
+        metavar="nocopy",
+        help="nocopy: new named volumes are not filled from the image",
+    )
     add("--volumes-from", action="append", default=[], metavar="CONTAINER")
     add("-m", "--memory", help="memory limit (512m, 1g); default SHOCKER_MEM_LIMIT MB")
     add("--cpus", help="CPU quota in cores (1.5)")
