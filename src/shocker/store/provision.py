@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from shocker.errors import StorageError, UsageError
+from shocker.errors import ShockerError, StorageError, UsageError
 from shocker.settings import Settings
 from shocker.store.btrfs import is_btrfs
 
@@ -22,7 +21,6 @@ _SUPERBLOCK_MAGIC = b"_BHRfS_M"
 # mkfs.btrfs refuses smaller devices (the minimum is about 109 MiB with default options).
 MIN_SIZE_BYTES = 128 << 20
 _SIZE = re.compile(r"^(\d+)([KMGT]?)(i?B)?$", re.IGNORECASE)
-_SBIN_PATH = "/usr/local/sbin:/usr/sbin:/sbin"
 
 
 def parse_size(text: str) -> int:
@@ -38,19 +36,48 @@ def parse_size(text: str) -> int:
 
 
 def _which(program: str) -> str | None:
-    return shutil.which(program, path=f"{os.environ.get('PATH', '')}:{_SBIN_PATH}")
+    from shocker.linux.packages import which
+
+    return which(program)
 
 
 def check(settings: Settings) -> list[str]:
     """What is missing for shocker to work, one line each; empty when ready."""
-    missing = []
-    if _which("mkfs.btrfs") is None:
-        missing.append("btrfs-progs (mkfs.btrfs not found)")
-    if _which("iptables") is None:
-        missing.append("iptables (needed for container networking)")
+    from shocker.linux.packages import missing_programs, not_found
+
+    missing = [not_found(program) for program in missing_programs()]
     if not is_btrfs(settings.root):
         missing.append(f"storage: {settings.root} is not a btrfs filesystem (run 'shocker setup')")
     return missing
+
+
+def ensure_host_programs(install_allowed: bool, say: Callable[[str], None]) -> None:
+    """Install the packages of missing host programs (mkfs.btrfs, iptables, ip) with the
+    host's package manager when allowed (root, no --no-install); otherwise, or when that
+    fails to provide them, one error naming each program's package."""
+    from shocker.linux.packages import (
+        install,
+        missing_programs,
+        not_found,
+        package_for,
+        package_manager,
+    )
+
+    missing = missing_programs()
+    if not missing:
+        return
+    manager = package_manager() if install_allowed else None
+    if manager is None:
+        hint = "no apt-get or dnf found to install it" if install_allowed else None
+        if not install_allowed and os.geteuid() != 0:
+            hint = "run 'shocker setup' as root to install it"
+        raise ShockerError("; ".join(not_found(program) for program in missing), hint=hint)
+    packages = list(dict.fromkeys(package_for(program, manager) for program in missing))
+    say(f"Installing {' '.join(packages)} with {manager}")
+    install(manager, packages)
+    still = missing_programs()
+    if still:
+        raise ShockerError("; ".join(not_found(program) for program in still))
 
 
 def has_btrfs_signature(image_file: Path) -> bool:
