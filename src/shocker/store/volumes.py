@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import stat
-import subprocess
 from pathlib import Path
 
 from shocker.errors import NotFound, StorageError, UsageError
@@ -130,6 +129,8 @@ class VolumeStore:
 def _copy_tree(source: str, volume: Path, source_fd: int) -> None:
     # cp -a keeps owners, modes, links, devices and xattrs and gives `volume` the source
     # directory's own; --reflink shares extents (volumes live on the same btrfs).
+    import subprocess  # here: not on the start path of every `run`
+
     done = subprocess.run(
         ["cp", "-a", "--reflink=auto", f"{source}/.", f"{volume}/"],
         capture_output=True,
