@@ -119,17 +119,12 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
 
 def _network(store: Store, settings: Settings, record: ContainerRecord) -> dict[str, Any]:
     """As launch.prepare_network decides it, reserving nothing: the lowest free address."""
-    mode = record.config["network"]
-    if mode in ("none", "host"):
-        return {"mode": mode}
-    if mode.startswith("container:"):
-        from shocker.engine.status import is_running
-        from shocker.errors import NotRunning
+    from shocker.engine.launch import shared_network
 
-        other = store.containers.resolve(mode.partition(":")[2])
-        if not is_running(other):
-            raise NotRunning(f"Container '{other.id}' exists but is not running")
-        return {"mode": f"/proc/{other.pid}/ns/net"}
+    mode = record.config["network"]
+    shared = shared_network(store, mode)
+    if shared is not None:
+        return shared
     from shocker.network import ipam
     from shocker.network.attach import mac_for
     from shocker.network.config import NetworkConfig

@@ -199,9 +199,8 @@ def cgroup_limits(config: dict[str, Any]) -> Limits:
     return Limits(**config["limits"], devices=devices)
 
 
-def prepare_network(store: Store, settings: Settings, record: ContainerRecord) -> dict[str, Any]:
-    """Address and published ports for bridge mode, recorded before anything starts."""
-    mode = record.config["network"]
+def shared_network(store: Store, mode: str) -> dict[str, Any] | None:
+    """The network of a mode that makes none of its own (none, host, container:NAME)."""
     if mode in ("none", "host"):
         return {"mode": mode}
     if mode.startswith("container:"):
@@ -211,6 +210,15 @@ def prepare_network(store: Store, settings: Settings, record: ContainerRecord) -
         if not is_running(other):
             raise NotRunning(f"Container '{other.id}' exists but is not running")
         return {"mode": f"/proc/{other.pid}/ns/net", "joined": other.id}
+    return None
+
+
+def prepare_network(store: Store, settings: Settings, record: ContainerRecord) -> dict[str, Any]:
+    """Address and published ports for bridge mode, recorded before anything starts."""
+    mode = record.config["network"]
+    shared = shared_network(store, mode)
+    if shared is not None:
+        return shared
     if mode != "bridge":
         from shocker.errors import UsageError
 
