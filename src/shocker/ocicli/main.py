@@ -9,85 +9,64 @@ which is where the shim reads a failed command's reason; exit status 1.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
-from pathlib import Path
 
 from shocker.errors import ShockerError
+from shocker.ocicli.args import COMMANDS, GLOBAL, parse
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Sequence
 
+    from shocker.ocicli.args import Namespace, Option
     from shocker.ocicli.container import Container
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise ShockerError(f"{self.prog}: {message}")
+    Args = Namespace | argparse.Namespace
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="shocker-runtime", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", default=None, help="state directory (/run/shocker-runtime)")
-    parser.add_argument("--log", default=None, help="write errors (and info) to this file")
-    parser.add_argument("--log-format", default="text", choices=("text", "json"))
-    parser.add_argument("--debug", action="store_true", help="accepted for runc compatibility")
-    parser.add_argument("--systemd-cgroup", action="store_true")
-    parser.add_argument("--rootless", default="false")
-    parser.add_argument("--criu", default=None, help="accepted for runc compatibility")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    """argparse from the table in shocker.ocicli.args: for --help and whatever parse() leaves."""
+    import argparse
 
-    def command(name: str, summary: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, help=summary, description=summary)
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # type: ignore[override]
+            raise ShockerError(f"{self.prog}: {message}")
 
-    create = command("create", "create a container from a bundle; its process waits for start")
-    run = command("run", "create and start a container; wait for it unless --detach")
-    for sub in (create, run):
-        sub.add_argument("--bundle", "-b", default=".")
-        sub.add_argument("--pid-file", default=None)
-        sub.add_argument("--console-socket", default=None)
-        sub.add_argument("--no-pivot", action="store_true")
-        sub.add_argument("--no-new-keyring", action="store_true")
-        sub.add_argument("--preserve-fds", type=int, default=0)
-        sub.add_argument("id")
-    run.add_argument("--detach", "-d", action="store_true")
-    command("start", "run the created container's process").add_argument("id")
-    command("state", "print the container's state as JSON").add_argument("id")
-    kill = command("kill", "send a signal (default SIGTERM) to the container's init")
-    kill.add_argument("--all", "-a", action="store_true", help="to every process in it")
-    kill.add_argument("id")
-    kill.add_argument("signal", nargs="?", default="SIGTERM")
-    delete = command("delete", "delete a stopped container (--force: kill it first)")
-    delete.add_argument("--force", "-f", action="store_true")
-    delete.add_argument("id")
-    exec_ = command("exec", "run a process (--process FILE) in a running container")
-    exec_.add_argument("--process", "-p", required=True)
-    exec_.add_argument("--detach", "-d", action="store_true")
-    exec_.add_argument("--pid-file", default=None)
-    exec_.add_argument("--console-socket", default=None)
-    exec_.add_argument("--tty", "-t", action="store_true")
-    exec_.add_argument("--preserve-fds", type=int, default=0)
-    exec_.add_argument("id")
-    ps = command("ps", "list the host pids of the container's processes")
-    ps.add_argument("--format", "-f", default="table", choices=("table", "json"))
-    ps.add_argument("id")
-    command("pause", "freeze every process of the container").add_argument("id")
-    command("resume", "thaw a paused container").add_argument("id")
-    update = command("update", "change the container's cgroup limits")
-    update.add_argument("--resources", "-r", required=True, help="resources JSON, - for stdin")
-    update.add_argument("id")
-    command("features", "print what this runtime supports, as JSON")
-    command("list", "list containers under --root")
+    def add(parser: argparse.ArgumentParser, option: Option) -> None:
+        if option.value:
+            parser.add_argument(
+                *option.names,
+                default=option.default,
+                choices=option.choices,
+                type=int if option.integer else str,
+                required=option.required,
+                help=option.help,
+            )
+        else:
+            parser.add_argument(*option.names, action="store_true", help=option.help)
+
+    parser = Parser(prog="shocker-runtime", description=__doc__.split("\n\n")[0])
+    for option in GLOBAL:
+        add(parser, option)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name, command in COMMANDS.items():
+        sub = commands.add_parser(name, help=command.summary, description=command.summary)
+        for option in command.options:
+            add(sub, option)
+        for positional in command.positionals:
+            sub.add_argument(positional)
+        if command.optional is not None:
+            sub.add_argument(command.optional[0], nargs="?", default=command.optional[1])
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = None
     try:
-        args = _parser().parse_args(argv)
+        words = sys.argv[1:] if argv is None else argv
+        args = parse(words) or _parser().parse_args(words)
         return _dispatch(args)
     except ShockerError as error:
         _report(args, error.message)
@@ -96,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _report(args: argparse.Namespace | None, message: str) -> None:
+def _report(args: Args | None, message: str) -> None:
     print(message, file=sys.stderr)
     log = getattr(args, "log", None)
     if not log:
@@ -104,6 +83,8 @@ def _report(args: argparse.Namespace | None, message: str) -> None:
     from shocker.runtime.ocistate import now_rfc3339
 
     if getattr(args, "log_format", "text") == "json":
+        import json
+
         line = json.dumps({"level": "error", "msg": message, "time": now_rfc3339()})
     else:
         line = f'time="{now_rfc3339()}" level=error msg="{message}"'
@@ -114,7 +95,7 @@ def _report(args: argparse.Namespace | None, message: str) -> None:
         return
 
 
-def _dispatch(args: argparse.Namespace) -> int:
+def _dispatch(args: Args) -> int:
     if args.systemd_cgroup:
         raise ShockerError("--systemd-cgroup: the systemd cgroup driver is not supported")
     if args.rootless not in ("false", "auto"):
@@ -122,10 +103,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command is None:
         raise ShockerError("shocker-runtime: give a command (see --help)")
     if args.command == "features":
+        import json
+
         from shocker.ocicli.features import features
 
         print(json.dumps(features(), indent=2))
         return 0
+    from pathlib import Path
+
     from shocker.ocicli import container as oc
     from shocker.runtime.ocistate import DEFAULT_ROOT
 
@@ -161,27 +146,31 @@ def _dispatch(args: argparse.Namespace) -> int:
     return _COMMANDS[args.command](container, args)
 
 
-def _start(container: Container, _: argparse.Namespace) -> int:
+def _start(container: Container, _: Args) -> int:
     container.start()
     return 0
 
 
-def _state(container: Container, _: argparse.Namespace) -> int:
+def _state(container: Container, _: Args) -> int:
+    import json
+
     print(json.dumps(container.state_json(), indent=2))
     return 0
 
 
-def _kill(container: Container, args: argparse.Namespace) -> int:
+def _kill(container: Container, args: Args) -> int:
     container.kill(parse_signal(args.signal), every=args.all)
     return 0
 
 
-def _delete(container: Container, args: argparse.Namespace) -> int:
+def _delete(container: Container, args: Args) -> int:
     container.delete(force=args.force)
     return 0
 
 
-def _exec(container: Container, args: argparse.Namespace) -> int:
+def _exec(container: Container, args: Args) -> int:
+    from pathlib import Path
+
     return container.exec(
         Path(args.process),
         detach=args.detach,
@@ -191,9 +180,11 @@ def _exec(container: Container, args: argparse.Namespace) -> int:
     )
 
 
-def _ps(container: Container, args: argparse.Namespace) -> int:
+def _ps(container: Container, args: Args) -> int:
     pids = container.pids()
     if args.format == "json":
+        import json
+
         print(json.dumps(pids))
     else:
         print("PID")
@@ -202,17 +193,20 @@ def _ps(container: Container, args: argparse.Namespace) -> int:
     return 0
 
 
-def _pause(container: Container, _: argparse.Namespace) -> int:
+def _pause(container: Container, _: Args) -> int:
     container.pause()
     return 0
 
 
-def _resume(container: Container, _: argparse.Namespace) -> int:
+def _resume(container: Container, _: Args) -> int:
     container.resume()
     return 0
 
 
-def _update(container: Container, args: argparse.Namespace) -> int:
+def _update(container: Container, args: Args) -> int:
+    import json
+    from pathlib import Path
+
     try:
         text = sys.stdin.read() if args.resources == "-" else Path(args.resources).read_text()
         document = json.loads(text)

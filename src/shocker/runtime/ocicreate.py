@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import _socket
 import os
-import select
 import signal
 from pathlib import Path
 
@@ -307,19 +306,3 @@ def check_command(process: Process) -> None:
     from shocker.runtime.process import find_executable
 
     find_executable(process.args[0], list(process.env))
-
-
-def start(directory: StateDir, pid_alive: Callable[[], bool]) -> None:
-    """Open exec.fifo: the init's blocked open returns, it reads our byte, execs."""
-    with step("open exec.fifo"):
-        reader = os.open(directory.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        while True:
-            ready, _, _ = select.select([reader], [], [], 0.05)
-            if ready and os.read(reader, 1):
-                break
-            if not pid_alive():
-                raise RuntimeFailure("cannot start a container that has stopped")
-    finally:
-        os.close(reader)
-    directory.fifo.unlink(missing_ok=True)

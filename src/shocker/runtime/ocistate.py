@@ -12,8 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from shocker.errors import ShockerError
-from shocker.oci.runtime_spec import OCI_VERSION
+from shocker.errors import RuntimeFailure, ShockerError
 from shocker.record import record
 from shocker.static import TYPE_CHECKING
 
@@ -111,6 +110,8 @@ def status(directory: StateDir, state: RuntimeState, is_frozen: Callable[[], boo
 
 def state_json(state: RuntimeState, current: str) -> dict[str, Any]:
     """The runtime-spec state object (`runc state`)."""
+    from shocker.oci.runtime_spec import OCI_VERSION
+
     document: dict[str, Any] = {
         "ociVersion": OCI_VERSION,
         "id": state.id,
@@ -148,7 +149,37 @@ def make_dir(directory: StateDir) -> None:
     directory.fifo.chmod(0o622)
 
 
-def remove_dir(directory: StateDir) -> None:
-    import shutil
+def start(directory: StateDir, pid_alive: Callable[[], bool]) -> None:
+    """Open exec.fifo: the init's blocked open returns, it reads our byte, execs."""
+    import select
 
-    shutil.rmtree(directory.path, ignore_errors=True)
+    try:
+        reader = os.open(directory.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        raise RuntimeFailure(f"open exec.fifo: {error.strerror or error}") from None
+    try:
+        while True:
+            ready, _, _ = select.select([reader], [], [], 0.05)
+            if ready and os.read(reader, 1):
+                break
+            if not pid_alive():
+                raise RuntimeFailure("cannot start a container that has stopped")
+    finally:
+        os.close(reader)
+    directory.fifo.unlink(missing_ok=True)
+
+
+def remove_dir(directory: StateDir) -> None:
+    """The directory and its files (state.json, exec.fifo), with os calls: shutil, which
+    brings fnmatch, zlib, bz2 and lzma, costs ~6 ms of CPU to import (python -I -S, median of
+    20 on this project's loaded 2-core machine). rmtree takes over for anything else."""
+    try:
+        for entry in directory.path.iterdir():
+            entry.unlink()
+        directory.path.rmdir()
+    except FileNotFoundError:
+        return
+    except OSError:
+        import shutil
+
+        shutil.rmtree(directory.path, ignore_errors=True)
