@@ -17,13 +17,13 @@ from shocker.oci.capabilities import CAPABILITY_NAMES
 from shocker.oci.seccomp import Seccomp as Seccomp
 from shocker.oci.seccomp import SeccompArg as SeccompArg
 from shocker.oci.seccomp import SeccompSyscall as SeccompSyscall
+from shocker.oci.specversion import OCI_VERSION as OCI_VERSION
 from shocker.record import record
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import Any
 
-OCI_VERSION = "1.0.2"
 
 NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
 RLIMIT_TYPES = (

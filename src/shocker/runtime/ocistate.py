@@ -110,7 +110,7 @@ def status(directory: StateDir, state: RuntimeState, is_frozen: Callable[[], boo
 
 def state_json(state: RuntimeState, current: str) -> dict[str, Any]:
     """The runtime-spec state object (`runc state`)."""
-    from shocker.oci.runtime_spec import OCI_VERSION
+    from shocker.oci.specversion import OCI_VERSION
 
     document: dict[str, Any] = {
         "ociVersion": OCI_VERSION,
