@@ -109,17 +109,17 @@ def _dispatch(args: Args) -> int:
 
         print(json.dumps(features(), indent=2))
         return 0
-    from pathlib import Path
-
     from shocker.ocicli import container as oc
     from shocker.runtime.ocistate import DEFAULT_ROOT
 
-    root = Path(args.root) if args.root else DEFAULT_ROOT
+    root = args.root or DEFAULT_ROOT
     if args.command == "list":
-        for entry in sorted(root.iterdir()) if root.is_dir() else []:
-            print(entry.name)
+        for name in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+            print(name)
         return 0
     if args.command in ("create", "run"):
+        from pathlib import Path
+
         container = oc.create(
             root,
             args.id,
@@ -152,9 +152,9 @@ def _start(container: Container, _: Args) -> int:
 
 
 def _state(container: Container, _: Args) -> int:
-    import json
+    from shocker import leanjson
 
-    print(json.dumps(container.state_json(), indent=2))
+    print(leanjson.dumps(container.state_json(), indent=2))
     return 0
 
 

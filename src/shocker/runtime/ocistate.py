@@ -4,14 +4,17 @@ id under the runtime's --root, holding state.json and, until `start`, exec.fifo.
 The status is never stored: it is read from the world each time (runtime-spec runtime.md,
 "State"): created while the init waits on exec.fifo, running after, paused when frozen,
 stopped once the init is gone (a pid whose start time differs is another process).
+
+Paths are strings and JSON goes through shocker.leanjson: start, state, kill and delete run
+four times per container under containerd, and pathlib (with the re and enum it imports)
+costs 9.2 ms of CPU to import, json 7.4 ms (python -I -S, this project's 2-core machine).
 """
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
+from shocker import leanjson
 from shocker.errors import RuntimeFailure, ShockerError
 from shocker.record import record
 from shocker.static import TYPE_CHECKING
@@ -20,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-DEFAULT_ROOT = Path("/run/shocker-runtime")
+DEFAULT_ROOT = "/run/shocker-runtime"
 
 
 class NoSuchContainer(ShockerError):
@@ -43,26 +46,29 @@ class RuntimeState:
 class StateDir:
     """root/<id>/: state.json, exec.fifo."""
 
-    def __init__(self, root: Path, container_id: str) -> None:
+    def __init__(self, root: str, container_id: str) -> None:
         if not container_id or "/" in container_id or container_id in (".", ".."):
             raise ShockerError(f"invalid container id {container_id!r}")
         self.id = container_id
-        self.path = root / container_id
+        self.path = os.path.join(root, container_id)
 
     @property
-    def fifo(self) -> Path:
-        return self.path / "exec.fifo"
+    def fifo(self) -> str:
+        return os.path.join(self.path, "exec.fifo")
 
     @property
-    def state_file(self) -> Path:
-        return self.path / "state.json"
+    def state_file(self) -> str:
+        return os.path.join(self.path, "state.json")
 
     def exists(self) -> bool:
-        return self.state_file.exists()
+        return os.path.exists(self.state_file)
 
     def load(self) -> RuntimeState:
         try:
-            data = json.loads(self.state_file.read_text())
+            with open(self.state_file, "rb") as f:
+                data = leanjson.loads(f.read())
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
         except FileNotFoundError:
             raise NoSuchContainer(f"container {self.id} does not exist") from None
         except (OSError, ValueError) as error:
@@ -75,9 +81,10 @@ class StateDir:
 
         data = asdict(state)
         data["annotations"] = [list(pair) for pair in state.annotations]
-        temporary = self.path / ".state.json.tmp"
-        temporary.write_text(json.dumps(data))
-        temporary.replace(self.state_file)
+        temporary = os.path.join(self.path, ".state.json.tmp")
+        with open(temporary, "w") as f:
+            f.write(leanjson.dumps(data))
+        os.replace(temporary, self.state_file)
 
 
 def process_start_time(pid: int) -> int | None:
@@ -101,7 +108,7 @@ def status(directory: StateDir, state: RuntimeState, is_frozen: Callable[[], boo
     """created | running | paused | stopped."""
     if not is_alive(state):
         return "stopped"
-    if directory.fifo.exists():
+    if os.path.exists(directory.fifo):
         return "created"
     if is_frozen():
         return "paused"
@@ -139,14 +146,14 @@ def now_rfc3339() -> str:
 
 def make_dir(directory: StateDir) -> None:
     """Claim the id: fails if a container by that id exists."""
-    directory.path.parent.mkdir(parents=True, exist_ok=True, mode=0o711)
+    os.makedirs(os.path.dirname(directory.path), mode=0o711, exist_ok=True)
     try:
-        directory.path.mkdir(mode=0o711)
+        os.mkdir(directory.path, 0o711)
     except FileExistsError:
         raise ShockerError(f"container with id exists: {directory.id}") from None
     os.mkfifo(directory.fifo, 0o622)
     # mkfifo honours the umask; the container's user (any uid) must be able to open it.
-    directory.fifo.chmod(0o622)
+    os.chmod(directory.fifo, 0o622)
 
 
 def start(directory: StateDir, pid_alive: Callable[[], bool]) -> None:
@@ -166,7 +173,10 @@ def start(directory: StateDir, pid_alive: Callable[[], bool]) -> None:
                 raise RuntimeFailure("cannot start a container that has stopped")
     finally:
         os.close(reader)
-    directory.fifo.unlink(missing_ok=True)
+    try:
+        os.unlink(directory.fifo)
+    except FileNotFoundError:
+        pass
 
 
 def remove_dir(directory: StateDir) -> None:
@@ -174,9 +184,9 @@ def remove_dir(directory: StateDir) -> None:
     brings fnmatch, zlib, bz2 and lzma, costs ~6 ms of CPU to import (python -I -S, median of
     20 on this project's loaded 2-core machine). rmtree takes over for anything else."""
     try:
-        for entry in directory.path.iterdir():
-            entry.unlink()
-        directory.path.rmdir()
+        for name in os.listdir(directory.path):
+            os.unlink(os.path.join(directory.path, name))
+        os.rmdir(directory.path)
     except FileNotFoundError:
         return
     except OSError:
