@@ -59,7 +59,11 @@ def test_shocker_in_shocker(fresh_shocker: Shocker, images: ImageSet, tmp_path: 
         image, "sh", "-c", f"{inner}; exec sleep 60",
     ).check().lines[-1]  # fmt: skip
     try:
-        assert wait_until(lambda: DONE in shocker("logs", outer).out, 120), shocker("logs", outer)
+        # DONE on a line of its own: the inner ps shows the command, DONE in it, earlier.
+        def done() -> bool:
+            return DONE in shocker("logs", outer).out.splitlines()
+
+        assert wait_until(done, 120), shocker("logs", outer)
         log = shocker("logs", outer).check().out
         assert "Welcome to shocker's busybox" in log, log
         inner_ps = [line for line in log.splitlines() if line.startswith(outer)]
