@@ -71,6 +71,26 @@ def user_namespace(uids: Sequence[Mapping], gids: Sequence[Mapping]) -> int:
     """A new user namespace with these mappings, as a close-on-exec descriptor.
 
     Call it from a process of the host's pid namespace (its child's pid is read in /proc)."""
+    return _namespaces(uids, gids, network=False)[0]
+
+
+def user_and_network_namespaces(
+    uids: Sequence[Mapping], gids: Sequence[Mapping]
+) -> tuple[int, int]:
+    """A new user namespace with these mappings and a new network namespace it owns, as
+    close-on-exec descriptors (user, net).
+
+    The network namespace is made in the same unshare(2), so its owner is the new user
+    namespace: container root then holds CAP_NET_RAW and CAP_NET_ADMIN over its own
+    network (ping, as under the host's user namespace), while the host's root, privileged
+    in the parent namespace, still moves a veth into it and configures it."""
+    return _namespaces(uids, gids, network=True)
+
+
+def _namespaces(
+    uids: Sequence[Mapping], gids: Sequence[Mapping], *, network: bool
+) -> tuple[int, int]:
+    flags = syscalls.CLONE_NEWUSER | (syscalls.CLONE_NEWNET if network else 0)
     ready_read, ready_write = os.pipe()
     hold_read, hold_write = os.pipe()
     child = os.fork()
@@ -79,7 +99,7 @@ def user_namespace(uids: Sequence[Mapping], gids: Sequence[Mapping]) -> int:
         try:
             os.close(ready_read)
             os.close(hold_write)
-            syscalls.unshare(syscalls.CLONE_NEWUSER)
+            syscalls.unshare(flags)
             os.write(ready_write, b"u")
             os.read(hold_read, 1)  # until our parent has opened the namespace
         except BaseException:
@@ -97,7 +117,14 @@ def user_namespace(uids: Sequence[Mapping], gids: Sequence[Mapping]) -> int:
             path = f"/proc/{child}/{name}"
             with open(path, "w") as f:
                 f.write(map_lines(mappings))
-        return os.open(f"/proc/{child}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+        user = os.open(f"/proc/{child}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+        if not network:
+            return user, -1
+        try:
+            return user, os.open(f"/proc/{child}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            os.close(user)
+            raise
     finally:
         os.close(ready_read)
         os.close(hold_write)

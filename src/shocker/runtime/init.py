@@ -28,11 +28,15 @@ def enter(
     stdio: tuple[int, int, int],
     size: bytes | None,
     userns: int = -1,
+    netns: int = -1,
 ) -> NoReturn:
     """Become the container's command, or report why not and exit with Docker's code.
 
-    userns: a descriptor of the container's user namespace (spec.userns), or -1."""
-    sync.become_or_report(channel, "init", lambda: _start(spec, channel, stdio, size, userns))
+    userns: a descriptor of the container's user namespace (spec.userns), or -1; netns: a
+    new network namespace that one owns, or -1."""
+    sync.become_or_report(
+        channel, "init", lambda: _start(spec, channel, stdio, size, userns, netns)
+    )
 
 
 def _start(
@@ -41,6 +45,7 @@ def _start(
     stdio: tuple[int, int, int],
     size: bytes | None,
     userns: int,
+    netns: int,
 ) -> None:
     process.reset_signals()
     # Before any container namespace: undumpable, and the sealed execve trampoline.
@@ -49,7 +54,7 @@ def _start(
     for target, fd in enumerate(stdio):
         if fd != target:
             os.dup2(fd, target)
-    create_namespaces(spec.network, userns=spec.userns is not None)
+    create_namespaces(spec.network, netns)
     for key, value in spec.sysctls:
         # /proc/sys answers for the writer's namespaces: these are the container's own.
         path = "/proc/sys/" + key.replace(".", "/")
@@ -137,15 +142,20 @@ def make_directory(path: str, owner: tuple[int, int] | None) -> None:
             Path(path).mkdir(parents=True, exist_ok=True)
 
 
-def create_namespaces(network: str, *, userns: bool = False) -> None:
+def create_namespaces(network: str, netns: int = -1) -> None:
     """Fresh mount, UTS and IPC namespaces; the network one fresh (loopback up), the
     host's ("host"), or joined from a path such as /proc/<pid>/ns/net.
 
-    userns: the container's root will hold no CAP_NET_RAW over the new network namespace
-    (the host's user namespace owns it), so ICMP echo sockets are opened to every group,
-    as Docker does, for ping to work."""
+    netns: with a user namespace of its own, the container's new network namespace, made
+    with it and owned by it (idmap.user_and_network_namespaces), is joined rather than
+    made here: one made here would belong to the host's user namespace, where container
+    root holds no CAP_NET_RAW (no ping) nor CAP_NET_ADMIN."""
     flags = syscalls.CLONE_NEWNS | syscalls.CLONE_NEWUTS | syscalls.CLONE_NEWIPC
-    if network not in ("new", "host"):
+    if netns >= 0:
+        with step("join network namespace"):
+            syscalls.setns(netns, syscalls.CLONE_NEWNET)
+            os.close(netns)
+    elif network not in ("new", "host"):
         with step(f"join network namespace {network}"):
             fd = os.open(network, os.O_RDONLY | os.O_CLOEXEC)
             try:
@@ -163,10 +173,6 @@ def create_namespaces(network: str, *, userns: bool = False) -> None:
         path = "/proc/sys/net/ipv4/ip_unprivileged_port_start"
         with step("set net.ipv4.ip_unprivileged_port_start"), open(path, "w") as f:
             f.write("0")
-        if userns:
-            path = "/proc/sys/net/ipv4/ping_group_range"
-            with step("set net.ipv4.ping_group_range"), open(path, "w") as f:
-                f.write("0 2147483647")
 
 
 def attach_terminal(channel: Channel, size: bytes | None) -> None:

@@ -176,18 +176,24 @@ def _create(
         return _create_foreign(
             spec, spec.foreign, launcher, stdio, ends, (outputs, streams), log, foreground
         )
-    userns = -1
+    userns = netns = -1
     if spec.userns is not None:
         from shocker.linux import idmap
 
         with step("create user namespace"):
-            userns = idmap.user_namespace(spec.userns.uid_map(), spec.userns.gid_map())
+            uids, gids = spec.userns.uid_map(), spec.userns.gid_map()
+            if spec.network == "new":
+                # Its network namespace is container root's own (see init.create_namespaces).
+                userns, netns = idmap.user_and_network_namespaces(uids, gids)
+            else:
+                userns = idmap.user_namespace(uids, gids)
     mine, theirs = sync.pair()
     try:
-        pid = _fork_pid1(spec, theirs, stdio, size, (mine, launcher), userns)
+        pid = _fork_pid1(spec, theirs, stdio, size, (mine, launcher), (userns, netns))
     finally:
-        if userns >= 0:
-            os.close(userns)
+        for fd in (userns, netns):
+            if fd >= 0:
+                os.close(fd)
     container = _Container(pid, os.pidfd_open(pid), mine, outputs, inputs, log, streams)
     theirs.close()
     for fd in ends:
@@ -267,7 +273,7 @@ def _fork_pid1(
     stdio: tuple[int, int, int],
     size: bytes | None,
     unrelated: tuple[Channel, ...],
-    userns: int = -1,
+    namespaces: tuple[int, int] = (-1, -1),
 ) -> int:
     """Fork the init as pid 1 of a new pid namespace, and restore ours for later children:
     on_exit may run subprocesses, which must not land in the dying namespace
@@ -279,7 +285,7 @@ def _fork_pid1(
     if pid == 0:
         for sock in unrelated:
             sock.close()
-        init.enter(spec, channel, stdio, size, userns)
+        init.enter(spec, channel, stdio, size, *namespaces)
     try:
         syscalls.setns(own, syscalls.CLONE_NEWPID)
     except OSError as error:

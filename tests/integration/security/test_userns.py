@@ -4,7 +4,9 @@ are not idmapped, and run, exec, network, ports, cgroups and commit keep working
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import secrets
 import socket
 import subprocess
@@ -211,14 +213,10 @@ def test_network_ports_and_cgroup_under_userns(
             return False
 
     assert wait_until(reachable)
-    # ICMP echo sockets are open to every group in its network namespace, whose owner is
-    # the host's user namespace (container root holds no CAP_NET_RAW over it).
+    # Its network namespace belongs to its user namespace, as under podman and runc.
     pid = pid_of(auto, container)
-    ping_range = subprocess.run(
-        ["nsenter", f"--net=/proc/{pid}/ns/net", "cat", "/proc/sys/net/ipv4/ping_group_range"],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
-    assert ping_range == ["0", "2147483647"]
+    assert namespace_owner(f"/proc/{pid}/ns/net") == inode(f"/proc/{pid}/ns/user")
+    assert namespace_owner(f"/proc/{pid}/ns/uts") == inode("/proc/self/ns/user")
     # The cgroup is delegated to container root's host id.
     _, host, _ = host_range(auto("exec", container, "cat", "/proc/self/uid_map").check().out)
     lines = Path(f"/proc/{pid_of(auto, container)}/cgroup").read_text().splitlines()
@@ -235,6 +233,46 @@ def test_network_ports_and_cgroup_under_userns(
     for directory in delegated:
         assert (directory.stat().st_uid, directory.stat().st_gid) == (host, host)
         assert (directory / "cgroup.procs").stat().st_uid == host
+
+
+def inode(path: str) -> tuple[int, int]:
+    info = Path(path).stat()
+    return info.st_dev, info.st_ino
+
+
+def namespace_owner(path: str) -> tuple[int, int]:
+    """The user namespace that owns the namespace at `path` (ioctl_ns(2) NS_GET_USERNS)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        owner = fcntl.ioctl(fd, 0xB701)
+    finally:
+        os.close(fd)
+    try:
+        info = os.fstat(owner)
+        return info.st_dev, info.st_ino
+    finally:
+        os.close(owner)
+
+
+def test_ping_in_run_and_exec_as_under_the_default(
+    auto: Shocker, busybox_id: str, started: Callable[..., str]
+) -> None:
+    # Container root holds CAP_NET_RAW over its own network namespace: busybox ping opens a
+    # raw socket, with ICMP echo sockets closed to every group (the kernel's "1 0").
+    # Only the session's own bridge is pinged.
+    gateway = auto.env["SHOCKER_SUBNET"].split("/")[0]
+    ping = ("ping", "-c", "1", "-W", "2", gateway)
+    result = auto("run", "--rm", busybox_id, *ping)
+    assert result.rc == 0 and "1 packets received" in result.out, str(result)
+    container = started(busybox_id, "sleep", "600")
+    pid = pid_of(auto, container)
+    ping_range = subprocess.run(
+        ["nsenter", f"--net=/proc/{pid}/ns/net", "cat", "/proc/sys/net/ipv4/ping_group_range"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert ping_range == ["1", "0"]
+    result = auto("exec", container, *ping)
+    assert result.rc == 0 and "1 packets received" in result.out, str(result)
 
 
 def test_commit_of_a_userns_container_keeps_original_owners(
