@@ -15,7 +15,8 @@ from contextlib import nullcontext
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure, ShockerError
 from shocker.runtime import sync, terminal
-from shocker.runtime.signals import Forwarder, deliver
+from shocker.runtime.pid1 import deliver
+from shocker.runtime.signals import Forwarder
 from shocker.runtime.spec import ContainerSpec
 from shocker.runtime.supervisor import ExitStatus as ExitStatus
 from shocker.runtime.supervisor import supervise

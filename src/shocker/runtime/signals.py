@@ -1,4 +1,5 @@
-"""Signals to a container: which ones a foreground `run` forwards, and pid 1's rule."""
+"""Signals to a container: the ones a foreground `run` forwards, to a process still the one
+that started, to pid 1 when its caller dies (pid 1's own rule: shocker.runtime.pid1)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from shocker.linux.proc import caught_signals, is_alive
+from shocker.linux.proc import is_alive
 
 FORWARDED_SIGNALS = (
     signal.SIGINT,
@@ -17,22 +18,6 @@ FORWARDED_SIGNALS = (
     signal.SIGUSR1,
     signal.SIGUSR2,
 )
-
-
-def deliver(pid: int, signum: int) -> None:
-    """Send signum to a container's pid 1 (a host pid); nothing if it is gone.
-
-    pid 1 of a pid namespace only receives the signals it has a handler for
-    (pid_namespaces(7)), so `sleep` or a plain shell as pid 1 would ignore Ctrl-C and
-    SIGTERM and the container could not be stopped from its terminal. Users expect "Ctrl-C
-    stops it" (Docker with --init behaves so): when pid 1 catches neither, SIGKILL instead.
-    """
-    if signum in (signal.SIGINT, signal.SIGTERM) and not caught_signals(pid) & (1 << (signum - 1)):
-        signum = signal.SIGKILL
-    try:
-        os.kill(pid, signum)
-    except ProcessLookupError:
-        return
 
 
 def signal_container(pid: int, start_time: int | None, signum: int) -> bool:

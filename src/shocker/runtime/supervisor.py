@@ -19,7 +19,7 @@ from shocker.record import record
 from shocker.runtime import init, monitor, relay, sync, terminal
 from shocker.runtime.failure import step
 from shocker.runtime.logfile import ContainerLog
-from shocker.runtime.signals import deliver
+from shocker.runtime.pid1 import deliver
 from shocker.runtime.spec import ContainerSpec
 from shocker.runtime.sync import Channel
 from shocker.static import TYPE_CHECKING
