@@ -50,12 +50,19 @@ def start(
     forwarder = Forwarder() if not detach else None
     with forwarder.installed() if forwarder else nullcontext():
         mine, theirs = sync.pair()
+        # The supervisor inherits our heap and later turns the collector on: its collections
+        # would walk (and so copy, page by page) every object made before the fork, none of
+        # them garbage. Frozen, they are left out: `run --rm --network none` took 55.6 ms of
+        # CPU instead of 63.5 and 1300 fewer page faults (medians of 20 interleaved runs).
+        # This process thaws its own at once.
+        gc.freeze()
         child = os.fork()
         if child == 0:
             command = tuple(exit_command) if exit_command is not None else None
             _become_supervisor(
                 spec, theirs, mine, detach, size, terminal_fd, on_started, on_exit, command
             )
+        gc.unfreeze()
         theirs.close()
         if while_starting is not None:
             while_starting()
