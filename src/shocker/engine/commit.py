@@ -1,11 +1,12 @@
-"""commit: snapshot a container's filesystem into an image (O(1) on btrfs)."""
+"""commit: snapshot a container's filesystem into an image (O(1) on btrfs: its diff layer
+is recorded as pending and made on first need, store/pending.py)."""
 
 from __future__ import annotations
 
 import copy
 import json
 
-from shocker.errors import NotFound, UsageError
+from shocker.errors import NotFound, StorageError, UsageError
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -32,10 +33,7 @@ def commit(
     """
     record = store.containers.resolve(container)
     rootfs = store.layout.container_rootfs(record.id)
-    try:
-        base: ImageRecord | None = store.images.get(record.image_id)
-    except NotFound:
-        base = None
+    base = _image_or_none(store, record.image_id)
     if base is not None:
         base_config = base.config
     else:
@@ -56,9 +54,12 @@ def commit(
 
     name = parse_reference(target).familiar()
     with creating(store.layout):  # no sweep between the new layer and the record naming it
-        layers, config = snapshot_layer(store, base, rootfs, config, "shocker commit", epoch)
+        if base is not None:
+            # Read again under the lock: a pending layer it names is kept from here on.
+            base = _image_or_none(store, base.id)
+        layers, config, top = record_layer(store, base, rootfs, config, "shocker commit", epoch)
         image = store.images.add(
-            rootfs_from=store.layers.path(str(layers[-1]["chain_id"])),
+            rootfs_from=top,
             reference=name,
             repository_digest=None,
             config=config,
@@ -66,6 +67,63 @@ def commit(
             source="commit",
         )
     return image, False
+
+
+def _image_or_none(store: Store, image_id: str) -> ImageRecord | None:
+    try:
+        return store.images.get(image_id)
+    except NotFound:
+        return None
+
+
+def record_layer(
+    store: Store,
+    base: ImageRecord | None,
+    rootfs: Path,
+    config: dict[str, Any],
+    created_by: str,
+    epoch: int | None,
+) -> tuple[list[dict[str, Any]], dict[str, Any], Path]:
+    """The layer records and config of `base` plus a pending layer of `rootfs` (made on
+    first need, store/pending.py), and the read-only snapshot of `rootfs` that holds it.
+
+    Commit is a snapshot, as on the original: the tar, its hashes and the gzip blob wait for
+    a push, save or build that needs them (engine/layered.py `made`). Only when the base's
+    filesystem is no layer subvolume (a record from before layer subvolumes were kept) is
+    the layer made here, against the base's own root filesystem, which may change later.
+    """
+    from shocker.oci.image_config import epoch_time, with_history
+    from shocker.oci.mediatypes import OCI_LAYER_GZIP
+    from shocker.store import btrfs
+    from shocker.store.pending import (
+        PENDING_PREFIX,
+        layer_id,
+        made_diff_ids,
+        new_pending_key,
+        pending_entry,
+    )
+    from shocker.store.records import now
+
+    below, parent = base_layers(store, base)
+    if below and parent != store.layout.layer(layer_id(below[-1])):
+        layers, config = snapshot_layer(store, base, rootfs, config, created_by, epoch)
+        return layers, config, store.layers.path(str(layers[-1]["chain_id"]))
+    if not below:
+        config = _without_layer_history(config)
+    key = new_pending_key()
+    snapshot = store.layout.layer(PENDING_PREFIX + key)
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    btrfs.snapshot(rootfs, snapshot, readonly=True)
+    layers = [*below, pending_entry(key, OCI_LAYER_GZIP, epoch)]
+    created = epoch_time(epoch) if epoch is not None else now()
+    return layers, with_history(config, created, created_by, made_diff_ids(layers)), snapshot
+
+
+def _without_layer_history(config: dict[str, Any]) -> dict[str, Any]:
+    """No layer records below (an `init` image, or one replaced in place): its history no
+    longer describes layers; the new layer holds the whole filesystem."""
+    history = [h for h in config.get("history") or [] if h.get("empty_layer")]
+    return {**config, "history": history}
 
 
 def snapshot_layer(
@@ -84,14 +142,14 @@ def snapshot_layer(
     from shocker.store import btrfs
     from shocker.store.layerdiff import PROVIDED, create_layer
     from shocker.store.layers import scratch_path
+    from shocker.store.pending import is_pending
     from shocker.store.records import now
 
     below, parent = base_layers(store, base)
+    if any(is_pending(entry) for entry in below):
+        raise StorageError("a layer goes over made layers only: make the pending ones first")
     if not below:
-        # No layer records (an `init` image, or one replaced in place): its history no
-        # longer describes layers; the new layer holds the whole filesystem.
-        history = [h for h in config.get("history") or [] if h.get("empty_layer")]
-        config = {**config, "history": history}
+        config = _without_layer_history(config)
     scratch = scratch_path(store.layout, "commit")
     btrfs.snapshot(rootfs, scratch, readonly=True)
     try:
@@ -113,12 +171,15 @@ def snapshot_layer(
 def base_layers(store: Store, base: ImageRecord | None) -> tuple[list[dict[str, Any]], Path | None]:
     """The base image's layer records and the filesystem its diff is taken against.
 
-    That is the top layer's subvolume (read-only, exactly its layers), else the image's own
+    That is the top layer's subvolume (read-only, exactly its layers; a pending layer's
+    snapshot), else the image's own
     root filesystem; without layer records there is nothing below (empty list, None).
     """
+    from shocker.store.pending import layer_id
+
     if base is None or not base.layers:
         return [], None
-    top = store.layers.path(str(base.layers[-1]["chain_id"]))
+    top = store.layout.layer(layer_id(base.layers[-1]))
     if top.exists():
         return list(base.layers), top
     return list(base.layers), store.layout.image_rootfs(base.id)

@@ -8,6 +8,8 @@ from shocker.record import record
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from shocker.store.images import ImageRecord
 
 
@@ -17,7 +19,7 @@ class Step:
     created_by: str
     size: int  # bytes of the step's layer blob; 0 for a step that made none
     comment: str
-    layer: str | None  # the layer's digest
+    layer: str | None  # the layer's digest (None: none, or a commit's layer not made yet)
 
 
 def history(image: ImageRecord) -> list[Step]:
@@ -35,11 +37,16 @@ def history(image: ImageRecord) -> list[Step]:
                 created_by=str(entry.get("created_by") or ""),
                 size=int(layer.get("size", 0)) if layer else 0,
                 comment=str(entry.get("comment") or ""),
-                layer=str(layer["digest"]) if layer else None,
+                layer=_digest(layer) if layer else None,
             )
         )
     for layer in layers:  # more layers than history says
-        steps.append(Step(None, "", int(layer.get("size", 0)), "", str(layer["digest"])))
+        steps.append(Step(None, "", int(layer.get("size", 0)), "", _digest(layer)))
     if not steps:
         steps.append(Step(image.created, f"shocker {image.source}", 0, "", None))
     return steps[::-1]
+
+
+def _digest(layer: dict[str, Any]) -> str | None:
+    digest = layer.get("digest")
+    return str(digest) if digest else None

@@ -1,8 +1,9 @@
-"""An image as layers, for what takes images off this machine (push, save).
+"""An image as layers, for what takes images off this machine (push, save) or builds on it.
 
-A pulled or committed image has layer records already. An image without them (`init`, or
-one a commit replaced in place) gets one layer holding its whole filesystem, computed once
-and recorded, so the next push or save finds the same blob.
+A pulled image has layer records already; a committed one may have pending layers at its
+top (store/pending.py), made here on first need. An image without layer records (`init`,
+or one a commit replaced in place) gets one layer holding its whole filesystem, computed
+once and recorded, so the next push or save finds the same blob.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 def with_layers(store: Store, image: ImageRecord) -> ImageRecord:
     """`image` with layer records whose blobs are all stored here (StorageError if one is
     missing: the image was pulled before blobs were kept, or they were removed)."""
+    image = made(store, image)
     if not image.layers:
         from shocker.engine.commit import snapshot_layer
         from shocker.oci.image_config import empty_config
@@ -47,3 +49,43 @@ def with_layers(store: Store, image: ImageRecord) -> ImageRecord:
                 hint=f"pull {name} again",
             )
     return image
+
+
+def made(store: Store, image: ImageRecord) -> ImageRecord:
+    """`image` with its pending layers made (bottom up): each one's tar, diff_id and gzip
+    blob from its read-only snapshot and the layer below, the snapshot kept again as the
+    layer subvolume of its chain id, and every record naming it updated.
+
+    Under the layer's own lock, so two commands needing it make it once; the second finds
+    the record updated. The `gc` lock is held shared throughout (blob and subvolume exist
+    before the records naming them). The pending snapshot is left for the sweep: a commit
+    that read the record before the update may still name it.
+    """
+    if not image.pending_keys:
+        return image
+    from shocker.store.atomic import file_lock
+    from shocker.store.gc import creating
+    from shocker.store.layerdiff import PROVIDED, create_layer
+    from shocker.store.pending import PENDING_PREFIX, is_pending
+
+    with creating(store.layout):
+        for key in image.pending_keys:
+            with file_lock(store.layout.lock(f"pending-{key}")):
+                image = store.images.get(image.id)
+                if key not in image.pending_keys:
+                    continue  # made meanwhile by another command
+                position = [entry.get("pending") for entry in image.layers].index(key)
+                below, entry = image.layers[:position], image.layers[position]
+                if any(is_pending(layer) for layer in below):
+                    raise StorageError(f"image {image.id}: a pending layer is below another")
+                parent_chain = str(below[-1]["chain_id"]) if below else None
+                layer = create_layer(
+                    store,
+                    store.layers.path(parent_chain) if parent_chain else None,
+                    parent_chain,
+                    store.layout.layer(PENDING_PREFIX + key),
+                    entry.get("epoch"),
+                    skipped=PROVIDED,
+                )
+                store.images.settle_pending(key, layer.as_record())
+        return store.images.get(image.id)

@@ -5,7 +5,7 @@ image layout tar (`oci-layout`, `index.json`, `blobs/sha256/...`).
 Layers come from the blob store byte for byte (an OCI archive keeps compressed blobs as
 they are; a docker-archive holds each layer uncompressed, its sha256 the config's diff_id).
 An image without layer records (`init`, or replaced in place by `commit`) is written as one
-layer made from its root filesystem.
+layer made from its root filesystem; pending layers of a commit are made first.
 """
 
 from __future__ import annotations
@@ -55,11 +55,14 @@ class SavedImage:
 def plan_save(store: Store, texts: list[str], scratch: Path) -> list[SavedImage]:
     """Every image resolved (an unknown name fails before a byte is written), in the order
     given, an image named twice listed once with both names."""
+    from shocker.engine.layered import made
+
     order: list[str] = []
     found: dict[str, tuple[ImageRecord, list[str]]] = {}
     for text in texts:
         image = store.images.resolve(text)
         if image.id not in found:
+            image = made(store, image)  # a committed image's pending layers
             order.append(image.id)
             found[image.id] = (image, [])
         name = _name_given(image, text)

@@ -12,6 +12,7 @@ from shocker.record import record
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 
@@ -137,6 +138,12 @@ def with_history(
     result["history"] = [*list(result.get("history") or []), entry]
     result["created"] = created
     return result
+
+
+def source_date_epoch(env: Mapping[str, str]) -> int | None:
+    """SOURCE_DATE_EPOCH (reproducible-builds.org) as seconds; None when unset or invalid."""
+    value = env.get("SOURCE_DATE_EPOCH", "")
+    return int(value) if value.strip().isdigit() else None
 
 
 def epoch_time(seconds: int) -> str:

@@ -1,8 +1,9 @@
 """Freeing the layer subvolumes and blobs that nothing uses any more.
 
-Roots are the image records and the build cache entries: each names the layers (chain ids)
-and blobs (digests) it needs. Containers are no roots: a container's filesystem is a
-snapshot of its own, sharing extents with the image but needing no layer subvolume.
+Roots are the image records and the build cache entries: each names the layers (chain ids,
+or the ids of pending layers' snapshots) and blobs (digests) it needs. Containers are no
+roots: a container's filesystem is a snapshot of its own, sharing extents with the image but
+needing no layer subvolume.
 
 Locking: whoever makes layers or blobs before the record that names them (pull, commit,
 build) holds the `gc` lock shared (`creating`) from the first layer until that record is
@@ -24,6 +25,7 @@ from shocker.store.atomic import file_lock
 from shocker.store.buildcache import BuildCache, CacheEntry
 from shocker.store.images import ImageRecord, ImageStore
 from shocker.store.layout import Layout
+from shocker.store.pending import PENDING_PREFIX
 
 GC_LOCK = "gc"
 
@@ -73,8 +75,14 @@ def exclusive(layout: Layout) -> Iterator[None]:
 
 
 def stored_layers(layout: Layout) -> list[str]:
-    """Chain ids of the layer subvolumes on disk."""
-    return [f"sha256:{name}" for name in _listdir(layout.layers) if _is_hex(name)]
+    """Chain ids of the layer subvolumes on disk, and ids of pending layers' snapshots."""
+    found = []
+    for name in _listdir(layout.layers):
+        if _is_hex(name):
+            found.append(f"sha256:{name}")
+        elif name.startswith("pending-") and _is_hex(name[8:], 32):
+            found.append(PENDING_PREFIX + name[8:])
+    return found
 
 
 def stored_blobs(layout: Layout) -> list[str]:
@@ -82,8 +90,8 @@ def stored_blobs(layout: Layout) -> list[str]:
     return [f"sha256:{name}" for name in _listdir(layout.blobs / "sha256") if _is_hex(name)]
 
 
-def _is_hex(name: str) -> bool:
-    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+def _is_hex(name: str, digits: int = 64) -> bool:
+    return len(name) == digits and all(c in "0123456789abcdef" for c in name)
 
 
 def garbage(layout: Layout, live: LiveSet) -> tuple[list[str], list[str]]:

@@ -19,6 +19,7 @@ from shocker.store.ids import new_id
 from shocker.store.layers import scratch_path
 from shocker.store.layout import Layout
 from shocker.store.names import has_registry_host, normalize, split_name, without_registry_host
+from shocker.store.pending import is_pending, layer_id, made_diff_ids
 from shocker.store.records import by_id_prefix, from_dict, now, record_files
 from shocker.store.tags import NameIndex
 
@@ -47,8 +48,15 @@ class ImageRecord:
 
     @property
     def chain_ids(self) -> list[str]:
-        """The layer subvolumes this image needs kept (store/gc.py)."""
-        return [str(layer["chain_id"]) for layer in self.layers if layer.get("chain_id")]
+        """The layer subvolumes this image needs kept (store/gc.py), pending ones included."""
+        return [
+            layer_id(layer) for layer in self.layers if layer.get("chain_id") or is_pending(layer)
+        ]
+
+    @property
+    def pending_keys(self) -> list[str]:
+        """Its layers that commit recorded and nothing has made yet (store/pending.py)."""
+        return [str(layer["pending"]) for layer in self.layers if is_pending(layer)]
 
     @property
     def blob_digests(self) -> list[str]:
@@ -303,6 +311,24 @@ class ImageStore:
             record.layers, record.config = list(layers), config
             self._write(record)
         return record
+
+    def settle_pending(self, key: str, layer: dict[str, Any]) -> None:
+        """Every image naming pending layer `key` names the made `layer` instead, and its
+        config's rootfs.diff_ids gains the layer's diff_id (one atomic write per record)."""
+        with self._ids_lock():
+            for path in record_files(self.layout.images):
+                try:
+                    image = from_dict(ImageRecord, read_json(path))
+                except (FileNotFoundError, StorageError, TypeError):
+                    continue
+                if key not in image.pending_keys:
+                    continue
+                image.layers = [
+                    dict(layer) if entry.get("pending") == key else entry for entry in image.layers
+                ]
+                rootfs = {"type": "layers", "diff_ids": made_diff_ids(image.layers)}
+                image.config = {**image.config, "rootfs": rootfs}
+                self._write(image)
 
     def replace_rootfs(
         self, image_id: str, source: Path, config: dict[str, Any] | None = None

@@ -32,7 +32,7 @@ from shocker.store.layers import scratch_path
 from shocker.store.unpack import OPAQUE_MARKER, WHITEOUT_PREFIX
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator
 
     from shocker.store.store import Store
 
@@ -69,12 +69,6 @@ class Change:
 
     path: str
     whiteout: bool = False
-
-
-def source_date_epoch(env: Mapping[str, str]) -> int | None:
-    """SOURCE_DATE_EPOCH (reproducible-builds.org) as seconds; None when unset or invalid."""
-    value = env.get("SOURCE_DATE_EPOCH", "")
-    return int(value) if value.strip().isdigit() else None
 
 
 # Mount points the runtime provides in every container: what is there is not the image's.

@@ -36,13 +36,15 @@ class Layout:
         algorithm, _, hexpart = digest.partition(":")
         return self.blobs / algorithm / hexpart
 
-    # Read-only layer subvolumes keyed by chain id (hex of sha256 chain id).
+    # Read-only layer subvolumes keyed by chain id (hex of sha256 chain id), and the
+    # snapshots of pending layers (`pending:<key>` -> `pending-<key>`, store/pending.py).
     @property
     def layers(self) -> Path:
         return self.meta / "layers"
 
     def layer(self, chain_id: str) -> Path:
-        return self.layers / chain_id.partition(":")[2]
+        kind, _, name = chain_id.partition(":")
+        return self.layers / (name if kind == "sha256" else f"{kind}-{name}")
 
     # Records.
     @property

@@ -75,7 +75,7 @@ def test_bind_mounts_named_volumes_and_volumes_from(
 
 
 def test_commit_to_a_name_adds_one_diff_layer_on_the_base_layers(
-    shocker: Shocker, busybox_id: str, containers: list[str]
+    shocker: Shocker, busybox_id: str, containers: list[str], tmp_path: Path
 ) -> None:
     base = json.loads(shocker("inspect", busybox_id).check().out)[0]
     script = "echo new > /new-file; rm /bin/vi; mkdir -p /d; echo x > /d/x"
@@ -88,16 +88,26 @@ def test_commit_to_a_name_adds_one_diff_layer_on_the_base_layers(
         .created_id()
     )
     try:
+        pending = json.loads(shocker("inspect", image_id).check().out)[0]
+        # Recorded, not made yet: the base's layers and one pending layer on top.
+        assert pending["layers"][:-1] == base["layers"]
+        assert set(pending["layers"][-1]) == {"pending", "media_type", "epoch"}
+        assert pending["config"]["rootfs"] == base["config"]["rootfs"]
+        env = pending["config"]["config"]["Env"]
+        assert "COMMITTED=yes" in env
+        assert any(e.startswith("PATH=") for e in env)
+        history = pending["config"]["history"]
+        assert len(history) == len(base["config"].get("history") or []) + 1
+
+        # A save needs the layer: it is made and recorded.
+        shocker("save", "-o", str(tmp_path / "saved.tar"), "diffed:1").check()
         data = json.loads(shocker("inspect", image_id).check().out)[0]
         layers = data["layers"]
         assert layers[:-1] == base["layers"]
         assert len(layers) == len(base["layers"]) + 1
         diff_ids = data["config"]["rootfs"]["diff_ids"]
         assert diff_ids == [layer["diff_id"] for layer in layers]
-        assert len(data["config"]["history"]) >= len(base["config"].get("history") or [])
-        env = data["config"]["config"]["Env"]
-        assert "COMMITTED=yes" in env
-        assert any(e.startswith("PATH=") for e in env)
+        assert data["config"]["history"] == history
         blob = Path(shocker.root) / ".shocker/blobs/sha256" / layers[-1]["digest"][7:]
         with tarfile.open(blob, "r:gz") as tar:
             names = set(tar.getnames())

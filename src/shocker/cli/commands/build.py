@@ -87,7 +87,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from shocker.cli.progress import PullProgress
     from shocker.engine.build.builder import BuildOptions, build
     from shocker.engine.tag import image_name
-    from shocker.store.layerdiff import source_date_epoch
+    from shocker.oci.image_config import source_date_epoch
 
     context = Path(args.context)
     if not context.is_dir():

@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from shocker.cli.context import open_store
     from shocker.engine.commit import commit
-    from shocker.store.layerdiff import source_date_epoch
+    from shocker.oci.image_config import source_date_epoch
 
     store = open_store(settings, "commit")
     epoch = source_date_epoch(os.environ)

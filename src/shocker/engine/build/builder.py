@@ -247,7 +247,9 @@ class Builder:
             image = find_or_pull(self.store, self.settings, name, platform, self.reporter)
         except ShockerError as error:
             raise BuildError(f"{source.where()}: {error.message}") from None
-        layers, fs = base_layers(self.store, image)
+        from shocker.engine.layered import made
+
+        layers, fs = base_layers(self.store, made(self.store, image))
         if fs is None:
             fs = self.store.layout.image_rootfs(image.id)
         identity = [image.config, [layer.get("chain_id") for layer in layers]]
