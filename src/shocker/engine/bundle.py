@@ -83,7 +83,7 @@ def build(
         user=rs.User(uid=identity.uid, gid=identity.gid, additional_gids=identity.groups[1:]),
         terminal=bool(config["tty"]),
         capabilities=rs.Capabilities.same(caps),
-        rlimits=_rlimits(config.get("ulimits", [])),
+        rlimits=rlimits(config.get("ulimits", [])),
         no_new_privileges=config.get("no_new_privileges", True),
     )
     mounts = list(DEFAULT_MOUNTS)
@@ -183,7 +183,8 @@ def _device_rules(config: dict[str, Any]) -> tuple[rs.DeviceRule, ...]:
     )
 
 
-def _rlimits(ulimits: list[list[int]]) -> tuple[rs.Rlimit, ...]:
+def rlimits(ulimits: list[list[int]]) -> tuple[rs.Rlimit, ...]:
+    """The container's `--ulimit`s ((resource, soft, hard), -1 unlimited) as the spec's."""
     from shocker.engine.process_options import RLIMITS
 
     names = {number: name for name, number in RLIMITS.items()}

@@ -27,6 +27,7 @@ def exec_command(
 ) -> int:
     from shocker.cgroups import detect
     from shocker.cgroups.warmup import prime_migration
+    from shocker.engine.bundle import rlimits
     from shocker.engine.create import merge_env
     from shocker.runtime.exec import ExecSpec, exec_in
     from shocker.runtime.spec import build_argv
@@ -60,7 +61,7 @@ def exec_command(
         detach=detach,
         seccomp=seccomp,
         seccomp_cache=store.layout.seccomp_cache,
-        rlimits=tuple((r, s, h) for r, s, h in config.get("ulimits", [])),
+        rlimits=rlimits(config.get("ulimits", [])),
         userns=bool(config.get("userns")),
     )
     primed()  # no other thread may be running when exec forks

@@ -1,5 +1,6 @@
 """`exec`: a new process in a running container's namespaces and cgroup, confined by the
-same steps as the container's own command (process.py), with the same I/O and tty rules."""
+same steps as the container's own command (sequence.process_steps, run by the one
+executor), with the same I/O and tty rules."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
-from shocker.linux import idmap, sealedexec, syscalls
+from shocker.linux import sealedexec, syscalls
+from shocker.oci.runtime_spec import Capabilities, Process, Rlimit, User
 from shocker.oci.seccomp import Seccomp
 from shocker.record import record
-from shocker.runtime import process, relay, seccomp, sync, terminal
-from shocker.runtime.capabilities import DEFAULT_CAPABILITIES
+from shocker.runtime import process, relay, seccomp, sequence, sync, terminal
+from shocker.runtime.capabilities import ALL_CAPABILITIES, DEFAULT_CAPABILITIES
 from shocker.runtime.failure import step
 from shocker.runtime.launcher import wait_child
 from shocker.runtime.signals import Forwarder
@@ -42,7 +44,7 @@ class ExecSpec:
     detach: bool = False  # return once it runs; its output goes nowhere (Docker's exec -d)
     seccomp: Seccomp | None = None
     seccomp_cache: Path | None = None
-    rlimits: tuple[tuple[int, int, int], ...] = ()  # the container's --ulimit
+    rlimits: tuple[Rlimit, ...] = ()  # the container's --ulimit
     userns: bool = False  # the container has a user namespace of its own (--userns=auto)
 
 
@@ -218,29 +220,33 @@ def _join_and_exec(
     for name, kind in _NAMESPACES:
         with step(f"join {name} namespace"):
             syscalls.setns(fds[name], kind)
-    if spec.tty:
+    # Resolved in the container's own mount namespace: its /etc/passwd, volumes included.
+    identity = process.read_identity(spec.user)
+    env = final_env(spec.env, hostname=os.uname().nodename, home=identity.home, tty=spec.tty)
+    names = ALL_CAPABILITIES if spec.privileged else spec.capabilities
+    steps = sequence.process_steps(
+        Process(
+            args=spec.argv,
+            env=tuple(env),
+            cwd=spec.cwd,
+            user=User(uid=identity.uid, gid=identity.gid, additional_gids=identity.groups[1:]),
+            capabilities=Capabilities.same(tuple(sorted(names))),
+            rlimits=spec.rlimits,
+            no_new_privileges=spec.no_new_privileges,
+            terminal=spec.tty,
+        ),
+        program,
+        # Last: the other namespaces belong to the host's user namespace.
+        fds.get("user"),
+    )
+    process.close_other_fds_on_exec()
+
+    def attach_terminal() -> None:
         with step("create terminal"):
             master, slave, _ = terminal.open_pty()
             terminal.set_window_size(master, size)
             sync.send(channel, sync.PTY, fds=(master,))
             os.close(master)
             terminal.make_controlling_terminal(slave)
-    identity = process.read_identity(spec.user)
-    env = final_env(spec.env, hostname=os.uname().nodename, home=identity.home, tty=spec.tty)
-    process.set_rlimits(spec.rlimits)
-    process.close_other_fds_on_exec()
-    if "user" in fds:
-        with step("join user namespace"):
-            # Last: the other namespaces belong to the host's user namespace.
-            idmap.join(fds["user"])
-    process.confine_and_execute(
-        identity,
-        spec.capabilities,
-        spec.argv,
-        env,
-        spec.cwd,
-        privileged=spec.privileged,
-        no_new_privileges=spec.no_new_privileges,
-        seccomp_program=program,
-        trampoline=trampoline,
-    )
+
+    sequence.run(steps, {"terminal": attach_terminal}, trampoline)

@@ -117,6 +117,8 @@ class Execute:
     args: tuple[str, ...]
     env: tuple[str, ...]
     cwd: str
+    # `run --init`: a sealed copy of tini (a memfd) runs as pid 1, with args as its child.
+    init_program: int = -1
 
 
 SequenceStep = (
@@ -138,15 +140,22 @@ SequenceStep = (
 
 
 def process_steps(
-    process: Process, seccomp: bytes | None, userns: int | None = None
+    process: Process, seccomp: bytes | None, userns: int | None = None, init_program: int = -1
 ) -> list[SequenceStep]:
     """What every container process goes through once it is inside: rlimits, its user
-    namespace, who it runs as, its capabilities, no_new_privs, the filter, execve."""
+    namespace, who it runs as, its capabilities, no_new_privs, the filter, execve.
+
+    The filter goes last (runc's order), so it need not allow the runtime's own set-up
+    calls; without no_new_privs it comes before the user and capabilities change, as only
+    CAP_SYS_ADMIN may install one then (runc does the same)."""
     steps: list[SequenceStep] = [Barrier("terminal")] if process.terminal else []
     if process.rlimits:
         steps.append(Rlimits(process.rlimits))
     if userns is not None:
         steps.append(JoinUserNamespace(userns))
+    if seccomp is not None and not process.no_new_privileges:
+        steps.append(LoadSeccomp(seccomp))
+        seccomp = None
     user = process.user
     steps.append(SetUser(user.uid, user.gid, (user.gid, *user.additional_gids), user.umask))
     caps = process.capabilities
@@ -165,7 +174,7 @@ def process_steps(
     steps.append(Barrier("ready"))
     if seccomp is not None:
         steps.append(LoadSeccomp(seccomp))
-    steps.append(Execute(process.args, process.env, process.cwd))
+    steps.append(Execute(process.args, process.env, process.cwd, init_program))
     return steps
 
 
@@ -206,7 +215,9 @@ def run(
         if isinstance(item, Execute):
             from shocker.runtime.process import execute
 
-            execute(item.args, list(item.env), item.cwd, trampoline)
+            execute(
+                item.args, list(item.env), item.cwd, trampoline, init_program=item.init_program
+            )
         _EXECUTORS[type(item)](item, barriers)
     raise RuntimeFailure("the sequence has no execve step")
 
@@ -254,7 +265,13 @@ def _rlimits(item: Rlimits, _: object) -> None:
             number = _RLIMITS.get(limit.type)
             if number is None:
                 raise OSError(22, "not known on this system")
-            resource.setrlimit(number, (limit.soft, limit.hard))
+            # The spec's unlimited is 2**64-1 (RLIM_INFINITY as the kernel has it); Python's
+            # setrlimit takes a C long, where that is -1.
+            resource.setrlimit(number, (_limit(limit.soft), _limit(limit.hard)))
+
+
+def _limit(value: int) -> int:
+    return resource.RLIM_INFINITY if value >= 2**63 or value == -1 else value
 
 
 def _join_user_namespace(item: JoinUserNamespace, _: object) -> None:

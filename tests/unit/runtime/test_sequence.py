@@ -94,3 +94,14 @@ def test_the_user_namespace_is_joined_after_every_mount_and_limit() -> None:
     assert steps[names.index("JoinUserNamespace")] == sequence.JoinUserNamespace(7)
     assert "JoinUserNamespace" in sequence.names(sequence.process_steps(PROCESS, None, 3))
     assert "JoinUserNamespace" not in sequence.names(sequence.process_steps(PROCESS, None))
+
+
+def test_without_no_new_privs_the_filter_comes_before_the_user_changes() -> None:
+    process = rs.Process(args=("sh",), no_new_privileges=False)
+    names = sequence.names(sequence.process_steps(process, b"\0" * 8))
+    assert names == ["LoadSeccomp", "SetUser", "Barrier", "Execute"]
+
+
+def test_unlimited_is_the_c_long_python_takes() -> None:
+    assert sequence._limit(2**64 - 1) == sequence._limit(-1) == -1
+    assert sequence._limit(1024) == 1024
