@@ -291,6 +291,7 @@ def _is_live(store: Store, container_id: str) -> bool:
 def build_spec(
     store: Store, record: ContainerRecord, network: dict[str, Any], settings: Settings | None = None
 ) -> ContainerSpec:
+    from shocker.engine.bundle import rlimits
     from shocker.runtime.spec import ContainerSpec, DeviceNode
 
     config = record.config
@@ -352,8 +353,7 @@ def build_spec(
         capabilities=frozenset(config["capabilities"]),
         privileged=config["privileged"],
         no_new_privileges=config.get("no_new_privileges", True),
-        rlimit_nofile=None,
-        rlimits=tuple((r, s, h) for r, s, h in config.get("ulimits", [])),
+        rlimits=rlimits(config.get("ulimits", [])),
         sysctls=tuple((k, v) for k, v in config.get("sysctls", [])),
         readonly_root=config.get("read_only", False),
         seccomp=seccomp,

@@ -4,14 +4,13 @@ reported on the sync socket and the command never runs."""
 
 from __future__ import annotations
 
-import _socket
 import os
-import resource
 from pathlib import Path
 
 from shocker.errors import EXIT_ENGINE
 from shocker.linux import idmap, sealedexec, syscalls
-from shocker.runtime import process, rootfs, seccomp, sync, terminal
+from shocker.oci.runtime_spec import Capabilities, Process, User
+from shocker.runtime import capabilities, process, rootfs, seccomp, sequence, sync, terminal
 from shocker.runtime.failure import step
 from shocker.runtime.plan import confinement_steps, rootfs_steps
 from shocker.runtime.spec import ContainerSpec, final_env
@@ -91,43 +90,32 @@ def _start(
         root, rootfs_steps(spec, devices, rootfs.host_cgroup_filesystems()), idmap=idmapped
     )
     rootfs.switch_root(root)
-    if spec.tty:
-        attach_terminal(channel, size)
-    rootfs.confine(confinement_steps(spec))
-    if spec.hostname:
-        with step("sethostname"):
-            _socket.sethostname(spec.hostname)
-    if spec.rlimit_nofile is not None:
-        set_open_files_limit(spec.rlimit_nofile)
-    process.set_rlimits(spec.rlimits)
+    # Resolved against the container's own /etc/passwd and /etc/group, now its root.
     identity = process.read_identity(spec.user)
-    env = final_env(spec.env, hostname=spec.hostname, home=identity.home, tty=spec.tty)
     with step(f"create working directory {spec.cwd}"):
-        # Docker creates a missing WORKDIR (as root, before the user switch).
+        # Docker creates a missing WORKDIR (as root, before the user switch and before the
+        # root turns read-only).
         make_directory(spec.cwd, owner)
-    if spec.readonly_root:
-        with step("remount / read-only"):
-            # Only the root: volumes, tmpfs mounts and /dev stay as they are.
-            rootfs.remount_readonly("/", recursive=False)
-    process.close_other_fds_on_exec()
-    if userns >= 0:
-        # Last, once every mount and limit is set: from here on the container's root has
-        # capabilities only in its own user namespace, none over the host's namespaces.
-        with step("join user namespace"):
-            idmap.join(userns)
-            os.close(userns)
-    process.confine_and_execute(
-        identity,
-        spec.capabilities,
-        spec.argv,
-        env,
-        spec.cwd,
-        privileged=spec.privileged,
+    names = capabilities.ALL_CAPABILITIES if spec.privileged else spec.capabilities
+    command = Process(
+        args=spec.argv,
+        env=tuple(final_env(spec.env, hostname=spec.hostname, home=identity.home, tty=spec.tty)),
+        cwd=spec.cwd,
+        user=User(uid=identity.uid, gid=identity.gid, additional_gids=identity.groups[1:]),
+        terminal=spec.tty,
+        capabilities=Capabilities.same(tuple(sorted(names))),
+        rlimits=spec.rlimits,
         no_new_privileges=spec.no_new_privileges,
-        seccomp_program=program,
-        trampoline=trampoline,
-        init_program=init_program,
     )
+    # The rest is the one executor's, as for shocker-runtime's init and for exec; the
+    # user namespace is joined last, once every mount and limit is set: from there on the
+    # container's root has capabilities only in its own user namespace.
+    steps = [
+        *sequence.root_steps(spec.readonly_root, spec.hostname, (), confinement_steps(spec)),
+        *sequence.process_steps(command, program, userns if userns >= 0 else None, init_program),
+    ]
+    process.close_other_fds_on_exec()
+    sequence.run(steps, {"terminal": lambda: attach_terminal(channel, size)}, trampoline)
 
 
 def make_directory(path: str, owner: tuple[int, int] | None) -> None:
@@ -187,11 +175,3 @@ def attach_terminal(channel: Channel, size: bytes | None) -> None:
         sync.send(channel, sync.PTY, fds=(master,))
         os.close(master)
         terminal.make_controlling_terminal(slave)
-
-
-def set_open_files_limit(limit: int) -> None:
-    """RLIMIT_NOFILE, clamped to the current hard limit (raising it needs CAP_SYS_RESOURCE)."""
-    with step("setrlimit RLIMIT_NOFILE"):
-        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        value = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (value, value))

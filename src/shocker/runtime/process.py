@@ -1,5 +1,5 @@
-"""The last steps of every container process, shared by the init and by exec: who it runs
-as, which capabilities it keeps, no_new_privs, its directory, and the execve itself.
+"""What every container process needs around its confinement (runtime/sequence.py runs
+the steps): default signals, no leaked descriptors, its identity, and the execve itself.
 """
 
 from __future__ import annotations
@@ -8,12 +8,10 @@ import errno
 import os
 import signal
 import stat
-from collections.abc import Iterable
 from pathlib import Path
 
 from shocker.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, RuntimeFailure
-from shocker.linux import sealedexec, seccomp, syscalls
-from shocker.runtime import capabilities
+from shocker.linux import sealedexec
 from shocker.runtime.failure import step
 from shocker.runtime.spec import DEFAULT_PATH
 from shocker.runtime.users import Identity, resolve_user
@@ -61,99 +59,23 @@ def _read(path: str) -> str:
         return ""
 
 
-def set_rlimits(limits: Iterable[tuple[int, int, int]]) -> None:
-    """`--ulimit`s: (resource, soft, hard), -1 for unlimited; set while still root."""
-    import resource
-
-    for number, soft, hard in limits:
-        with step(f"setrlimit {number}"):
-            infinity = resource.RLIM_INFINITY
-            resource.setrlimit(
-                number, (infinity if soft == -1 else soft, infinity if hard == -1 else hard)
-            )
-
-
-def drop_privileges(
-    identity: Identity, names: Iterable[str], *, privileged: bool, no_new_privileges: bool
-) -> None:
-    """Bounding set, user and groups, then effective/permitted/inheritable and ambient,
-    then no_new_privs: runc's order (capabilities(7), "Effect of user ID changes")."""
-    wanted = capabilities.ALL_CAPABILITIES if privileged else frozenset(names)
-    with step("capabilities"):
-        _, permitted, _ = syscalls.capget()
-        # A capability we do not hold cannot be granted (e.g. CAP_SYS_RESOURCE on a host
-        # that withholds it): keep the intersection.
-        keep = capabilities.mask(wanted) & permitted
-        for number in range(capabilities.last_capability() + 1):
-            if not keep & (1 << number):
-                syscalls.drop_bounding_capability(number)
-    with step("set user"):
-        # Keep the permitted set across setuid; capset below trims it to `keep`.
-        syscalls.set_keep_capabilities(True)
-        os.setgroups(list(identity.groups))
-        os.setgid(identity.gid)
-        os.setuid(identity.uid)
-        syscalls.set_keep_capabilities(False)
-    with step("capabilities"):
-        # Inheritable stays empty, as Docker since CVE-2022-24769; no ambient capabilities,
-        # so a non-root user keeps none across execve, as with Docker.
-        syscalls.capset(keep, keep, 0)
-        syscalls.clear_ambient_capabilities()
-    if no_new_privileges:
-        with step("no_new_privs"):
-            syscalls.set_no_new_privs()
-
-
-def confine_and_execute(
-    identity: Identity,
-    names: Iterable[str],
-    argv: tuple[str, ...],
-    env: list[str],
-    cwd: str,
-    *,
-    privileged: bool,
-    no_new_privileges: bool,
-    seccomp_program: bytes | None,
-    trampoline: int,
-    init_program: int = -1,
-) -> NoReturn:
-    """The last steps of every container process: user and capabilities, no_new_privs,
-    chdir, the seccomp filter, execve. The filter goes last (runc's order), so it need not
-    allow the runtime's own set-up calls; without no_new_privs it must come before the
-    capabilities go, as only CAP_SYS_ADMIN may then install one."""
-    if seccomp_program is not None and not no_new_privileges:
-        load_seccomp(seccomp_program)
-        seccomp_program = None
-    drop_privileges(identity, names, privileged=privileged, no_new_privileges=no_new_privileges)
-    execute(argv, env, cwd, trampoline, seccomp_program, init_program)
-
-
-def load_seccomp(program: bytes) -> None:
-    with step("seccomp"):
-        seccomp.load_filter(program)
-
-
 def execute(
     argv: tuple[str, ...],
     env: list[str],
     cwd: str,
     trampoline: int,
-    seccomp_program: bytes | None = None,
     init_program: int = -1,
 ) -> NoReturn:
     """chdir, then execve argv[0], searched in the PATH of `env` when it has no slash, through
-    the sealed trampoline from sealedexec.prepare(); with a seccomp program, it is loaded
-    just before: only the execve and the trampoline's own execve run under it. With
-    init_program (a sealed memfd of tini, `run --init`), that init is executed instead,
-    as pid 1, and it runs argv as its child.
+    the sealed trampoline from sealedexec.prepare(). With init_program (a sealed memfd of
+    tini, `run --init`), that init is executed instead, as pid 1, and it runs argv as its
+    child.
 
     Raises RuntimeFailure 127 when not found, 126 when found but not executable."""
     with step(f"chdir to {cwd}"):
         os.chdir(cwd)
     name = argv[0]
     path = find_executable(name, env)
-    if seccomp_program is not None:
-        load_seccomp(seccomp_program)
     if init_program >= 0:
         try:
             os.execve(init_program, ["tini", "--", *argv], _as_mapping(env))

@@ -188,21 +188,32 @@ def init_steps(
     """A container's init, from its spec: the filesystem, then process_steps."""
     assert spec.process is not None
     linux = spec.linux
-    steps: list[SequenceStep] = [
-        Mounts(rootfs_path, tuple(mounts), linux.rootfs_propagation or "rprivate"),
-        PivotRoot(rootfs_path),
-    ]
-    if spec.root.readonly:
-        steps.append(ReadonlyRoot())
-    if spec.hostname:
-        steps.append(Hostname(spec.hostname))
-    if linux.sysctl:
-        steps.append(Sysctl(linux.sysctl))
     hidden: list[ConfinementStep] = [Mask(p) for p in linux.masked_paths]
     hidden += [ReadOnly(p) for p in linux.readonly_paths]
+    return [
+        Mounts(rootfs_path, tuple(mounts), linux.rootfs_propagation or "rprivate"),
+        PivotRoot(rootfs_path),
+        *root_steps(spec.root.readonly, spec.hostname, linux.sysctl, hidden),
+        *process_steps(spec.process, seccomp, userns),
+    ]
+
+
+def root_steps(
+    readonly: bool,
+    hostname: str,
+    sysctl: Sequence[tuple[str, str]],
+    hidden: Sequence[ConfinementStep],
+) -> list[SequenceStep]:
+    """What follows pivot_root: the root read-only, the hostname, sysctls, then the masked
+    and read-only paths."""
+    steps: list[SequenceStep] = [ReadonlyRoot()] if readonly else []
+    if hostname:
+        steps.append(Hostname(hostname))
+    if sysctl:
+        steps.append(Sysctl(tuple(sysctl)))
     if hidden:
         steps.append(HidePaths(tuple(hidden)))
-    return steps + process_steps(spec.process, seccomp, userns)
+    return steps
 
 
 def run(
@@ -215,9 +226,7 @@ def run(
         if isinstance(item, Execute):
             from shocker.runtime.process import execute
 
-            execute(
-                item.args, list(item.env), item.cwd, trampoline, init_program=item.init_program
-            )
+            execute(item.args, list(item.env), item.cwd, trampoline, init_program=item.init_program)
         _EXECUTORS[type(item)](item, barriers)
     raise RuntimeFailure("the sequence has no execve step")
 

@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 from shocker.errors import UsageError
+from shocker.oci.runtime_spec import Rlimit
 from shocker.oci.seccomp import Seccomp
 from shocker.record import record
 from shocker.runtime.capabilities import DEFAULT_CAPABILITIES
@@ -102,8 +103,7 @@ class ContainerSpec:
     no_new_privileges: bool = True
     masked_paths: tuple[str, ...] = DEFAULT_MASKED_PATHS
     readonly_paths: tuple[str, ...] = DEFAULT_READONLY_PATHS
-    rlimit_nofile: int | None = None
-    rlimits: tuple[tuple[int, int, int], ...] = ()  # (resource, soft, hard); -1 unlimited
+    rlimits: tuple[Rlimit, ...] = ()
     sysctls: tuple[tuple[str, str], ...] = ()  # namespaced ones only
     readonly_root: bool = False
     seccomp: Seccomp | None = None  # None: unconfined

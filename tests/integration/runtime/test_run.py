@@ -11,6 +11,7 @@ import pytest
 
 from shocker.errors import RuntimeFailure
 from shocker.linux.proc import is_alive
+from shocker.oci.runtime_spec import Rlimit
 from shocker.runtime import launcher
 from shocker.runtime.spec import ContainerSpec, Mount
 
@@ -279,7 +280,12 @@ def test_a_symlink_in_the_image_cannot_send_a_mount_to_the_host(
 
 
 def test_open_files_limit_is_set(make_spec: MakeSpec, capfd: pytest.CaptureFixture[str]) -> None:
-    assert output(make_spec, capfd, "ulimit -n", rlimit_nofile=4321).strip() == "4321"
+    assert (
+        output(
+            make_spec, capfd, "ulimit -n", rlimits=(Rlimit("RLIMIT_NOFILE", 4321, 4321),)
+        ).strip()
+        == "4321"
+    )
 
 
 def test_privileged_keeps_every_capability_and_may_mount(
