@@ -19,9 +19,12 @@ if TYPE_CHECKING:
 
 _HARDENED = ("nosuid", "noexec", "nodev")
 
-# Docker's mounts of every container (moby oci/defaults.go), in mount order.
+# Docker's mounts of every container (moby oci/defaults.go), in the order shocker's own
+# runtime makes them (runtime/plan.rootfs_steps), so that `run --explain` and both runtimes
+# build one mount table; /sys/fs/cgroup follows /sys (build adds it).
 DEFAULT_MOUNTS = (
     rs.Mount(destination="/proc", type="proc", source="proc", options=_HARDENED),
+    rs.Mount(destination="/sys", type="sysfs", source="sysfs", options=(*_HARDENED, "ro")),
     rs.Mount(
         destination="/dev",
         type="tmpfs",
@@ -34,14 +37,13 @@ DEFAULT_MOUNTS = (
         source="devpts",
         options=("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"),
     ),
-    rs.Mount(destination="/sys", type="sysfs", source="sysfs", options=(*_HARDENED, "ro")),
-    rs.Mount(destination="/dev/mqueue", type="mqueue", source="mqueue", options=_HARDENED),
     rs.Mount(
         destination="/dev/shm",
         type="tmpfs",
         source="shm",
         options=(*_HARDENED, "mode=1777", "size=65536k"),
     ),
+    rs.Mount(destination="/dev/mqueue", type="mqueue", source="mqueue", options=_HARDENED),
 )
 
 
@@ -88,13 +90,14 @@ def build(
     )
     mounts = list(DEFAULT_MOUNTS)
     if privileged:
-        mounts[3] = rs.Mount(destination="/sys", type="sysfs", source="sysfs", options=_HARDENED)
+        mounts[1] = rs.Mount(destination="/sys", type="sysfs", source="sysfs", options=_HARDENED)
     # /sys/fs/cgroup, the container's own cgroup, read-only unless privileged.
     cgroup_options = (*_HARDENED, "rw" if privileged else "ro")
-    mounts.append(
+    mounts.insert(
+        2,
         rs.Mount(
             destination="/sys/fs/cgroup", type="cgroup", source="cgroup", options=cgroup_options
-        )
+        ),
     )
     for mount in extra_mounts:
         if mount.type != "bind":

@@ -49,6 +49,7 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
     from shocker.engine.create import container_config, now
     from shocker.engine.launch import container_mounts, etc_files
     from shocker.runtime import ocicreate, recipe, sequence
+    from shocker.runtime.rootfs import host_cgroup_filesystems
     from shocker.store.containers import ContainerRecord
     from shocker.store.ids import new_id
 
@@ -85,7 +86,9 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
     )
     cgroup_lines, binds = _cgroup(settings, container_id, config)
     rootfs = str(layout.container_rootfs(container_id))
-    steps, _ = ocicreate.mount_plan(spec, binds)
+    # /sys/fs/cgroup as shocker's own runtime makes it: the host's hierarchies mounted
+    # again in the container's cgroup namespace (shocker-runtime binds them instead).
+    steps, _ = ocicreate.mount_plan(spec, binds, host_cgroup_filesystems())
     plan = sequence.init_steps(spec, rootfs, steps, b"" if spec.linux.seccomp else None)
     note = ""
     if spec.linux.seccomp is not None:

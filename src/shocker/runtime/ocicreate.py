@@ -24,7 +24,7 @@ from shocker.oci.runtime_spec import IdMapping, Process, Spec
 from shocker.runtime import sequence, sync, terminal
 from shocker.runtime.failure import step
 from shocker.runtime.ocistate import StateDir
-from shocker.runtime.plan import Step, oci_rootfs_steps
+from shocker.runtime.plan import CgroupFs, Step, oci_rootfs_steps
 from shocker.runtime.spec import DeviceNode
 from shocker.runtime.sync import Channel
 from shocker.static import TYPE_CHECKING
@@ -74,7 +74,9 @@ def check_supported(spec: Spec) -> None:
 
 
 def mount_plan(
-    spec: Spec, cgroup_binds: Sequence[tuple[str, str]]
+    spec: Spec,
+    cgroup_binds: Sequence[tuple[str, str]],
+    cgroup_filesystems: Sequence[CgroupFs] | None = None,
 ) -> tuple[list[Step], list[DeviceNode]]:
     devices = []
     for device in spec.linux.devices:
@@ -84,7 +86,7 @@ def mount_plan(
         devices.append(
             DeviceNode(device.path, device.major, device.minor, device.type == "b", mode)
         )
-    return oci_rootfs_steps(spec.mounts, devices, cgroup_binds), devices
+    return oci_rootfs_steps(spec.mounts, devices, cgroup_binds, cgroup_filesystems), devices
 
 
 def create(

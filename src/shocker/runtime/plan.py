@@ -221,10 +221,16 @@ _PROPAGATION_WORDS = frozenset(
 )
 
 
-def oci_mount_steps(mount: OciMount, cgroup_binds: Sequence[tuple[str, str]] = ()) -> list[Step]:
+def oci_mount_steps(
+    mount: OciMount,
+    cgroup_binds: Sequence[tuple[str, str]] = (),
+    cgroup_filesystems: Sequence[CgroupFs] | None = None,
+) -> list[Step]:
     """One config.json mount. Binds are made first and made read-only by a second remount
     (as mount(8) does); type "cgroup" binds the container's own cgroup directories
-    (cgroup_binds: container path, host directory) under a tmpfs, as runc does on v1."""
+    (cgroup_binds: container path, host directory) under a tmpfs, as runc does on v1, or
+    with cgroup_filesystems mounts the host's hierarchies again, as shocker's own runtime
+    does in the container's cgroup namespace (cgroup_steps)."""
     flags, clear, data = 0, 0, []
     for option in mount.options:
         if option in _OCI_FLAGS:
@@ -233,6 +239,8 @@ def oci_mount_steps(mount: OciMount, cgroup_binds: Sequence[tuple[str, str]] = (
         elif option not in _PROPAGATION_WORDS:
             data.append(option)
     if mount.type == "cgroup" or mount.type == "cgroup2":
+        if cgroup_filesystems is not None:
+            return cgroup_steps(cgroup_filesystems, writable=not flags & MS_RDONLY)
         return _cgroup_steps(mount.destination, flags, cgroup_binds)
     if flags & MS_BIND or mount.type == "bind":
         bind_flags = MS_BIND | (flags & MS_REC)
@@ -274,13 +282,14 @@ def oci_rootfs_steps(
     mounts: Sequence[OciMount],
     devices: Sequence[DeviceNode] = (),
     cgroup_binds: Sequence[tuple[str, str]] = (),
+    cgroup_filesystems: Sequence[CgroupFs] | None = None,
 ) -> list[Step]:
     """The spec's mounts in order, then the default devices and links every runtime must
     provide (runtime-spec config-linux.md, "Default Devices", "/dev symbolic links"),
     then the spec's linux.devices."""
     steps: list[Step] = []
     for mount in mounts:
-        steps += oci_mount_steps(mount, cgroup_binds)
+        steps += oci_mount_steps(mount, cgroup_binds, cgroup_filesystems)
     nodes = {d.path: d for d in DEFAULT_DEVICES}
     nodes.update({d.path: d for d in devices})
     steps += nodes.values()

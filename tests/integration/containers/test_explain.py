@@ -72,16 +72,21 @@ def test_recipe_builds_the_same_root(shocker: Shocker, busybox_id: str) -> None:
         by_recipe = _mounts(built.stdout)
     finally:
         _remove(shocker, container_id, parent)
+    # The recipe is the default runtime's, /sys/fs/cgroup included (every host hierarchy
+    # mounted again in the container's cgroup namespace, read-only).
+    own = shocker("run", "--rm", *options, busybox_id, "cat", "/proc/self/mountinfo").check()
+    assert by_recipe == _mounts(own.out)
+    assert any(row[0].startswith("/sys/fs/cgroup") for row in by_recipe)
+    assert all(row[1].startswith("ro") for row in by_recipe if row[0].startswith("/sys/fs/cgroup"))
+    # shocker-runtime binds the container's own cgroup directories there instead; the rest
+    # of its mount table is the same, in the same order.
     runtime = ("--runtime", str(Path(sys.executable).parent / "shocker-runtime"))
     ran = shocker("run", "--rm", *runtime, *options, busybox_id, "cat", "/proc/self/mountinfo")
-    assert by_recipe == _mounts(ran.check().out)
-    # shocker's own runtime mounts every host hierarchy under /sys/fs/cgroup; the rest alike.
-    own = shocker("run", "--rm", *options, busybox_id, "cat", "/proc/self/mountinfo").check()
 
-    def outside_cgroupfs(rows: list[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
-        return {row for row in rows if not row[0].startswith("/sys/fs/cgroup/")}
+    def outside_cgroupfs(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+        return [row for row in rows if not row[0].startswith("/sys/fs/cgroup/")]
 
-    assert outside_cgroupfs(by_recipe) == outside_cgroupfs(_mounts(own.out))
+    assert outside_cgroupfs(by_recipe) == outside_cgroupfs(_mounts(ran.check().out))
     assert any(row[0] == "/cache" and row[2] == "tmpfs" for row in by_recipe)
     assert any(row[0] == "/srv/release" and row[1].startswith("ro") for row in by_recipe)
 
