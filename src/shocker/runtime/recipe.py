@@ -120,8 +120,8 @@ def render(
         elif isinstance(item, seq.LoadSeccomp):
             lines.append(
                 "# seccomp: no command loads a filter; shocker loads the compiled BPF "
-                "program here, after no_new_privs and just before execve"
-                + (f" ({seccomp_note})" if seccomp_note else "")
+                "program here (just before execve; before the user changes when "
+                "no_new_privs is off)" + (f" ({seccomp_note})" if seccomp_note else "")
             )
         elif isinstance(item, seq.Execute):
             lines += _execute(item, setpriv)
