@@ -23,6 +23,8 @@ from shocker.static import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import NoReturn
 
+    from shocker.runtime.users import Identity
+
 
 def enter(
     spec: ContainerSpec,
@@ -99,6 +101,22 @@ def _start(
         # Docker creates a missing WORKDIR (as root, before the user switch and before the
         # root turns read-only).
         make_directory(spec.cwd, owner)
+    steps = confinement(spec, identity, program, userns if userns >= 0 else None, init_program)
+    process.close_other_fds_on_exec()
+    sequence.run(steps, {"terminal": lambda: attach_terminal(channel, size)}, trampoline)
+
+
+def confinement(
+    spec: ContainerSpec,
+    identity: Identity,
+    seccomp_program: bytes | None,
+    userns: int | None,
+    init_program: int = -1,
+) -> list[sequence.SequenceStep]:
+    """Pure: what follows pivot_root, as the one executor runs it (the same steps as
+    sequence.init_steps gives shocker-runtime's init and `run --explain`). The user
+    namespace is joined last, once every mount and limit is set: from there on the
+    container's root has capabilities only in its own user namespace."""
     names = capabilities.ALL_CAPABILITIES if spec.privileged else spec.capabilities
     command = Process(
         args=spec.argv,
@@ -110,15 +128,10 @@ def _start(
         rlimits=spec.rlimits,
         no_new_privileges=spec.no_new_privileges,
     )
-    # The rest is the one executor's, as for shocker-runtime's init and for exec; the
-    # user namespace is joined last, once every mount and limit is set: from there on the
-    # container's root has capabilities only in its own user namespace.
-    steps = [
+    return [
         *sequence.root_steps(spec.readonly_root, spec.hostname, (), confinement_steps(spec)),
-        *sequence.process_steps(command, program, userns if userns >= 0 else None, init_program),
+        *sequence.process_steps(command, seccomp_program, userns, init_program),
     ]
-    process.close_other_fds_on_exec()
-    sequence.run(steps, {"terminal": lambda: attach_terminal(channel, size)}, trampoline)
 
 
 def make_directory(path: str, owner: tuple[int, int] | None) -> None:
