@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.assertions import assert_one_line_error
 from tests.support.catalog import ImageSet
 from tests.support.podman import private_podman, skopeo_inspect
 from tests.support.prereqs import have, require
@@ -179,3 +180,21 @@ def test_rmi_keeps_a_pending_layer_another_commit_stands_on_and_frees_it_last(
     assert pending_snapshots(fresh_shocker) == []
     assert set(layers_dir.iterdir()) == pulled
     assert set(blobs_dir.iterdir()) == pulled_blobs
+
+
+def test_a_pending_layer_whose_snapshot_is_gone_is_refused_not_made_empty(
+    fresh_shocker: Shocker, images: ImageSet, tmp_path: Path
+) -> None:
+    fresh_shocker("pull", images.busybox.ref).check()
+    image = committed(fresh_shocker, images.busybox.ref, "echo one > /one", "damaged:1")
+    [snapshot] = pending_snapshots(fresh_shocker)
+    subprocess.run(
+        ["btrfs", "subvolume", "delete", str(fresh_shocker.root / ".shocker/layers" / snapshot)],
+        capture_output=True, check=True,
+    )  # fmt: skip
+
+    result = fresh_shocker("save", "-o", str(tmp_path / "damaged.tar"), "damaged:1")
+
+    assert_one_line_error(result, f"{snapshot} is missing")
+    assert not (tmp_path / "damaged.tar").exists()
+    assert "pending" in record(fresh_shocker, image)["layers"][-1]

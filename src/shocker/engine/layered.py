@@ -79,13 +79,18 @@ def made(store: Store, image: ImageRecord) -> ImageRecord:
                 if any(is_pending(layer) for layer in below):
                     raise StorageError(f"image {image.id}: a pending layer is below another")
                 parent_chain = str(below[-1]["chain_id"]) if below else None
+                parent = store.layers.path(parent_chain) if parent_chain else None
+                snapshot = store.layout.layer(PENDING_PREFIX + key)
+                for needed in (snapshot, parent):
+                    # A missing tree would read as empty: a layer deleting everything.
+                    if needed is not None and not needed.is_dir():
+                        raise StorageError(
+                            f"the layers of {image.reference or image.id} are damaged: "
+                            f"{needed.name} is missing",
+                            hint="commit the container again",
+                        )
                 layer = create_layer(
-                    store,
-                    store.layers.path(parent_chain) if parent_chain else None,
-                    parent_chain,
-                    store.layout.layer(PENDING_PREFIX + key),
-                    entry.get("epoch"),
-                    skipped=PROVIDED,
+                    store, parent, parent_chain, snapshot, entry.get("epoch"), skipped=PROVIDED
                 )
                 store.images.settle_pending(key, layer.as_record())
         return store.images.get(image.id)
