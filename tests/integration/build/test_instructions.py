@@ -348,3 +348,20 @@ def test_expose_is_published_by_run_p_and_a_dockerfile_may_bring_its_own_ignore_
         assert len(ports) == 1 and ports[0].startswith("8080/tcp -> "), ports
     finally:
         shocker("rm", "-f", container)
+
+
+def test_a_run_step_under_an_image_volume_keeps_its_files_and_makes_no_volume(
+    shocker: Shocker, build: Callable[..., Result], images: ImageSet, tmp_path: Path
+) -> None:
+    context = write_context(
+        tmp_path,
+        {
+            "Dockerfile": f"FROM {images.busybox.ref}\n"
+            "VOLUME /data\n"
+            "RUN mkdir -p /data && echo kept > /data/file\n",
+        },
+    )
+    volumes = shocker("volume", "ls").check().lines
+    image = build(*OFFLINE, str(context)).check().created_id()
+    assert shocker("volume", "ls").check().lines == volumes
+    assert _run(shocker, image, "cat", "/data/file") == ["kept"]

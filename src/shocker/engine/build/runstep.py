@@ -73,7 +73,9 @@ def run_step(
         network=network,
         remove=False,
     )
-    container_cfg, seccomp = container_config(store, settings, image, options)
+    # No volumes for a step (the image's VOLUMEs included): what RUN writes under one stays
+    # in the step's layer, as BuildKit keeps it, and no anonymous volume is left behind.
+    container_cfg, seccomp = container_config(store, settings, image, options, make_volumes=False)
     container_cfg["argv"] = list(argv)  # exactly the step's command, no shell rule
 
     def make_record(container_id: str) -> ContainerRecord:
