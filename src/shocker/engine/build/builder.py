@@ -9,11 +9,12 @@ a failed or killed build lists no image and tags nothing (its finished steps sta
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,15 @@ from shocker.engine.build.metadata import (
     command_form,
     env_map,
 )
-from shocker.engine.build.sources import SourceTree
+from shocker.engine.build.sources import Source, SourceTree
 from shocker.engine.build.words import expand
 from shocker.errors import BuildError, NotFound, ShockerError
 from shocker.settings import Settings
+from shocker.static import TYPE_CHECKING
 from shocker.store.store import Store
+
+if TYPE_CHECKING:
+    from shocker.engine.build.heredocs import InlineFile
 
 # Docker's predefined ARGs: usable without a declaration, left out of the cache key and
 # of the image (docs.docker.com/reference/dockerfile/#predefined-args).
@@ -379,27 +384,33 @@ class Builder:
 
     def _copy(self, state: StageState, instruction: Instruction) -> None:
         from shocker.engine.build.copying import copy_sources, destination_path
+        from shocker.engine.build.heredocs import inline_files, key_of
 
         env = self._env(state)
+        inline = inline_files(instruction, env, self.escape)
         words = [
-            expand(w, env, self.escape) if not instruction.is_json else w for w in instruction.args
+            w if instruction.is_json or i in inline else expand(w, env, self.escape)
+            for i, w in enumerate(instruction.args)
         ]
-        if instruction.heredocs:
-            raise BuildError(f"{instruction.keyword} with a here-document is not supported")
         if len(words) < 2:
             raise BuildError(f"{instruction.keyword} needs a source and a destination")
         *patterns, dest = words
         tree, tree_id = self._tree(instruction, env)
         is_add = instruction.keyword == "ADD"
-        for pattern in patterns:
-            if "://" in pattern or pattern.startswith("git@"):
+        for index, pattern in enumerate(patterns):
+            if index not in inline and ("://" in pattern or pattern.startswith("git@")):
                 raise BuildError(
                     f"ADD of a URL is not supported: {pattern} (fetch it into the context "
                     "and COPY it)"
                     if is_add
                     else f"COPY cannot fetch a URL: {pattern}"
                 )
-        sources = [s for pattern in patterns for s in tree.resolve(pattern)]
+        named = {
+            index: tree.resolve(pattern)
+            for index, pattern in enumerate(patterns)
+            if index not in inline
+        }
+        sources = [s for found in named.values() for s in found]
         owner = self._ownership(state, instruction, env)
         target = destination_path(dest, state.section().get("WorkingDir") or "/")
         archives = set()
@@ -413,14 +424,21 @@ class Builder:
             instruction.flags,
             tree_id,
             tree.digest(sources),
+            key_of(inline),
             [owner.uid, owner.gid, owner.mode],
             target,
         ]
 
         def writer(root: Path) -> None:
-            plain = [s for s in sources if s.name not in archives]
-            if plain:
-                copy_sources(root, tree, plain, target, owner)
+            with self._inline_tree(inline) as written:
+                plain = []
+                for index in range(len(patterns)):  # in the Dockerfile's order
+                    if index in written:
+                        plain.append(written[index])
+                    else:
+                        plain.extend((tree, s) for s in named[index] if s.name not in archives)
+                if plain:
+                    copy_sources(root, plain, target, owner)
             if archives:
                 from shocker.engine.build.archive import unpack
 
@@ -429,6 +447,26 @@ class Builder:
                         unpack(root, source.path, target)
 
         self._cached(state, instruction, key, writer)
+
+    @contextlib.contextmanager
+    def _inline_tree(
+        self, inline: dict[int, InlineFile]
+    ) -> Iterator[dict[int, tuple[SourceTree, Source]]]:
+        """Here-document sources as files in a scratch subvolume, for as long as the copy."""
+        if not inline:
+            yield {}
+            return
+        from shocker.engine.build.heredocs import write
+        from shocker.store import btrfs
+        from shocker.store.layers import scratch_path
+
+        directory = scratch_path(self.store.layout, "heredoc")
+        btrfs.create_subvolume(directory)
+        try:
+            tree, sources = write(directory, inline)
+            yield {index: (tree, source) for index, source in sources.items()}
+        finally:
+            btrfs.delete_subvolume(directory)
 
     def _tree(self, instruction: Instruction, env: dict[str, str]) -> tuple[SourceTree, str]:
         source = instruction.flag("from")

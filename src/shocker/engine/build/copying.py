@@ -38,20 +38,20 @@ def destination_path(dest: str, workdir: str) -> str:
 
 def copy_sources(
     root: Path,
-    tree: SourceTree,
-    sources: list[Source],
+    sources: list[tuple[SourceTree, Source]],
     dest: str,
     owner: Ownership,
 ) -> None:
     """Docker's COPY rules: a directory's content goes into `dest`; a file lands at `dest`,
-    or in it when `dest` ends with `/`, is a directory already, or several sources are given."""
+    or in it when `dest` ends with `/`, is a directory already, or several sources are given.
+    Each source comes with the tree it is read from (the context, a here-document's)."""
     with _root(root) as root_fd:
         into_dir = dest.endswith("/") or len(sources) > 1 or _is_dir(root_fd, dest)
         if len(sources) > 1 and not dest.endswith("/"):
             raise BuildError(
                 f"when copying several sources the destination must end with /: {dest}"
             )
-        for source in sources:
+        for tree, source in sources:
             if source.is_dir:
                 base = dest.rstrip("/") or "/"
                 _make_dir(root_fd, base)

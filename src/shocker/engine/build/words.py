@@ -17,10 +17,11 @@ if TYPE_CHECKING:
 
 
 class _Lexer:
-    def __init__(self, text: str, env: Mapping[str, str], escape: str) -> None:
+    def __init__(self, text: str, env: Mapping[str, str], escape: str, raw: bool = False) -> None:
         self.text = text
         self.env = env
         self.escape = escape
+        self.raw = raw  # quotes are plain characters, escapes kept (here-documents)
         self.at = 0
 
     def peek(self) -> str:
@@ -39,7 +40,9 @@ class _Lexer:
                 break
             self.at += 1
             if char == self.escape:
-                out.append(self.take())
+                out.append(char + self.take() if self.raw else self.take())
+            elif self.raw and char in "'\"":
+                out.append(char)
             elif char == "'":
                 out.append(self._single())
             elif char == '"':
@@ -119,3 +122,9 @@ def expand(text: str, env: Mapping[str, str], escape: str = "\\") -> str:
 
 def expand_all(words: tuple[str, ...], env: Mapping[str, str], escape: str = "\\") -> list[str]:
     return [expand(word, env, escape) for word in words]
+
+
+def expand_raw(text: str, env: Mapping[str, str], escape: str = "\\") -> str:
+    """A here-document's text with its variables replaced and nothing else changed: quotes
+    are plain characters there (`"it's"` stays), an escaped `$` stays as written."""
+    return _Lexer(text, env, escape, raw=True).word()
