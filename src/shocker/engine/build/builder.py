@@ -56,6 +56,21 @@ PROXY_ARGS = frozenset(
 )
 
 
+def platform_args() -> dict[str, str]:
+    """BuildKit's predefined platform ARGs, in scope for FROM and for a stage's `ARG NAME`:
+    build and target are both this machine (docs.docker.com/build/building/variables)."""
+    from shocker.oci.platform import host_platform
+
+    host = host_platform()
+    values: dict[str, str] = {}
+    for side in ("BUILD", "TARGET"):
+        values[f"{side}PLATFORM"] = str(host)
+        values[f"{side}OS"] = host.os
+        values[f"{side}ARCH"] = host.architecture
+        values[f"{side}VARIANT"] = host.variant or ""
+    return values
+
+
 @dataclass(frozen=True)
 class BuildOptions:
     context: Path
@@ -121,10 +136,11 @@ class Builder:
     # Which stages, how many steps.
 
     def _global_args(self) -> dict[str, str]:
-        values: dict[str, str] = {}
+        values = platform_args()
         for instruction in self.file.global_args:
             for name, default in self._arg_words(instruction, values):
-                values[name] = self.options.build_args.get(name, default or "")
+                fallback = default if default is not None else values.get(name, "")
+                values[name] = self.options.build_args.get(name, fallback)
         return values
 
     def _arg_words(
@@ -247,7 +263,7 @@ class Builder:
         from shocker.engine.commit import base_layers
         from shocker.engine.create import find_or_pull
 
-        platform = source.flag("platform")
+        platform = self._platform(source)
         try:
             image = find_or_pull(self.store, self.settings, name, platform, self.reporter)
         except ShockerError as error:
@@ -263,6 +279,31 @@ class Builder:
         return StageState(
             config, [] if not layers else list(layers), fs, digest_of(["FROM", identity])
         )
+
+    def _platform(self, source: Instruction) -> str | None:
+        """FROM --platform: this machine's platform (as `$BUILDPLATFORM` or written out),
+        since every RUN step runs here; another one is refused rather than built wrongly."""
+        flag = source.flag("platform")
+        if flag is None:
+            return None
+        from shocker.oci.platform import host_platform, parse_platform
+
+        text = expand(flag, self.global_args, self.escape)
+        try:
+            wanted = parse_platform(text)
+        except ShockerError as error:
+            raise BuildError(f"{source.where()}: {error.message}") from None
+        host = host_platform()
+        if (wanted.os, wanted.architecture, wanted.normalized_variant()) != (
+            host.os,
+            host.architecture,
+            host.normalized_variant(),
+        ):
+            raise BuildError(
+                f"{source.where()}: platform {wanted} is not this machine's ({host}); "
+                "shocker builds only for the platform it runs on"
+            )
+        return str(wanted)
 
     def _env(self, state: StageState) -> dict[str, str]:
         """What words are expanded against: ARGs in scope, then ENV over them."""
