@@ -48,8 +48,16 @@ class ImageToLoad:
     names: tuple[str, ...]
 
 
-def load(store: Store, source: BinaryIO) -> list[ImageRecord]:
-    """Load every image of the archive read from `source`; the new image records."""
+@record(frozen=True)
+class Loaded:
+    image: ImageRecord
+    new: bool  # False: the same image (config and layers) was here already
+
+
+def load(store: Store, source: BinaryIO) -> list[Loaded]:
+    """Load every image of the archive read from `source`. An image held already (the same
+    config and layers: what Docker's image id, the config's digest, says) is not made again;
+    the archive's names move to it, so loading twice gives the same image."""
     from shocker.oci.chain import chain_ids
     from shocker.store.btrfs import delete_subvolume
     from shocker.store.compression import open_decompressed
@@ -65,21 +73,40 @@ def load(store: Store, source: BinaryIO) -> list[ImageRecord]:
         # No sweep between the layers and blobs made here and the records naming them.
         with creating(store.layout):
             layer_records = [_ensure_layers(store, plan, checked) for plan in plans]
-            created = []
+            loaded = []
             for plan, records in zip(plans, layer_records, strict=True):
                 top = chain_ids([layer.diff_id for layer in plan.layers])
-                created.append(
-                    store.images.add(
-                        rootfs_from=store.layers.path(top[-1]) if top else None,
-                        names=plan.names,
-                        config=plan.config,
-                        layers=records,
-                        source="load",
-                    )
+                held = _held(store, plan.config, top)
+                if held is not None:
+                    if plan.names:
+                        held = store.images.tag(held.id, *plan.names)
+                    loaded.append(Loaded(held, False))
+                    continue
+                image = store.images.add(
+                    rootfs_from=store.layers.path(top[-1]) if top else None,
+                    names=plan.names,
+                    config=plan.config,
+                    layers=records,
+                    source="load",
                 )
-        return created
+                loaded.append(Loaded(image, True))
+        return loaded
     finally:
         delete_subvolume(scratch)
+
+
+def _held(store: Store, config: dict[str, Any], chains: list[str]) -> ImageRecord | None:
+    """The image here with this config and these layers (the oldest, should there be
+    several), whatever it was made by."""
+    import json
+
+    wanted = json.dumps(config, sort_keys=True)
+    same = [
+        image
+        for image in store.images.list()
+        if image.chain_ids == chains and json.dumps(image.config, sort_keys=True) == wanted
+    ]
+    return min(same, key=lambda image: image.created) if same else None
 
 
 def images_in(archive: SpooledArchive) -> list[ImageToLoad]:

@@ -211,3 +211,29 @@ def test_a_loaded_image_names_its_layers_so_rmi_frees_them(
 
     assert _layer_count(fresh_shocker) == 0
     assert list((fresh_shocker.root / ".shocker" / "blobs" / "sha256").iterdir()) == []
+
+
+@pytest.mark.parametrize("archive_format", FORMATS)
+def test_loading_an_archive_again_gives_the_same_image(
+    fresh_shocker: Shocker, images: ImageSet, tmp_path: Path, archive_format: str
+) -> None:
+    pulled = fresh_shocker("pull", images.layered.ref).check().created_id()
+    archive = tmp_path / "layered.tar"
+    save = ("save", "--format", archive_format, "-o", str(archive), images.layered.ref)
+    fresh_shocker(*save).check()
+
+    # The pulled image is the same image (config and layers): loading names it again.
+    assert fresh_shocker("load", "-i", str(archive)).check().lines == [f"Loaded: {pulled}"]
+    fresh_shocker("rmi", pulled).check()
+    first = fresh_shocker("load", "-i", str(archive)).check().created_id()
+    layers = _layer_count(fresh_shocker)
+    fresh_shocker("tag", first, "other/name:1").check()
+    fresh_shocker("rmi", images.layered.ref).check()  # a name the archive gives back
+
+    again = fresh_shocker("load", "-i", str(archive)).check()
+
+    assert again.lines == [f"Loaded: {first}"]
+    assert set(fresh_shocker("images", "-q").check().lines) == {first}
+    assert _layer_count(fresh_shocker) == layers
+    rows = fresh_shocker("images").check().lines[1:]
+    assert {row.split()[1] for row in rows} == {images.layered.ref, "other/name:1"}

@@ -39,6 +39,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             raise UsageError(f"cannot read {args.input}: {error.strerror}") from None
         with source:
             images = load(store, source)
-    for image in images:
-        print(f"Created: {image.id}")
+    for loaded in images:
+        print(f"{'Created' if loaded.new else 'Loaded'}: {loaded.image.id}")
     return 0
