@@ -5,7 +5,7 @@ Paths in the container are resolved through descriptors inside its root (linux.i
 and the tree is read and written by descriptor (store.members, store.unpack), so `..` or a
 symlink in the container never reaches the host outside DEST. A running container is seen
 through /proc/PID/root (its volumes and tmpfs mounts included); a stopped one through its
-root filesystem.
+root filesystem, with its volumes and binds mounted over it in cp's own mount namespace.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from shocker.store.unpack import apply_members
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from typing import BinaryIO
+    from typing import Any, BinaryIO
 
     from shocker.store.containers import ContainerRecord
     from shocker.store.members import Members
@@ -43,8 +43,11 @@ def split_argument(text: str) -> tuple[str | None, str]:
     return container, path
 
 
-def copy(store: Store, source: str, destination: str, *, archive: bool) -> None:
-    """`shocker cp SOURCE DEST`: one side a container path, the other a host path or `-`."""
+def copy(
+    store: Store, source: str, destination: str, *, archive: bool, follow: bool = False
+) -> None:
+    """`shocker cp SOURCE DEST`: one side a container path, the other a host path or `-`;
+    `follow` (-L): a symlink SOURCE is copied as what it points to, under its own name."""
     src_container, src_path = split_argument(source)
     dest_container, dest_path = split_argument(destination)
     if src_container is not None and dest_container is not None:
@@ -54,12 +57,13 @@ def copy(store: Store, source: str, destination: str, *, archive: bool) -> None:
     if src_container is not None:
         record = store.containers.resolve(src_container)
         with _root(store, record) as root:
-            _copy_out(root, record, src_path, dest_path, archive)
+            followed = _followed(root, src_path) if follow else src_path
+            _copy_out(root, record, followed, dest_path, archive, _split(src_path)[1])
     else:
         assert dest_container is not None
         record = store.containers.resolve(dest_container)
         with _root(store, record) as root:
-            _copy_in(root, record, src_path, dest_path, archive)
+            _copy_in(root, record, src_path, dest_path, archive, follow)
 
 
 @contextlib.contextmanager
@@ -71,10 +75,18 @@ def _root(store: Store, record: ContainerRecord) -> Iterator[int]:
     running = is_running(record) and record.pid is not None
     if running:
         path = f"/proc/{record.pid}/root"
+    volumes = [] if running else record.config.get("volumes") or []
+    if volumes:
+        _private_mounts(record)  # before the root is opened: mounts go on this namespace's
     try:
         fd = inroot.open_root(path)
     except OSError as error:
         raise ShockerError(f"cannot open the filesystem of {record.id}: {error.strerror}") from None
+    try:
+        _mount_volumes(fd, record, volumes)
+    except BaseException:
+        os.close(fd)
+        raise
     try:
         # The pid might have been reused by the time we opened its root: check it still is
         # the container's pid 1.
@@ -85,6 +97,67 @@ def _root(store: Store, record: ContainerRecord) -> Iterator[int]:
         os.close(fd)
 
 
+def _private_mounts(record: ContainerRecord) -> None:
+    """This process in a mount namespace of its own, whose mounts go when it exits."""
+    from shocker.linux import syscalls as sc
+
+    try:
+        sc.unshare(sc.CLONE_NEWNS)
+        sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
+    except OSError as error:
+        raise ShockerError(f"cannot mount the volumes of {record.id}: {error.strerror}") from None
+
+
+def _mount_volumes(root: int, record: ContainerRecord, volumes: list[dict[str, Any]]) -> None:
+    """A stopped container's volumes and bind mounts where it has them, as Docker does for
+    cp (in the private mount namespace _private_mounts made)."""
+    from shocker.linux import syscalls as sc
+
+    for volume in sorted(volumes, key=lambda v: str(v["destination"]).count("/")):
+        source, destination = str(volume["source"]), str(volume["destination"])
+        try:
+            is_dir = os.path.isdir(source)  # noqa: PTH112
+            point = inroot.open_in_root(root, destination, create="dir" if is_dir else "file")
+            try:
+                sc.mount(source, inroot.fd_path(point), None, sc.MS_BIND | sc.MS_REC)
+            finally:
+                os.close(point)
+            if volume.get("readonly"):
+                point = inroot.open_in_root(root, destination)
+                try:
+                    flags = sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY
+                    sc.mount(None, inroot.fd_path(point), None, flags)
+                finally:
+                    os.close(point)
+        except OSError as error:
+            raise ShockerError(
+                f"cannot mount {source} at {destination} in {record.id}: {error.strerror}"
+            ) from None
+
+
+def _followed(root: int, path: str) -> str:
+    """`path` with a symlink at its end replaced by its target, resolved inside the root
+    (as often as it takes), keeping a trailing `/.`."""
+    suffix = "/." if path.endswith(("/.", "/")) else ""
+    current = posixpath.normpath("/" + path)
+    for _ in range(40):
+        parent, name = posixpath.split(current)
+        try:
+            parent_fd = inroot.open_in_root(root, parent)
+        except OSError:
+            return path  # missing: _copy_out names it
+        try:
+            target = os.readlink(name, dir_fd=parent_fd) if name else None
+        except OSError:
+            target = None  # not a symlink
+        finally:
+            os.close(parent_fd)
+        if target is None:
+            return current + suffix
+        current = posixpath.normpath(posixpath.join(parent, target))
+    raise UsageError(f"{path}: too many levels of symbolic links")
+
+
 def _split(path: str) -> tuple[str, str, bool]:
     """(parent, last name, contents only) of a container or host path, cleaned lexically."""
     contents = path.endswith(("/.", "/")) or path in (".", "")
@@ -93,16 +166,19 @@ def _split(path: str) -> tuple[str, str, bool]:
     return parent or "/", name, contents
 
 
-def _copy_out(root: int, record: ContainerRecord, src: str, dest: str, archive: bool) -> None:
+def _copy_out(
+    root: int, record: ContainerRecord, src: str, dest: str, archive: bool, base_name: str
+) -> None:
+    """`src` copied out under `base_name` (the name SRC had before -L followed it)."""
     parent, name, contents = _split(src)
     missing = NotFound(f"No such container:path: {record.name or record.id}:{src}")
     try:
         if contents or not name:
             source_fd = inroot.open_in_root(root, posixpath.join(parent, name))
-            walk_name, base = ".", name or "/"
+            walk_name, base = ".", base_name or "/"
         else:
             source_fd = inroot.open_in_root(root, parent)
-            walk_name, base = name, name
+            walk_name, base = name, base_name or name
         is_dir = stat.S_ISDIR(os.stat(walk_name, dir_fd=source_fd, follow_symlinks=False).st_mode)
     except (FileNotFoundError, NotADirectoryError):
         raise missing from None
@@ -145,7 +221,9 @@ def _host_target(dest: str, src_is_dir: bool, base: str, contents: bool) -> tupl
     return parent, os.path.basename(os.path.abspath(dest))  # noqa: PTH119,PTH100
 
 
-def _copy_in(root: int, record: ContainerRecord, src: str, dest: str, archive: bool) -> None:
+def _copy_in(
+    root: int, record: ContainerRecord, src: str, dest: str, archive: bool, follow: bool
+) -> None:
     owner = None if archive else (0, 0)
     parent, name, contents = _split(dest)
     target_path = posixpath.join(parent, name)
@@ -162,13 +240,14 @@ def _copy_in(root: int, record: ContainerRecord, src: str, dest: str, archive: b
                 raise UsageError(f"{dest} must be a directory in {record.id} to extract a tar into")
             apply_members(_owned(_stdin_members(sys.stdin.buffer), owner), dest_fd)
             return
-        source_parent, source_name = _host_source(src)
+        source_parent, source_name = _host_source(src, follow)
         try:
             is_dir = stat.S_ISDIR(
                 os.stat(source_name, dir_fd=source_parent, follow_symlinks=False).st_mode
             )
             src_contents = src.endswith(("/.", "/"))
-            base = source_name if source_name != "." else os.path.basename(os.path.abspath(src))  # noqa: PTH119,PTH100
+            given = os.path.basename(os.path.abspath(src))  # noqa: PTH119,PTH100
+            base = given if follow or source_name == "." else source_name
             if dest_is_dir:
                 assert dest_fd is not None
                 arcname = "" if src_contents and is_dir else base
@@ -193,9 +272,12 @@ def _copy_in(root: int, record: ContainerRecord, src: str, dest: str, archive: b
             os.close(dest_fd)
 
 
-def _host_source(src: str) -> tuple[int, str]:
-    """(descriptor of the directory holding SRC on the host, its name there)."""
+def _host_source(src: str, follow: bool = False) -> tuple[int, str]:
+    """(descriptor of the directory holding SRC on the host, its name there); `follow`:
+    of what a symlink SRC points to."""
     path = os.path.abspath(src)  # noqa: PTH100
+    if follow and os.path.islink(path):  # noqa: PTH114
+        path = os.path.realpath(path)
     if src.endswith(("/.", "/")):
         directory, name = path, "."
     else:

@@ -164,3 +164,98 @@ def test_bad_arguments_are_one_line_errors(
         assert message in result.err, result
         assert len(result.err.strip().splitlines()) == 1, result
     assert list(tmp_path.iterdir()) == []
+
+
+def test_follow_link_copies_what_a_symlink_source_points_to_under_its_name(
+    shocker: Shocker, busybox_id: str, containers: list[str], tmp_path: Path
+) -> None:
+    script = (
+        "mkdir -p /data/dir && echo real > /data/real && echo deep > /data/dir/f"
+        " && ln -s real /data/rel && ln -s /data/rel /abs && ln -s ../data/dir /data/dlink"
+        " && ln -s ../../../../../../etc/hostname /data/up"
+    )
+    shocker("run", "--name", "cp-follow", busybox_id, "sh", "-c", script).check()
+    containers.append("cp-follow")
+    out = tmp_path / "out"
+    out.mkdir()
+    shocker("cp", "cp-follow:/abs", str(out)).check()
+    assert (out / "abs").readlink() == Path("/data/rel")  # without -L: the link itself
+    shocker("cp", "-L", "cp-follow:/abs", str(out / "followed")).check()
+    assert (out / "followed").read_text() == "real\n"
+    shocker("cp", "-L", "cp-follow:/data/rel", str(out)).check()
+    assert not (out / "rel").is_symlink() and (out / "rel").read_text() == "real\n"
+    shocker("cp", "--follow-link", "cp-follow:/data/dlink", str(out)).check()
+    assert (out / "dlink" / "f").read_text() == "deep\n"
+    # A link climbing out of the root still resolves inside it.
+    shocker("cp", "-L", "cp-follow:/data/up", str(out / "up")).check()
+    inside = shocker("cp", "cp-follow:/etc/hostname", str(out / "hostname")).check()
+    assert inside.rc == 0 and (out / "up").read_text() == (out / "hostname").read_text()
+    # Into the container: a host symlink's target, under the link's name.
+    (tmp_path / "target.txt").write_text("from host\n")
+    (tmp_path / "hostlink").symlink_to(tmp_path / "target.txt")
+    shocker("cp", "-L", str(tmp_path / "hostlink"), "cp-follow:/data/").check()
+    shocker("cp", str(tmp_path / "hostlink"), "cp-follow:/data/plain").check()
+    shocker("cp", "cp-follow:/data/.", str(tmp_path / "back")).check()
+    assert (tmp_path / "back" / "hostlink").read_text() == "from host\n"
+    assert not (tmp_path / "back" / "hostlink").is_symlink()
+    assert (tmp_path / "back" / "plain").readlink() == tmp_path / "target.txt"
+
+
+def test_copies_reach_a_stopped_containers_volumes_and_binds(
+    shocker: Shocker, busybox_id: str, containers: list[str], tmp_path: Path
+) -> None:
+    volume = "cp-stopped-volume"
+    bound = tmp_path / "bound"
+    readonly = tmp_path / "readonly"
+    bound.mkdir()
+    readonly.mkdir()
+    (readonly / "kept").write_text("kept\n")
+    run = shocker(
+        "run",
+        "--name",
+        "cp-volumes",
+        "-v",
+        f"{volume}:/vol",
+        "-v",
+        f"{bound}:/bound",
+        "-v",
+        f"{readonly}:/ro:ro",
+        busybox_id,
+        "sh",
+        "-c",
+        "echo in-volume > /vol/v; echo in-bind > /bound/b",
+    )
+    containers.append("cp-volumes")
+    try:
+        run.check()
+        shocker("cp", "cp-volumes:/vol/v", str(tmp_path / "v")).check()
+        assert (tmp_path / "v").read_text() == "in-volume\n"
+        shocker("cp", "cp-volumes:/", str(tmp_path / "whole")).check()
+        assert (tmp_path / "whole" / "bound" / "b").read_text() == "in-bind\n"
+        assert (tmp_path / "whole" / "ro" / "kept").read_text() == "kept\n"
+        (tmp_path / "new").write_text("copied in\n")
+        shocker("cp", str(tmp_path / "new"), "cp-volumes:/vol/new").check()
+        shocker("cp", str(tmp_path / "new"), "cp-volumes:/bound/").check()
+        assert (bound / "new").read_text() == "copied in\n"
+        seen = shocker(
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            f"{volume}:/vol",
+            busybox_id,
+            "cat",
+            "/vol/new",
+        )
+        assert seen.check().out == "copied in\n"
+        [container_id] = shocker("ps", "-q", "--filter", "name=cp-volumes").check().lines
+        rootfs = shocker.root / container_id
+        assert not (rootfs / "vol" / "new").exists()  # the volume, not the rootfs under it
+        refused = shocker("cp", str(tmp_path / "new"), "cp-volumes:/ro/")
+        assert refused.rc != 0 and len(refused.err.strip().splitlines()) == 1, refused
+        assert "Read-only" in refused.err or "read-only" in refused.err, refused
+        assert sorted(p.name for p in readonly.iterdir()) == ["kept"]
+    finally:
+        shocker("rm", "-f", "cp-volumes")
+        shocker("volume", "rm", volume)
