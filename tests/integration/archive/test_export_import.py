@@ -7,6 +7,10 @@ import hashlib
 import os
 import stat
 import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tests.support.assertions import assert_one_line_error, image_rows
@@ -133,3 +137,81 @@ def test_import_of_something_not_a_tar_fails_and_lists_nothing(
 
     assert_one_line_error(result)
     assert fresh_shocker("images", "-q").check().out == ""
+
+
+@contextmanager
+def _serving(tarball: bytes) -> Iterator[str]:
+    """A plain HTTP server on 127.0.0.1 with the tarball whole (`/fs.tar`, also behind a
+    redirect and in chunks) and cut short (`/cut.tar`: a Content-Length it never reaches)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            if self.path == "/redirect":
+                self.send_response(302)
+                self.send_header("Location", "/fs.tar")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif self.path in ("/fs.tar", "/cut.tar"):
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(tarball)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                cut = self.path == "/cut.tar"
+                self.wfile.write(tarball[: len(tarball) // 2] if cut else tarball)
+                self.close_connection = True
+            elif self.path == "/chunked.tar":
+                self.send_response(200)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for start in range(0, len(tarball), 65536):
+                    piece = tarball[start : start + 65536]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                self.wfile.write(b"0\r\n\r\n")
+            else:
+                self.send_error(404)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_import_of_a_url_downloads_the_whole_tarball_or_makes_nothing(
+    fresh_shocker: Shocker, images: ImageSet, tmp_path: Path
+) -> None:
+    _container(fresh_shocker, images, "source")
+    exported = subprocess.run(
+        [*fresh_shocker.argv("export", "source")], env=dict(fresh_shocker.env),
+        capture_output=True, check=True,
+    )  # fmt: skip
+    fresh_shocker("rm", "source").check()
+    before = set(fresh_shocker("images", "-q").check().lines)
+    scratch = fresh_shocker.root / ".shocker" / "tmp"
+    with _serving(exported.stdout) as base:
+        for bad, message in [
+            ("/cut.tar", "closed before the end of the body"),
+            ("/missing.tar", "404"),
+        ]:
+            result = fresh_shocker("import", f"{base}{bad}", "never:1")
+            assert_one_line_error(result, f"{base}{bad}", message)
+            assert set(fresh_shocker("images", "-q").check().lines) == before
+            assert not list(scratch.glob("import-*"))
+        made = fresh_shocker(
+            "import", "-c", "CMD cat /made/private/key", f"{base}/redirect", "web:1"
+        )
+        chunked = fresh_shocker("import", f"{base}/chunked.tar", "web:2")
+    ran = fresh_shocker("run", "--rm", "--network", "none", made.check().created_id())
+    assert ran.check().out == "secret\n"
+    assert chunked.check().created_id() != made.created_id()
+    shown = fresh_shocker("run", "--rm", "--network", "none", "web:2", "cat", "/made/tool")
+    assert shown.check().out == "tool\n"

@@ -1,4 +1,4 @@
-"""`shocker import [-c CHANGE]... [-m MESSAGE] FILE|- [NAME[:TAG]]`: a filesystem tar as a
+"""`shocker import [-c CHANGE]... [-m MESSAGE] FILE|URL|- [NAME[:TAG]]`: a filesystem tar as a
 one-layer image (`docker import`)."""
 
 from __future__ import annotations
@@ -17,7 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Dockerfile instruction to apply: CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE",
     )
     parser.add_argument("-m", "--message", help="a comment for the image's history")
-    parser.add_argument("file", metavar="FILE|-", help="a tar (plain, gzip or zstd); - is stdin")
+    parser.add_argument(
+        "file",
+        metavar="FILE|URL|-",
+        help="a tar (plain, gzip or zstd): a file, an http(s) URL, or - for stdin",
+    )
     parser.add_argument("name", nargs="?", metavar="NAME[:TAG]", help="name the image")
 
 
@@ -26,11 +30,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     import sys
 
     from shocker.cli.context import open_store
-    from shocker.engine.import_tar import import_tar
+    from shocker.engine.import_tar import import_tar, import_url, is_url
     from shocker.errors import NotFound, UsageError
 
     store = open_store(settings, "import")
-    if args.file == "-":
+    if is_url(args.file):
+        image = import_url(store, settings, args.file, args.name, args.change, args.message)
+    elif args.file == "-":
         if os.isatty(0):
             raise UsageError("import from stdin, but stdin is a terminal", hint="redirect it")
         image = import_tar(store, sys.stdin.buffer, args.name, args.change, args.message)
