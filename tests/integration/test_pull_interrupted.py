@@ -9,7 +9,7 @@ from tests.support.images import busybox_layer, push_image, random_layer, seeded
 from tests.support.push import Pusher
 from tests.support.registry import Registry
 from tests.support.shocker import Shocker
-from tests.support.throttle import slow_proxy
+from tests.support.tcpproxy import tcp_proxy
 
 LAYER_BYTES = 24 << 20
 RATE_BYTES_PER_S = 4 << 20
@@ -22,11 +22,11 @@ def test_a_pull_killed_mid_download_leaves_no_image_and_a_second_pull_completes(
     image = push_image(
         pusher, "test/interrupted", [busybox_layer(), random_layer(LAYER_BYTES, seed=SEED)]
     )
-    with slow_proxy(registry.port, RATE_BYTES_PER_S) as proxy:
+    with tcp_proxy(registry.port, downstream_bytes_per_s=RATE_BYTES_PER_S) as proxy:
         slow = fresh_shocker.with_env(SHOCKER_REGISTRY=proxy.host)
         process = slow.popen("pull", image.ref)
         try:
-            assert proxy.wait_for_bytes(4 << 20), "the pull never started downloading"
+            assert proxy.wait_for_downstream(4 << 20), "the pull never started downloading"
             assert process.poll() is None, "the pull finished before it could be interrupted"
             process.send_signal(signal.SIGKILL)
         finally:

@@ -14,10 +14,10 @@ import pytest
 
 from tests.support.assertions import assert_one_line_error
 from tests.support.catalog import ImageSet
-from tests.support.faultproxy import upload_proxy
 from tests.support.podman import private_podman, skopeo_inspect
 from tests.support.registry import AuthRegistry, Registry
 from tests.support.shocker import Result, Shocker
+from tests.support.tcpproxy import tcp_proxy
 
 PUSHED = re.compile(r"^Pushed: (\S+)@(sha256:[0-9a-f]{64})$")
 LAYER_LINE = re.compile(r"^(Pushing layer [0-9a-f]{12,64}|Layer [0-9a-f]{12,64} already exists)$")
@@ -200,7 +200,7 @@ def test_a_dropped_connection_mid_blob_is_recovered(
     fresh_shocker: Shocker, registry: Registry, tmp_path: Path
 ) -> None:
     size = 24 << 20  # above the monolithic limit: chunked
-    with upload_proxy(registry.port, drop_after=size // 2) as proxy:
+    with tcp_proxy(registry.port, drop_after=size // 2) as proxy:
         target = f"{proxy.host}/pushed/resumed:1"
         big_image(fresh_shocker, tmp_path, target, 24)
 
@@ -217,7 +217,7 @@ def test_a_dropped_connection_mid_blob_is_recovered(
 def test_a_push_killed_mid_blob_leaves_the_tag_as_it_was(
     fresh_shocker: Shocker, images: ImageSet, registry: Registry, tmp_path: Path
 ) -> None:
-    with upload_proxy(registry.port, upstream_bytes_per_s=4 << 20) as proxy:
+    with tcp_proxy(registry.port, upstream_bytes_per_s=4 << 20) as proxy:
         target = f"{proxy.host}/pushed/killed:1"
         fresh_shocker("pull", images.busybox.ref).check()
         fresh_shocker("tag", "busybox", target).check()

@@ -1,5 +1,6 @@
-"""A TCP proxy on 127.0.0.1 for uploads: slows what the client sends, and can cut the first
-connection that has carried a given number of bytes towards the server (a dropped link)."""
+"""A TCP proxy on 127.0.0.1 between a test's shocker and its registry: it can slow what
+either side sends (to catch a pull or a push in the middle), and cut the first connection
+that has carried a given number of bytes towards the server (a dropped link)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 
 @dataclass
-class UploadProxy:
+class Proxy:
     target_port: int
     upstream_bytes_per_s: int | None = None  # None: as fast as it comes
+    downstream_bytes_per_s: int | None = None
     drop_after: int | None = None  # cut the connection carrying the byte past this count, once
     upstream_bytes: int = 0
+    downstream_bytes: int = 0
     dropped: int = 0
     _listener: socket.socket | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -47,9 +50,15 @@ class UploadProxy:
             self._listener.close()
 
     def wait_for_upstream(self, count: int, timeout_s: float = 60.0) -> bool:
+        return self._wait(lambda: self.upstream_bytes >= count, timeout_s)
+
+    def wait_for_downstream(self, count: int, timeout_s: float = 60.0) -> bool:
+        return self._wait(lambda: self.downstream_bytes >= count, timeout_s)
+
+    def _wait(self, done: Callable[[], bool], timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self.upstream_bytes >= count:
+            if done():
                 return True
             time.sleep(0.02)
         return False
@@ -64,62 +73,53 @@ class UploadProxy:
             upstream = socket.create_connection(("127.0.0.1", self.target_port))
             with self._lock:
                 self._sockets += [client, upstream]
-            threading.Thread(target=self._up, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._down, args=(upstream, client), daemon=True).start()
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
 
-    def _up(self, client: socket.socket, upstream: socket.socket) -> None:
-        rate = self.upstream_bytes_per_s
+    def _pump(self, source: socket.socket, sink: socket.socket, up: bool) -> None:
+        """One direction; at its end (or a cut) both ends are hung up at once, as a real
+        link failing: a side still sending gets a reset rather than a half-open connection."""
+        rate = self.upstream_bytes_per_s if up else self.downstream_bytes_per_s
         chunk = max(1024, rate // 20) if rate else 65536
         try:
             while not self._stopping.is_set():
-                data = client.recv(chunk)
+                data = source.recv(chunk)
                 if not data:
                     break
                 with self._lock:
-                    self.upstream_bytes += len(data)
-                    cut = (
-                        self.drop_after is not None
-                        and not self.dropped
-                        and self.upstream_bytes > self.drop_after
-                    )
-                    if cut:
-                        self.dropped += 1
+                    cut = False
+                    if up:
+                        self.upstream_bytes += len(data)
+                        cut = (
+                            self.drop_after is not None
+                            and not self.dropped
+                            and self.upstream_bytes > self.drop_after
+                        )
+                        self.dropped += cut
+                    else:
+                        self.downstream_bytes += len(data)
                 if cut:
                     return
-                upstream.sendall(data)
+                sink.sendall(data)
                 if rate:
                     time.sleep(len(data) / rate)
         except OSError:
             pass
         finally:
-            _hang_up(client, upstream)
-
-    def _down(self, upstream: socket.socket, client: socket.socket) -> None:
-        try:
-            while not self._stopping.is_set():
-                data = upstream.recv(65536)
-                if not data:
-                    break
-                client.sendall(data)
-        except OSError:
-            pass
-        finally:
-            _hang_up(client, upstream)
-
-
-def _hang_up(*sockets: socket.socket) -> None:
-    """Both ends at once, as a real link failing: a side still sending gets a reset rather
-    than waiting on a half-open connection."""
-    for sock in sockets:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
 
 
 @contextlib.contextmanager
-def upload_proxy(
-    target_port: int, upstream_bytes_per_s: int | None = None, drop_after: int | None = None
-) -> Iterator[UploadProxy]:
-    proxy = UploadProxy(target_port, upstream_bytes_per_s, drop_after)
+def tcp_proxy(
+    target_port: int,
+    *,
+    upstream_bytes_per_s: int | None = None,
+    downstream_bytes_per_s: int | None = None,
+    drop_after: int | None = None,
+) -> Iterator[Proxy]:
+    proxy = Proxy(target_port, upstream_bytes_per_s, downstream_bytes_per_s, drop_after)
     proxy.start()
     try:
         yield proxy
