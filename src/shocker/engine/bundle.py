@@ -68,6 +68,11 @@ def build(
 
     config: dict[str, Any] = record.config
     rootfs = store.layout.container_rootfs(record.id)
+    root_path = str(rootfs)
+    if config.get("userns"):
+        from shocker.runtime.foreign import idmapped_root_path
+
+        root_path = idmapped_root_path(record.id, store.layout.container_dir(record.id))
     identity = resolve_identity(str(user_root or rootfs), config["user"] or "")
     privileged = bool(config["privileged"])
     names = ALL_CAPABILITIES if privileged else frozenset(config["capabilities"])
@@ -129,6 +134,15 @@ def build(
         namespaces.append(rs.Namespace(type="network", path=network_namespace))
     if config.get("cgroupns", "private") == "private":
         namespaces.append(rs.Namespace(type="cgroup"))
+    uid_mappings: tuple[rs.IdMapping, ...] = ()
+    gid_mappings: tuple[rs.IdMapping, ...] = ()
+    if config.get("userns"):
+        # --userns=auto: the runtime makes the user namespace first and the others in it;
+        # root.path is an idmapped bind the supervisor makes (runtime/supervisor.py).
+        ids = config["userns"]
+        namespaces.append(rs.Namespace(type="user"))
+        uid_mappings = (rs.IdMapping(container_id=0, host_id=ids["uid"], size=ids["size"]),)
+        gid_mappings = (rs.IdMapping(container_id=0, host_id=ids["gid"], size=ids["size"]),)
     if not config.get("seccomp"):
         seccomp = None
     elif seccomp is None:
@@ -146,12 +160,14 @@ def build(
         for d in config.get("devices", [])
     )
     return rs.Spec(
-        root=rs.Root(path=str(rootfs), readonly=bool(config.get("read_only"))),
+        root=rs.Root(path=root_path, readonly=bool(config.get("read_only"))),
         process=process,
         hostname=config["hostname"],
         mounts=tuple(mounts),
         linux=rs.Linux(
             namespaces=tuple(namespaces),
+            uid_mappings=uid_mappings,
+            gid_mappings=gid_mappings,
             cgroups_path=cgroups_path,
             resources=_resources(config["limits"], _device_rules(config)),
             devices=devices,

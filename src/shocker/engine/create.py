@@ -177,11 +177,10 @@ def userns_size(options: RunOptions, settings: Settings) -> int | None:
                 f"invalid {source} '{text}': size must be a number of ids >= {MIN_SIZE}"
             )
         size = int(value)
-    if options.privileged or options.runtime or settings.runtime:
+    if options.privileged:
         if not explicit:
             return None  # the default yields to what cannot have it, as podman's does
-        what = "--privileged" if options.privileged else "another OCI runtime"
-        raise UsageError(f"--userns=auto cannot be combined with {what}: use --userns=host")
+        raise UsageError("--userns=auto cannot be combined with --privileged: use --userns=host")
     return size
 
 

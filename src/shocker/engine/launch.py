@@ -319,6 +319,7 @@ def build_spec(
             bundle=str(directory),
             state_root=str(directory / "runtime"),
             id=record.id,
+            idmapped_root=spec.root.path if config.get("userns") else "",
         )
     log = config.get("log") or {"driver": "raw", "max_size": None, "max_files": 1}
     seccomp = None

@@ -136,9 +136,10 @@ def join(userns_fd: int) -> None:
     syscalls.setns(userns_fd, syscalls.CLONE_NEWUSER)
 
 
-def idmapped_bind(path: str, userns_fd: int) -> None:
-    """Mount an idmapped bind of `path` onto itself: its files' owners are shifted by the
-    namespace's mapping (disk uid 0 shows as the host id that container root has).
+def idmapped_bind(path: str, userns_fd: int, target: str | None = None) -> None:
+    """Mount an idmapped bind of `path` onto itself (or onto `target`): its files' owners
+    are shifted by the namespace's mapping (disk uid 0 shows as the host id that container
+    root has).
 
     Raises Unsupported where the kernel or filesystem cannot, OSError otherwise."""
     try:
@@ -181,7 +182,7 @@ def idmapped_bind(path: str, userns_fd: int) -> None:
                 ctypes.c_int(tree),
                 b"",
                 ctypes.c_int(AT_FDCWD),
-                os.fsencode(path),
+                os.fsencode(path if target is None else target),
                 ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH),
             ),
             "move_mount",

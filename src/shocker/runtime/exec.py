@@ -95,8 +95,9 @@ def _check_namespaces(pid: int, fds: dict[str, int], *, userns: bool) -> None:
     in them; an exec must not walk into that set-up with the runtime's privileges. Every
     namespace joined must belong to our user namespace, as the ones the container started
     in do; a container with a user namespace of its own has one whose parent is ours (one
-    it made itself would be a child of that), and its network namespace belongs to that
-    user namespace (made with it, so that container root holds CAP_NET_RAW there)."""
+    it made itself would be a child of that), and its other namespaces belong to ours or
+    to that one (its network namespace is made with it, so that container root holds
+    CAP_NET_RAW there; runc and crun make them all in it)."""
     with step("check the container's namespaces"):
         ours = Path("/proc/self/ns/user").stat()
         expected = (ours.st_dev, ours.st_ino)
@@ -104,10 +105,8 @@ def _check_namespaces(pid: int, fds: dict[str, int], *, userns: bool) -> None:
         same = (theirs.st_dev, theirs.st_ino) == expected
         # With userns, fds["user"] is checked below: its owner is its parent.
         moved = [] if same != userns else ["user"]
-        owners = {name: syscalls.namespace_owner(fd) for name, fd in fds.items()}
-        if userns and owners["net"] == (theirs.st_dev, theirs.st_ino):
-            del owners["net"]
-        moved += [name for name, owner in owners.items() if owner != expected]
+        allowed = {expected, (theirs.st_dev, theirs.st_ino)} if userns else {expected}
+        moved += [name for name, fd in fds.items() if syscalls.namespace_owner(fd) not in allowed]
     if moved:
         raise RuntimeFailure(
             "the container's process 1 has moved to namespaces of its own "

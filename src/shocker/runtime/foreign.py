@@ -24,10 +24,27 @@ class ForeignRuntime:
     bundle: str  # directory holding config.json
     state_root: str  # the runtime's --root, private to this container
     id: str
+    # With a user namespace: where the supervisor mounts the idmapped root (root.path).
+    idmapped_root: str = ""
 
     def argv(self, *args: str) -> list[str]:
         log = str(Path(self.state_root) / "log.json")
         return [self.binary, "--root", self.state_root, "--log", log, "--log-format", "json", *args]
+
+
+IDMAPPED_ROOTS = "/run/shocker/roots"
+
+
+def idmapped_root_path(container_id: str, bundle: Path) -> str:
+    """Where a container's idmapped root is mounted for another runtime: a directory every
+    id may traverse (runc and crun bind root.path onto itself from inside the user
+    namespace, as container root, which may not search a store under a 0700 directory),
+    named for this container of this store."""
+    try:
+        info = bundle.stat()
+    except OSError:
+        return f"{IDMAPPED_ROOTS}/{container_id}"  # not made yet (run --explain)
+    return f"{IDMAPPED_ROOTS}/{container_id}-{info.st_dev:x}-{info.st_ino:x}"
 
 
 def _last_error(runtime: ForeignRuntime, fallback: str) -> str:

@@ -91,12 +91,12 @@ class IdMappedRoot:
     owner: tuple[int, int]
 
 
-def bind_idmapped(rootfs: str, userns_fd: int) -> None:
+def bind_idmapped(rootfs: str, userns_fd: int, target: str | None = None) -> None:
     from shocker.errors import RuntimeFailure
     from shocker.linux import idmap
 
     try:
-        idmap.idmapped_bind(rootfs, userns_fd)
+        idmap.idmapped_bind(rootfs, userns_fd, target)
     except idmap.Unsupported as error:
         raise RuntimeFailure(
             f"--userns=auto needs an idmapped mount of the container's root: {error.strerror}",

@@ -25,9 +25,11 @@ from shocker.runtime.sync import Channel
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import NoReturn
 
     from shocker.runtime.foreign import ForeignRuntime
+    from shocker.runtime.spec import UserNamespace
 
 
 @record(frozen=True)
@@ -230,10 +232,20 @@ def _create_foreign(
     foreground: bool,
 ) -> _Container:
     """The same walk with another OCI runtime: its `create`, the launcher's go, `start`."""
+    from pathlib import Path
+
     from shocker.runtime import foreign  # only here: subprocess, json
 
     try:
-        pid, master = foreign.create(runtime, stdio, spec.tty)
+        if spec.userns is not None:
+            _idmap_root_for_foreign(spec.rootfs, spec.userns, runtime.idmapped_root)
+        try:
+            pid, master = foreign.create(runtime, stdio, spec.tty)
+        finally:
+            if spec.userns is not None:
+                # The container has its own copy now; ours would only pin the subvolume.
+                syscalls.umount2(runtime.idmapped_root, syscalls.MNT_DETACH)
+                Path(runtime.idmapped_root).rmdir()
     finally:
         for fd in ends:
             os.close(fd)
@@ -257,6 +269,36 @@ def _create_foreign(
         _kill(container)
         raise
     return container
+
+
+def _idmap_root_for_foreign(rootfs: Path, userns: UserNamespace, target: str) -> None:
+    """The container's root as an idmapped bind at `target`, for another runtime to use
+    as its root.path: the OCI spec runc 1.1 and crun 1.8 read has no idmap for the root, so
+    the engine makes it, as it does for its own init. It is mounted in a mount namespace of
+    the supervisor's own (private, so the host's never sees it); the runtime's `create`
+    inherits it and takes its copy into the container's."""
+    from shocker.linux import idmap
+
+    with step("create user namespace"):
+        fd = idmap.user_namespace(userns.uid_map(), userns.gid_map())
+    try:
+        with step("create mount namespace"):
+            syscalls.unshare(syscalls.CLONE_NEWNS)
+            syscalls.mount(None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
+        from pathlib import Path
+
+        from shocker.runtime import rootfs as root_setup
+
+        with step(f"create {target}"):
+            Path(target).parent.mkdir(mode=0o711, parents=True, exist_ok=True)
+            Path(target).mkdir(mode=0o755)
+        try:
+            root_setup.bind_idmapped(str(rootfs), fd, target)
+        except BaseException:
+            Path(target).rmdir()
+            raise
+    finally:
+        os.close(fd)
 
 
 def _take_pty(container: _Container, master: int, foreground: bool) -> None:

@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import urllib.request
@@ -19,7 +20,8 @@ import pytest
 
 from tests.integration.containers.conftest import wait_until
 from tests.support.catalog import ImageSet
-from tests.support.shocker import Shocker
+from tests.support.prereqs import require
+from tests.support.shocker import Result, Shocker
 
 BASE = 300000  # the test's own subordinate ids (never the host's /etc/subuid)
 COUNT = 3 * 65536
@@ -43,17 +45,22 @@ def auto(shocker: Shocker, subids: tuple[Path, Path]) -> Shocker:
 
 
 @pytest.fixture
-def started(auto: Shocker) -> Iterator[Callable[..., str]]:
+def started_ids(auto: Shocker) -> Iterator[list[str]]:
+    """Containers a test started: all removed afterwards, even on failure."""
     ids: list[str] = []
-
-    def start(*args: str) -> str:
-        result = auto("run", "-d", *args).check()
-        ids.append(result.lines[-1].strip())
-        return ids[-1]
-
-    yield start
+    yield ids
     for container_id in ids:
         auto("rm", "-f", container_id)
+
+
+@pytest.fixture
+def started(auto: Shocker, started_ids: list[str]) -> Callable[..., str]:
+    def start(*args: str) -> str:
+        result = auto("run", "-d", *args).check()
+        started_ids.append(result.lines[-1].strip())
+        return started_ids[-1]
+
+    return start
 
 
 def host_range(text: str) -> tuple[int, int, int]:
@@ -323,3 +330,47 @@ def test_exec_refuses_a_userns_container_whose_pid_1_nested_a_user_namespace(
     result = auto("exec", container, "true")
     assert result.rc == 125, str(result)
     assert "moved to namespaces of its own" in result.err, str(result)
+
+
+def crun_refuses_the_host(runtime: str, result: Result) -> bool:
+    """crun 1.8 refuses any bundle while the host's cgroup2 mount holds a controller
+    (see test_runtime_choice; other suites on the host may add one at any moment): its
+    reason is then the one line."""
+    if runtime != "crun" or result.rc == 0 or "hybrid mode" not in result.err:
+        return False
+    assert result.rc == 125 and len(result.err.strip().splitlines()) == 1, str(result)
+    return True
+
+
+@pytest.mark.parametrize("runtime", ["runc", "crun"])
+def test_another_runtime_under_auto(
+    auto: Shocker, busybox_id: str, started_ids: list[str], runtime: str
+) -> None:
+    # runc and crun get the user namespace in config.json and a root the engine idmapped.
+    require(shutil.which(runtime) is not None, f"{runtime} (apt-get install {runtime})")
+    script = "id -u; stat -c %u:%g /bin/busybox /; cat /proc/self/uid_map"
+    result = auto("run", "--rm", "--runtime", runtime, busybox_id, "sh", "-c", script)
+    if crun_refuses_the_host(runtime, result):
+        return
+    lines = result.check().lines
+    assert lines[:3] == ["0", "0:0", "0:0"], str(result)
+    inside, host, count = host_range(lines[3])
+    assert inside == 0 and host >= BASE and count == 65536
+    detached = auto("run", "-d", "--runtime", runtime, busybox_id, "sleep", "600")
+    if crun_refuses_the_host(runtime, detached):
+        return
+    container = detached.check().lines[-1].strip()
+    started_ids.append(container)
+    pid = pid_of(auto, container)
+    # On the host, the process runs as container root's mapped id.
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    uids = next(line.split()[1:] for line in status if line.startswith("Uid:"))
+    assert len(set(uids)) == 1 and int(uids[0]) >= BASE, uids
+    assert auto("exec", container, "id", "-u").check().out == "0\n"
+    gateway = auto.env["SHOCKER_SUBNET"].split("/")[0]
+    ping = auto("exec", container, "ping", "-c", "1", "-W", "2", gateway)
+    assert ping.rc == 0 and "1 packets received" in ping.out, str(ping)
+    # The store is untouched, and no idmapped mount is left on the host.
+    image = auto.root / busybox_id / "bin/busybox"
+    assert (image.stat().st_uid, image.stat().st_gid) == (0, 0)
+    assert str(auto.root / container) not in Path("/proc/self/mountinfo").read_text()
