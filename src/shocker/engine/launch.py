@@ -11,9 +11,10 @@ import signal
 
 from shocker.engine.create import now
 from shocker.engine.teardown import teardown, teardown_and_record, warn
-from shocker.errors import NotRunning, ShockerError
+from shocker.errors import NotRunning, ShockerError, StorageError
 from shocker.static import TYPE_CHECKING
 from shocker.store.containers import LIVENESS_LOCK, Status
+from shocker.store.exitnote import ExitNote
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -158,6 +159,17 @@ def finish(
     try:
         # The exit code must outlive a crash, unless the record is about to go (--rm).
         record = store.containers.update(container_id, mark, durable=None)
+    except StorageError:
+        # No room for a new record (a container filled the store): the exit goes into the
+        # space reserved for it at create; no restart on a full store.
+        started = _started_at(store, container_id)
+        note = ExitNote(started_at=started, finished_at=now(), exit_code=exit_code, oom_killed=oom)
+        noted = store.containers.note_exit(container_id, note)
+        if noted is None:
+            warn(container_id, ["state: its exit could not be recorded (the store is full)"])
+        elif noted.auto_remove:
+            remove_auto(store, noted)
+        return
     except ShockerError:
         return  # removed meanwhile (rm -f)
     if record.auto_remove:
@@ -166,6 +178,13 @@ def finish(
         from shocker.engine.restart import restart_if_wanted
 
         restart_if_wanted(store, settings, record)
+
+
+def _started_at(store: Store, container_id: str) -> str | None:
+    try:
+        return store.containers.get(container_id).started_at
+    except ShockerError:
+        return None
 
 
 def create_cgroup(settings: Settings, container_id: str, config: dict[str, Any]) -> Cgroup:

@@ -16,7 +16,7 @@ from shocker.errors import Conflict, NotFound, StorageError, UsageError
 from shocker.record import asdict, field
 from shocker.record import record as record_class
 from shocker.static import TYPE_CHECKING
-from shocker.store import btrfs, subids
+from shocker.store import btrfs, exitnote, subids
 from shocker.store.atomic import file_lock, move, read_json, sync_file, write_json_atomic
 from shocker.store.ids import new_id
 from shocker.store.images import ImageRecord
@@ -118,6 +118,14 @@ class ContainerRecord:
         self.state = Status.RUNNING if wanted == Status.PAUSED else wanted
 
 
+def _apply_exit(record: ContainerRecord, note: exitnote.ExitNote) -> None:
+    record.state = Status.EXITED
+    record.paused = False
+    record.exit_code = note.exit_code
+    record.oom_killed = note.oom_killed
+    record.finished_at = note.finished_at
+
+
 class ContainerStore:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
@@ -162,6 +170,7 @@ class ContainerStore:
                 container_id = new_id("ps", self._taken)
                 move(scratch, self.layout.container_rootfs(container_id))
                 self.layout.container_dir(container_id).mkdir(parents=True)
+                exitnote.reserve(self.layout.container_dir(container_id))
                 record = make_record(container_id)
                 record.directory = str(self.layout.container_dir(container_id))
                 # Visible to the next name check at once; made durable after the lock, so
@@ -212,7 +221,21 @@ class ContainerStore:
     def _load(self, path: Path) -> ContainerRecord:
         record = from_dict(ContainerRecord, read_json(path))
         record.directory = str(path.parent)
+        if record.state == Status.RUNNING:
+            # Its exit may be noted beside the record, when the store was too full for it.
+            note = exitnote.read(path.parent)
+            if note is not None and note.started_at == record.started_at:
+                _apply_exit(record, note)
         return record
+
+    def note_exit(self, container_id: str, note: exitnote.ExitNote) -> ContainerRecord | None:
+        """Keep how the run ended in the space reserved for it at create, for when the
+        record cannot be written (a full store); the record as read from then on, or None
+        when that failed too."""
+        with file_lock(self.layout.lock(container_id)):
+            if not exitnote.write(self.layout.container_dir(container_id), note):
+                return None
+            return self.get(container_id)
 
     def get(self, container_id: str) -> ContainerRecord:
         if not container_id or "/" in container_id or container_id.startswith("."):

@@ -4,6 +4,7 @@ working, and `rm -f` gives the space back. On a small btrfs of the test's own.""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -44,11 +45,18 @@ def test_a_container_filling_the_store_fails_cleanly_and_rm_returns_the_space(
     keeper = small_store("run", "-d", "--network", "none", image, "sleep", "600")
     keeper_id = keeper.check().lines[-1]
     before = free_mb(root)
-    fill = "dd if=/dev/zero of=/fill bs=1M; echo dd-exit $?"
+    fill = "dd if=/dev/zero of=/fill bs=1M; echo dd-exit $?; exit 3"
     filled = small_store("run", "--name", "filler", "--network", "none", image, "sh", "-c", fill)
     assert "No space left on device" in filled.out + filled.err, str(filled)
     assert "Traceback" not in filled.err
+    assert filled.rc == 3, str(filled)
     assert free_mb(root) < 8
+    # Its exit is kept though the store had no room for a new record (space reserved at
+    # create): ps and inspect say how it ended, not "Exited (unknown)".
+    status = small_store("ps", "-a", "-f", "name=filler", "--format", "{{.Status}}").check()
+    assert status.out.startswith("Exited (3) "), str(status)
+    inspected = json.loads(small_store("inspect", "filler").check().out)[0]
+    assert (inspected["state"], inspected["exit_code"]) == ("exited", 3), inspected
     # The neighbour keeps running and answering; the engine still lists and inspects.
     assert small_store("exec", keeper_id, "echo", "alive").check().out == "alive\n"
     listed = small_store("ps", "-aq").check().lines
