@@ -10,7 +10,7 @@ APT_PACKAGES=(
   btrfs-progs iptables iproute2 procps kmod util-linux mount
   docker-registry busybox-static skopeo zstd apache2-utils openssl
   podman buildah umoci containerd runc crun libseccomp2 tini
-  golang-docker-credential-helpers pass gnupg
+  golang-docker-credential-helpers pass gnupg libarchive-tools
   python3 python3-venv ca-certificates
 )
 

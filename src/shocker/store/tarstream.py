@@ -228,7 +228,10 @@ class TarStream:
             for key, value in pax.items()
             if key.startswith("SCHILY.xattr.")
         }
-        if kind == b"S":
+        # Old GNU sparse members ("S"), and the pax forms GNU tar and bsdtar write (0.0,
+        # 0.1, 1.0: GNU.sparse.* records, the map before the data in 1.0): read as plain
+        # files they would be applied under a wrong name or with the map as content.
+        if kind == b"S" or any(key.startswith("GNU.sparse.") for key in pax):
             raise StorageError("layer uses GNU sparse files, which shocker does not support")
         member = Member(
             name=_decode(pax["path"]) if "path" in pax else _decode(name),
