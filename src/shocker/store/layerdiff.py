@@ -19,7 +19,6 @@ import hashlib
 import os
 import stat
 import tarfile
-import zlib
 from pathlib import Path
 from typing import BinaryIO
 
@@ -141,19 +140,21 @@ def _compare(
 
 
 class _HashingGzipWriter:
-    """File-like sink: hashes the tar (diff_id), gzips it, hashes and writes the blob."""
+    """File-like sink: hashes the tar (diff_id), gzips it on every core (store/gzipwriter),
+    hashes and writes the blob."""
 
     def __init__(self, out: BinaryIO) -> None:
+        from shocker.store.gzipwriter import ParallelGzip
+
         self.out = out
         self.tar_hash = hashlib.sha256()
         self.blob_hash = hashlib.sha256()
         self.size = 0
-        # wbits 31: a gzip header with mtime 0 and no file name (byte-identical output).
-        self._compress = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+        self._compress = ParallelGzip(self._emit, GZIP_LEVEL)
 
     def write(self, data: bytes) -> int:
         self.tar_hash.update(data)
-        self._emit(self._compress.compress(data))
+        self._compress.write(data)
         return len(data)
 
     def _emit(self, data: bytes) -> None:
@@ -163,7 +164,10 @@ class _HashingGzipWriter:
             self.size += len(data)
 
     def close(self) -> None:
-        self._emit(self._compress.flush())
+        self._compress.close()
+
+    def abort(self) -> None:
+        self._compress.abort()
 
 
 def _xattrs(path: Path) -> dict[str, str]:
@@ -271,7 +275,11 @@ def create_layer(
     try:
         with open(scratch, "wb") as raw:
             sink = _HashingGzipWriter(raw)
-            write_layer_tar(child, entries, sink, epoch)  # type: ignore[arg-type]
+            try:
+                write_layer_tar(child, entries, sink, epoch)  # type: ignore[arg-type]
+            except BaseException:
+                sink.abort()
+                raise
             sink.close()
         digest = "sha256:" + sink.blob_hash.hexdigest()
         diff_id = "sha256:" + sink.tar_hash.hexdigest()
