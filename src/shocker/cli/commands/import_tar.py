@@ -26,28 +26,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    import os
-    import sys
-
     from shocker.cli.context import open_store
+    from shocker.cli.outfile import archive_input
     from shocker.engine.import_tar import import_tar, import_url, is_url
-    from shocker.errors import NotFound, UsageError
 
     store = open_store(settings, "import")
     if is_url(args.file):
         image = import_url(store, settings, args.file, args.name, args.change, args.message)
-    elif args.file == "-":
-        if os.isatty(0):
-            raise UsageError("import from stdin, but stdin is a terminal", hint="redirect it")
-        image = import_tar(store, sys.stdin.buffer, args.name, args.change, args.message)
     else:
-        try:
-            source = open(args.file, "rb")  # noqa: SIM115 - closed below
-        except FileNotFoundError:
-            raise NotFound(f"No file named '{args.file}' exists") from None
-        except OSError as error:
-            raise UsageError(f"cannot read {args.file}: {error.strerror}") from None
-        with source:
+        path = None if args.file == "-" else args.file
+        refusal = "import from stdin, but stdin is a terminal"
+        with archive_input(path, refusal, "redirect it") as source:
             image = import_tar(store, source, args.name, args.change, args.message)
     print(f"Created: {image.id}")
     return 0

@@ -15,30 +15,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    import os
-    import sys
-
     from shocker.cli.context import open_store
+    from shocker.cli.outfile import archive_input
     from shocker.engine.load import load
-    from shocker.errors import NotFound, UsageError
 
     store = open_store(settings, "load")
-    if args.input is None:
-        if os.isatty(0):
-            raise UsageError(
-                "requested load from stdin, but stdin is a terminal",
-                hint="use the -i flag or redirect",
-            )
-        images = load(store, sys.stdin.buffer)
-    else:
-        try:
-            source = open(args.input, "rb")  # noqa: SIM115 - closed below
-        except FileNotFoundError:
-            raise NotFound(f"No file named '{args.input}' exists") from None
-        except OSError as error:
-            raise UsageError(f"cannot read {args.input}: {error.strerror}") from None
-        with source:
-            images = load(store, source)
+    refusal = "requested load from stdin, but stdin is a terminal"
+    with archive_input(args.input, refusal, "use the -i flag or redirect") as source:
+        images = load(store, source)
     for loaded in images:
         print(f"{'Created' if loaded.new else 'Loaded'}: {loaded.image.id}")
     return 0
