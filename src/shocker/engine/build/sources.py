@@ -169,18 +169,11 @@ def _file_digest(path: Path) -> bytes:
 
 def _escapes(pattern: str) -> bool:
     """A relative source that climbs above its root (`../x`, `a/../../x`)."""
-    depth = 0
-    for part in pattern.split("/"):
-        if part == "..":
-            depth -= 1
-            if depth < 0:
-                return True
-        elif part not in ("", "."):
-            depth += 1
-    return False
+    return _climbs([], pattern)
 
 
 def _climbs(done: list[str], target: str) -> bool:
+    """Whether `target`, followed from the directory `done` names, climbs above the root."""
     depth = len(done)
     for part in target.split("/"):
         if part == "..":
