@@ -43,16 +43,9 @@ def locked(path: Path) -> Iterator[None]:
 
 def read(path: Path) -> dict[str, Any]:
     """The file's object, or {} when it does not exist yet."""
-    try:
-        with path.open("rb") as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as error:
-        raise NetworkError(f"cannot read {path}: {error}") from None
-    if not isinstance(data, dict):
-        raise NetworkError(f"cannot read {path}: not a JSON object")
-    return data
+    from shocker.jsonfile import read_object
+
+    return read_object(path, NetworkError)
 
 
 def write(path: Path, data: dict[str, Any]) -> None:

@@ -58,15 +58,9 @@ def _matches(key: str, registry: str) -> bool:
 
 def read_config(path: Path) -> dict[str, Any]:
     """The config file as an object ({} when there is none); RegistryError if unreadable."""
-    try:
-        doc = json.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise RegistryError(f"cannot read {path}: {exc}") from None
-    if not isinstance(doc, dict):
-        raise RegistryError(f"cannot read {path}: not a JSON object")
-    return doc
+    from shocker.jsonfile import read_object
+
+    return read_object(path, RegistryError)
 
 
 def write_config(path: Path, doc: dict[str, Any]) -> None:
