@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,3 +41,17 @@ def write_context(directory: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return directory
+
+
+OFFLINE = ("--network", "none")
+
+
+def run_in(shocker: Shocker, image: str, *command: str) -> list[str]:
+    """The lines a built image's command (or `command`) prints, run offline."""
+    return shocker("run", "--rm", "--network", "none", image, *command).check().lines
+
+
+def image_config(shocker: Shocker, image: str) -> dict[str, Any]:
+    """The image's config as `inspect` shows it."""
+    config: dict[str, Any] = json.loads(shocker("inspect", image).check().out)[0]["config"]
+    return config

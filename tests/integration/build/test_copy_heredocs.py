@@ -5,15 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.integration.build.conftest import write_context
+from tests.integration.build.conftest import OFFLINE, run_in, write_context
 from tests.support.catalog import ImageSet
 from tests.support.shocker import Result, Shocker
-
-OFFLINE = ("--network", "none")
-
-
-def _run(shocker: Shocker, image: str, script: str) -> list[str]:
-    return shocker("run", "--rm", "--network", "none", image, "sh", "-c", script).check().lines
 
 
 def test_copy_heredocs_write_files_with_mode_owner_and_expansion(
@@ -46,9 +40,11 @@ def test_copy_heredocs_write_files_with_mode_owner_and_expansion(
         },
     )
     image = build(*OFFLINE, str(context)).check().created_id()
-    lines = _run(
+    lines = run_in(
         shocker,
         image,
+        "sh",
+        "-c",
         "cat /greeting /literal /dir/one /dir/two /mixed/EOF /mixed/context.txt;"
         " stat -c '%a %u:%g' /greeting /dir/one /script; /script",
     )
@@ -83,5 +79,5 @@ def test_a_heredoc_copy_is_cached_by_its_content(
     dockerfile("two")
     changed = build(*OFFLINE, str(tmp_path)).check()
     assert changed.created_id() != first.created_id()
-    assert _run(shocker, changed.created_id(), "cat /file") == ["two"]
-    assert _run(shocker, first.created_id(), "cat /file") == ["one"]
+    assert run_in(shocker, changed.created_id(), "sh", "-c", "cat /file") == ["two"]
+    assert run_in(shocker, first.created_id(), "sh", "-c", "cat /file") == ["one"]

@@ -7,22 +7,10 @@ import json
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from tests.integration.build.conftest import write_context
+from tests.integration.build.conftest import OFFLINE, image_config, run_in, write_context
 from tests.support.catalog import ImageSet
 from tests.support.shocker import Result, Shocker
-
-OFFLINE = ("--network", "none")
-
-
-def _config(shocker: Shocker, image: str) -> dict[str, Any]:
-    config: dict[str, Any] = json.loads(shocker("inspect", image).check().out)[0]["config"]
-    return config
-
-
-def _run(shocker: Shocker, image: str, *command: str) -> list[str]:
-    return shocker("run", "--rm", "--network", "none", image, *command).check().lines
 
 
 def test_copy_files_directories_wildcards_owner_and_mode(
@@ -48,7 +36,7 @@ def test_copy_files_directories_wildcards_owner_and_mode(
         },
     )
     image = build(*OFFLINE, str(context)).check().created_id()
-    lines = _run(
+    lines = run_in(
         shocker,
         image,
         "sh",
@@ -85,7 +73,7 @@ def test_dockerignore_keeps_files_from_every_step(
         },
     )
     image = build(*OFFLINE, str(context)).check().created_id()
-    found = _run(shocker, image, "find", "/ctx", "-type", "f")
+    found = run_in(shocker, image, "find", "/ctx", "-type", "f")
     assert sorted(found) == [
         "/ctx/.dockerignore",
         "/ctx/Dockerfile",
@@ -125,7 +113,7 @@ def test_add_unpacks_a_local_archive_and_refuses_urls(
         },
     )
     image = build(*OFFLINE, str(context)).check().created_id()
-    assert _run(shocker, image, "cat", "/opt/pkg/inside.txt", "/opt/plain.txt") == [
+    assert run_in(shocker, image, "cat", "/opt/pkg/inside.txt", "/opt/plain.txt") == [
         "from the archive",
         "plain",
     ]
@@ -150,9 +138,9 @@ def test_args_defaults_build_args_and_args_before_from(
         },
     )
     plain = build(*OFFLINE, str(context)).check().created_id()
-    assert _run(shocker, plain) == ["nobody  unset", "nobody", "absent"]
+    assert run_in(shocker, plain) == ["nobody  unset", "nobody", "absent"]
     given = build(*OFFLINE, "--build-arg", "WHO=alice", "--build-arg", "LEVEL=3", str(context))
-    assert _run(shocker, given.check().created_id()) == ["alice 3 3", "alice", "absent"]
+    assert run_in(shocker, given.check().created_id()) == ["alice 3 3", "alice", "absent"]
     again = build(*OFFLINE, "--build-arg", "WHO=alice", "--build-arg", "LEVEL=3", str(context))
     assert again.check().created_id() == given.created_id()
 
@@ -182,13 +170,13 @@ def test_cmd_entrypoint_shell_and_the_config_only_instructions(
     result = build(*OFFLINE, "--target", "child", str(context)).check()
     child = result.created_id()
     assert "STEP 5/" not in result.out  # only the stages the target needs
-    child_config = _config(shocker, child)["config"]
+    child_config = image_config(shocker, child)["config"]
     assert child_config["Entrypoint"] == ["echo", "entry"]
     assert child_config.get("Cmd") is None  # a new ENTRYPOINT clears the inherited CMD
-    assert _run(shocker, child) == ["entry"]
+    assert run_in(shocker, child) == ["entry"]
 
     image = build(*OFFLINE, str(context)).check().created_id()
-    config = _config(shocker, image)["config"]
+    config = image_config(shocker, image)["config"]
     assert config["Cmd"] == ["/bin/sh", "-e", "-c", "echo via shell"]
     assert config["Entrypoint"][:3] == ["/bin/sh", "-e", "-c"]
     assert config["StopSignal"] == "SIGQUIT"
@@ -199,7 +187,7 @@ def test_cmd_entrypoint_shell_and_the_config_only_instructions(
     }
     assert set(config["Volumes"]) == {"/data", "/cache"}
     assert config["OnBuild"] == ["RUN echo triggered > /onbuild"]
-    assert _run(shocker, image)[0] == "shell-form"
+    assert run_in(shocker, image)[0] == "shell-form"
 
     shocker("tag", image, "onbuild-base:1").check()
     downstream = write_context(
@@ -210,8 +198,8 @@ def test_cmd_entrypoint_shell_and_the_config_only_instructions(
         "run", "--rm", "--network", "none", "--entrypoint", "", triggered, "cat", "/onbuild"
     ).check().lines == ["triggered"]
     assert (
-        "OnBuild" not in _config(shocker, triggered)["config"]
-        or not _config(shocker, triggered)["config"]["OnBuild"]
+        "OnBuild" not in image_config(shocker, triggered)["config"]
+        or not image_config(shocker, triggered)["config"]["OnBuild"]
     )
     shocker("rmi", "onbuild-base:1")
 
@@ -235,7 +223,7 @@ def test_multi_stage_copies_from_a_stage_and_an_image_and_skips_unneeded_stages(
     )
     result = build(*OFFLINE, str(context)).check()
     assert "exit 7" not in result.out
-    assert _run(shocker, result.created_id()) == ["compiled"]
+    assert run_in(shocker, result.created_id()) == ["compiled"]
 
 
 def test_tags_name_the_image_and_move_on_a_changed_rebuild(
@@ -247,7 +235,7 @@ def test_tags_name_the_image_and_move_on_a_changed_rebuild(
     first = build(*OFFLINE, "-t", "built/app", "-t", "built/app:v1", str(context))
     first_id = first.check().created_id()
     assert first.lines[-1] == f"Created: {first_id}"
-    assert _run(shocker, "built/app") == ["1"]
+    assert run_in(shocker, "built/app") == ["1"]
     rows = shocker("images").check().lines
     assert any(r.split()[:2] == [first_id, "built/app:latest"] for r in rows)
     assert any(r.split()[:2] == [first_id, "built/app:v1"] for r in rows)
@@ -258,8 +246,8 @@ def test_tags_name_the_image_and_move_on_a_changed_rebuild(
     second_id = second.created_id()
     assert second_id != first_id
     assert "Using cache" not in second.out  # the COPY changed: it and every later step re-ran
-    assert _run(shocker, "built/app") == ["2"]
-    assert _run(shocker, "built/app:v1") == ["1"]  # the old image keeps its other name
+    assert run_in(shocker, "built/app") == ["2"]
+    assert run_in(shocker, "built/app:v1") == ["1"]  # the old image keeps its other name
     shocker("rmi", "built/app:v1").check()
     shocker("rmi", "built/app").check()
 
@@ -292,12 +280,12 @@ def test_run_heredocs_the_default_bridge_network_and_label_flags(
         },
     )
     image = build("--label", "kind=from-flag", str(context)).check().created_id()
-    assert _run(shocker, image, "cat", "/heredoc") == ["first", "second"]
-    assert "eth0" in _run(shocker, image, "cat", "/networks")  # the bridge by default
-    labels = _config(shocker, image)["config"]["Labels"]
+    assert run_in(shocker, image, "cat", "/heredoc") == ["first", "second"]
+    assert "eth0" in run_in(shocker, image, "cat", "/networks")  # the bridge by default
+    labels = image_config(shocker, image)["config"]["Labels"]
     assert labels == {"kind": "from-flag", "keep": "yes"}
     offline = build(*OFFLINE, "--no-cache", str(context)).check().created_id()
-    assert _run(shocker, offline, "cat", "/networks") == ["lo"]
+    assert run_in(shocker, offline, "cat", "/networks") == ["lo"]
 
 
 def test_source_date_epoch_makes_layers_byte_identical(
@@ -341,7 +329,7 @@ def test_expose_is_published_by_run_p_and_a_dockerfile_may_bring_its_own_ignore_
         },
     )
     image = build(*OFFLINE, "-f", str(recipe / "App.build"), str(context)).check().created_id()
-    assert sorted(_run(shocker, image, "ls", "-A", "/ctx")) == [".dockerignore", "kept.txt"]
+    assert sorted(run_in(shocker, image, "ls", "-A", "/ctx")) == [".dockerignore", "kept.txt"]
     container = shocker("run", "-d", "-P", image, "sleep", "30").check().lines[-1]
     try:
         ports = shocker("port", container).check().lines
@@ -364,4 +352,4 @@ def test_a_run_step_under_an_image_volume_keeps_its_files_and_makes_no_volume(
     volumes = shocker("volume", "ls").check().lines
     image = build(*OFFLINE, str(context)).check().created_id()
     assert shocker("volume", "ls").check().lines == volumes
-    assert _run(shocker, image, "cat", "/data/file") == ["kept"]
+    assert run_in(shocker, image, "cat", "/data/file") == ["kept"]

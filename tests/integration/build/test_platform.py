@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.integration.build.conftest import write_context
+from tests.integration.build.conftest import OFFLINE, run_in, write_context
 from tests.support.assertions import assert_one_line_error
 from tests.support.catalog import ImageSet
 from tests.support.shocker import Result, Shocker
@@ -30,9 +30,11 @@ def test_from_the_host_platform_and_the_predefined_platform_args(
             'RUN echo $TARGETPLATFORM $TARGETARCH "[$BUILDOS]" > /platform\n',
         },
     )
-    image = build("--network", "none", str(context)).check().created_id()
-    result = shocker("run", "--rm", "--network", "none", image, "cat", "/first", "/platform")
-    assert result.check().lines == ["first", f"linux/{_ARCH} {_ARCH} []"]
+    image = build(*OFFLINE, str(context)).check().created_id()
+    assert run_in(shocker, image, "cat", "/first", "/platform") == [
+        "first",
+        f"linux/{_ARCH} {_ARCH} []",
+    ]
 
 
 def test_a_foreign_platform_is_refused_in_one_line_naming_it(
@@ -43,7 +45,7 @@ def test_a_foreign_platform_is_refused_in_one_line_naming_it(
         tmp_path, {"Dockerfile": f"FROM --platform={foreign} {images.busybox.ref}\nRUN true\n"}
     )
     before = shocker("images", "-q").check().lines
-    result = build("--network", "none", str(context))
+    result = build(*OFFLINE, str(context))
     assert_one_line_error(result, "Dockerfile:1", foreign, "not this machine's")
     assert "Created:" not in result.out
     assert shocker("images", "-q").check().lines == before
