@@ -9,13 +9,8 @@ a failed or killed build lists no image and tags nothing (its finished steps sta
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import hashlib
-import json
-import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,95 +23,28 @@ from shocker.engine.build.metadata import (
     command_form,
     env_map,
 )
-from shocker.engine.build.sources import Source, SourceTree
+from shocker.engine.build.sources import SourceTree
+from shocker.engine.build.state import (
+    PROXY_ARGS,
+    BuildOptions,
+    BuildResult,
+    Say,
+    StageState,
+    digest_of,
+    platform_args,
+)
 from shocker.engine.build.words import expand
 from shocker.errors import BuildError, NotFound, ShockerError
 from shocker.settings import Settings
-from shocker.static import TYPE_CHECKING
 from shocker.store.store import Store
 
-if TYPE_CHECKING:
-    from shocker.engine.build.heredocs import InlineFile
-
-# Docker's predefined ARGs: usable without a declaration, left out of the cache key and
-# of the image (docs.docker.com/reference/dockerfile/#predefined-args).
-PROXY_ARGS = frozenset(
-    {
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "FTP_PROXY",
-        "ftp_proxy",
-        "NO_PROXY",
-        "no_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    }
-)
-
-
-def platform_args() -> dict[str, str]:
-    """BuildKit's predefined platform ARGs, in scope for FROM and for a stage's `ARG NAME`:
-    build and target are both this machine (docs.docker.com/build/building/variables)."""
-    from shocker.oci.platform import host_platform
-
-    host = host_platform()
-    values: dict[str, str] = {}
-    for side in ("BUILD", "TARGET"):
-        values[f"{side}PLATFORM"] = str(host)
-        values[f"{side}OS"] = host.os
-        values[f"{side}ARCH"] = host.architecture
-        values[f"{side}VARIANT"] = host.variant or ""
-    return values
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    context: Path
-    dockerfile: str  # its text
-    ignore: str = ""  # .dockerignore text
-    tags: tuple[str, ...] = ()
-    build_args: dict[str, str] = field(default_factory=dict)
-    no_cache: bool = False
-    target: str | None = None
-    labels: dict[str, str] = field(default_factory=dict)
-    network: str = "bridge"
-    epoch: int | None = None
-
-
-@dataclass
-class StageState:
-    config: dict[str, Any]
-    layers: list[dict[str, Any]]
-    base_fs: Path | None  # the base's filesystem (no layer of this build yet)
-    key: str
-    args: dict[str, str] = field(default_factory=dict)  # ARGs declared in this stage
-
-    def section(self) -> dict[str, Any]:
-        section: dict[str, Any] = self.config.setdefault("config", {})
-        return section
-
-    def fs(self, store: Store) -> Path | None:
-        if self.layers:
-            return store.layers.path(str(self.layers[-1]["chain_id"]))
-        return self.base_fs
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    image_id: str
-    reused: bool  # the image of an identical earlier build
-
-
-Say = Callable[[str], None]
-
-
-def digest_of(parts: list[Any]) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+__all__ = ["BuildOptions", "BuildResult", "Builder", "build"]
 
 
 class Builder:
+    """One build: which stages, then each instruction as a step (`cached`); COPY and ADD
+    are copystep.py's, the state they share is state.py's."""
+
     def __init__(
         self, store: Store, settings: Settings, options: BuildOptions, reporter: Any, say: Say
     ) -> None:
@@ -154,7 +82,7 @@ class Builder:
             found.append((name, expand(default, env, self.escape) if sep else None))
         return found
 
-    def _stage_named(self, text: str) -> Stage | None:
+    def stage_named(self, text: str) -> Stage | None:
         wanted = text.lower()
         for stage in self.file.stages:
             if stage.name == wanted:
@@ -165,13 +93,13 @@ class Builder:
 
     def _dependencies(self, stage: Stage) -> list[Stage]:
         found = []
-        base = self._stage_named(expand(stage.source.args[0], self.global_args, self.escape))
+        base = self.stage_named(expand(stage.source.args[0], self.global_args, self.escape))
         if base is not None and base.index < stage.index:
             found.append(base)
         for instruction in stage.instructions:
             source = instruction.flag("from") if instruction.keyword in ("COPY", "ADD") else None
             if source:
-                other = self._stage_named(expand(source, self.global_args, self.escape))
+                other = self.stage_named(expand(source, self.global_args, self.escape))
                 if other is not None:
                     if other.index >= stage.index:
                         raise BuildError(f"{instruction.where()}: stage '{source}' comes later")
@@ -181,7 +109,7 @@ class Builder:
     def needed(self) -> list[Stage]:
         target = self.file.stages[-1]
         if self.options.target:
-            found = self._stage_named(self.options.target)
+            found = self.stage_named(self.options.target)
             if found is None or (self.options.target.isdigit() and found.name):
                 raise BuildError(f"target stage '{self.options.target}' could not be found")
             target = found
@@ -245,7 +173,7 @@ class Builder:
         name = expand(source.args[0], self.global_args, self.escape)
         if not name:
             raise BuildError(f"{source.where()}: the base image name is empty")
-        other = self._stage_named(name)
+        other = self.stage_named(name)
         if other is not None and other.index < stage.index:
             done = self.done[other.index]
             return StageState(
@@ -305,7 +233,7 @@ class Builder:
             )
         return str(wanted)
 
-    def _env(self, state: StageState) -> dict[str, str]:
+    def scope(self, state: StageState) -> dict[str, str]:
         """What words are expanded against: ARGs in scope, then ENV over them."""
         return {**state.args, **env_map(state.section())}
 
@@ -321,7 +249,9 @@ class Builder:
             elif keyword == "RUN":
                 self._run(state, instruction)
             elif keyword in ("COPY", "ADD"):
-                self._copy(state, instruction)
+                from shocker.engine.build.copystep import copy_step
+
+                copy_step(self, state, instruction)
             else:
                 raise BuildError(f"{instruction.where()}: {keyword} is not allowed here")
         except BuildError as error:
@@ -330,7 +260,7 @@ class Builder:
             raise BuildError(f"{instruction.where()}: {error.message}") from None
 
     def _arg(self, state: StageState, instruction: Instruction) -> None:
-        for name, default in self._arg_words(instruction, self._env(state)):
+        for name, default in self._arg_words(instruction, self.scope(state)):
             if name in self.options.build_args:
                 value = self.options.build_args[name]
             elif default is not None:
@@ -338,10 +268,10 @@ class Builder:
             else:
                 value = self.global_args.get(name, "")
             state.args[name] = value
-        self._cached(state, instruction, ["ARG", instruction.text], None)
+        self.cached(state, instruction, ["ARG", instruction.text], None)
 
     def _metadata(self, state: StageState, metadata: Metadata, instruction: Instruction) -> None:
-        env = self._env(state)
+        env = self.scope(state)
 
         def change(config: dict[str, Any]) -> None:
             metadata.apply(instruction, config.setdefault("config", {}), env)
@@ -350,7 +280,7 @@ class Builder:
             metadata.cmd_set = True
         probe = copy.deepcopy(state.config)
         change(probe)  # the key holds the result, so expanded values count, not the text
-        self._cached(
+        self.cached(
             state, instruction, ["META", instruction.text, probe.get("config")], None, change
         )
 
@@ -359,7 +289,7 @@ class Builder:
 
         if len(instruction.args) != 1:
             raise BuildError("WORKDIR takes one path")
-        path = expand(instruction.args[0], self._env(state), self.escape)
+        path = expand(instruction.args[0], self.scope(state), self.escape)
         previous = state.section().get("WorkingDir") or "/"
         path = posixpath.normpath(posixpath.join(previous, path))
         fs = state.fs(self.store)
@@ -367,9 +297,11 @@ class Builder:
         def change(config: dict[str, Any]) -> None:
             config.setdefault("config", {})["WorkingDir"] = path
 
-        exists = fs is not None and _is_dir_in(fs, path)
-        writer = None if exists else (lambda root: _make_dir_in(root, path))
-        self._cached(state, instruction, ["WORKDIR", path, exists], writer, change)
+        from shocker.engine.build.copying import is_dir_in, make_dir_in
+
+        exists = fs is not None and is_dir_in(fs, path)
+        writer = None if exists else (lambda root: make_dir_in(root, path))
+        self.cached(state, instruction, ["WORKDIR", path, exists], writer, change)
 
     def _run_env(self, state: StageState) -> list[str]:
         env = env_map(state.section())
@@ -421,143 +353,11 @@ class Builder:
             )
             return root, lambda: remove_step(self.store, container)
 
-        self._cached(state, instruction, ["RUN", argv, visible_args], None, None, runner)
-
-    def _copy(self, state: StageState, instruction: Instruction) -> None:
-        from shocker.engine.build.copying import copy_sources, destination_path
-        from shocker.engine.build.heredocs import inline_files, key_of
-
-        env = self._env(state)
-        inline = inline_files(instruction, env, self.escape)
-        words = [
-            w if instruction.is_json or i in inline else expand(w, env, self.escape)
-            for i, w in enumerate(instruction.args)
-        ]
-        if len(words) < 2:
-            raise BuildError(f"{instruction.keyword} needs a source and a destination")
-        *patterns, dest = words
-        tree, tree_id = self._tree(instruction, env)
-        is_add = instruction.keyword == "ADD"
-        for index, pattern in enumerate(patterns):
-            if index not in inline and ("://" in pattern or pattern.startswith("git@")):
-                raise BuildError(
-                    f"ADD of a URL is not supported: {pattern} (fetch it into the context "
-                    "and COPY it)"
-                    if is_add
-                    else f"COPY cannot fetch a URL: {pattern}"
-                )
-        named = {
-            index: tree.resolve(pattern)
-            for index, pattern in enumerate(patterns)
-            if index not in inline
-        }
-        sources = [s for found in named.values() for s in found]
-        owner = self._ownership(state, instruction, env)
-        target = destination_path(dest, state.section().get("WorkingDir") or "/")
-        archives = set()
-        if is_add:
-            from shocker.engine.build.archive import is_archive
-
-            archives = {s.name for s in sources if not s.is_dir and is_archive(s.path)}
-        key = [
-            "COPY" if not is_add else "ADD",
-            words,
-            instruction.flags,
-            tree_id,
-            tree.digest(sources),
-            key_of(inline),
-            [owner.uid, owner.gid, owner.mode],
-            target,
-        ]
-
-        def writer(root: Path) -> None:
-            with self._inline_tree(inline) as written:
-                plain = []
-                for index in range(len(patterns)):  # in the Dockerfile's order
-                    if index in written:
-                        plain.append(written[index])
-                    else:
-                        plain.extend((tree, s) for s in named[index] if s.name not in archives)
-                if plain:
-                    copy_sources(root, plain, target, owner)
-            if archives:
-                from shocker.engine.build.archive import unpack
-
-                for source in sources:
-                    if source.name in archives:
-                        unpack(root, source.path, target)
-
-        self._cached(state, instruction, key, writer)
-
-    @contextlib.contextmanager
-    def _inline_tree(
-        self, inline: dict[int, InlineFile]
-    ) -> Iterator[dict[int, tuple[SourceTree, Source]]]:
-        """Here-document sources as files in a scratch subvolume, for as long as the copy."""
-        if not inline:
-            yield {}
-            return
-        from shocker.engine.build.heredocs import write
-        from shocker.store import btrfs
-        from shocker.store.layers import scratch_path
-
-        directory = scratch_path(self.store.layout, "heredoc")
-        btrfs.create_subvolume(directory)
-        try:
-            tree, sources = write(directory, inline)
-            yield {index: (tree, source) for index, source in sources.items()}
-        finally:
-            btrfs.delete_subvolume(directory)
-
-    def _tree(self, instruction: Instruction, env: dict[str, str]) -> tuple[SourceTree, str]:
-        source = instruction.flag("from")
-        if not source:
-            return self.context, "context"
-        name = expand(source, {**self.global_args, **env}, self.escape)
-        stage = self._stage_named(name)
-        if stage is not None and stage.index in self.done:
-            done = self.done[stage.index]
-            fs = done.fs(self.store)
-            if fs is None:
-                raise BuildError(f"stage '{name}' has an empty filesystem")
-            return SourceTree(fs, confined=False), f"stage {done.key}"
-        from shocker.engine.create import find_or_pull
-
-        try:
-            image = find_or_pull(self.store, self.settings, name, None, self.reporter)
-        except ShockerError as error:
-            raise BuildError(error.message) from None
-        return SourceTree(self.store.layout.image_rootfs(image.id), confined=False), image.id
-
-    def _ownership(self, state: StageState, instruction: Instruction, env: dict[str, str]) -> Any:
-        from shocker.engine.build.copying import Ownership
-
-        mode = None
-        chmod = instruction.flag("chmod")
-        if chmod:
-            try:
-                mode = int(expand(chmod, env, self.escape), 8)
-            except ValueError:
-                raise BuildError(f"invalid --chmod '{chmod}': use an octal mode") from None
-        chown = instruction.flag("chown")
-        if not chown:
-            return Ownership(mode=mode)
-        spec = expand(chown, env, self.escape)
-        user, _, group = spec.partition(":")
-        fs = state.fs(self.store)
-        passwd = _read_in(fs, "/etc/passwd")
-        groups = _read_in(fs, "/etc/group")
-        from shocker.runtime.users import resolve_user
-
-        try:
-            identity = resolve_user(user if not group else f"{user}:{group}", passwd, groups)
-        except ShockerError as error:
-            raise BuildError(f"invalid --chown '{spec}': {error.message}") from None
-        return Ownership(identity.uid, identity.gid, mode)
+        self.cached(state, instruction, ["RUN", argv, visible_args], None, None, runner)
 
     # The cache.
 
-    def _cached(
+    def cached(
         self,
         state: StageState,
         instruction: Instruction,
@@ -684,57 +484,6 @@ class Builder:
         )
         self.store.build_cache.set_image(key, image.id)
         return BuildResult(image.id, False)
-
-
-def _read_in(fs: Path | None, path: str) -> str:
-    if fs is None:
-        return ""
-    from shocker.linux import inroot
-
-    root = inroot.open_root(str(fs))
-    try:
-        fd = inroot.open_in_root(root, path)
-    except OSError:
-        return ""
-    finally:
-        os.close(root)
-    try:
-        with open(inroot.fd_path(fd)) as file:
-            return file.read()
-    except OSError:
-        return ""
-    finally:
-        os.close(fd)
-
-
-def _is_dir_in(fs: Path, path: str) -> bool:
-    import stat
-
-    from shocker.linux import inroot
-
-    root = inroot.open_root(str(fs))
-    try:
-        fd = inroot.open_in_root(root, path)
-    except OSError:
-        return False
-    finally:
-        os.close(root)
-    try:
-        return stat.S_ISDIR(os.fstat(fd).st_mode)
-    finally:
-        os.close(fd)
-
-
-def _make_dir_in(root: Path, path: str) -> None:
-    from shocker.linux import inroot
-
-    root_fd = inroot.open_root(str(root))
-    try:
-        os.close(inroot.open_in_root(root_fd, path, create="dir"))
-    except OSError as error:
-        raise BuildError(f"cannot create {path}: {error.strerror}") from None
-    finally:
-        os.close(root_fd)
 
 
 def build(

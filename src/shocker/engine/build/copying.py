@@ -1,6 +1,6 @@
-"""Writing COPY/ADD sources into a step's root filesystem, every path resolved inside that
-root through descriptors (linux/inroot.py): a symlink an earlier step left never leads a
-write onto the host."""
+"""Writing COPY/ADD sources into a step's root filesystem (and the few reads and directories
+other steps need there), every path resolved inside that root through descriptors
+(linux/inroot.py): a symlink an earlier step left never leads a write onto the host."""
 
 from __future__ import annotations
 
@@ -62,6 +62,36 @@ def copy_sources(
                 target = posixpath.join(dest, posixpath.basename(source.name)) if into_dir else dest
                 for entry in tree.entries(source):
                     _copy_entry(root_fd, entry, target, owner)
+
+
+def is_dir_in(root: Path, path: str) -> bool:
+    """Whether container path `path` is a directory in the root filesystem `root`."""
+    with _root(root) as root_fd:
+        return _is_dir(root_fd, path)
+
+
+def make_dir_in(root: Path, path: str) -> None:
+    """Container path `path` made a directory (and its parents) in `root` (WORKDIR)."""
+    with _root(root) as root_fd:
+        _make_dir(root_fd, path)
+
+
+def read_in(root: Path | None, path: str) -> str:
+    """The text of container path `path` in `root` ("" when absent or unreadable)."""
+    if root is None:
+        return ""
+    with _root(root) as root_fd:
+        try:
+            fd = inroot.open_in_root(root_fd, path)
+        except OSError:
+            return ""
+    try:
+        with open(inroot.fd_path(fd)) as file:
+            return file.read()
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
