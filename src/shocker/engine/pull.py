@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from shocker.oci.manifest import Descriptor
     from shocker.oci.platform import Platform
     from shocker.oci.reference import Reference
-    from shocker.registry.client import RegistryClient, ResolvedImage
+    from shocker.registry.client import RegistryClient, ResolvedImage, ResolvedManifest
     from shocker.store.images import ImageRecord
     from shocker.store.store import Store
     from shocker.store.unpack import StagedLayer
@@ -61,16 +61,16 @@ def pull(
     reporter: PullReporter,
     platform: Platform | None = None,
 ) -> PullResult:
-    resolved = client.resolve(ref, platform)
+    found = client.resolve_manifest(ref, platform)
     name = ref.familiar()
-    existing = store.images.find_by_digest(resolved.manifest_digest, name)
+    existing = store.images.find_by_digest(found.manifest_digest, name)
     if existing is not None:
         return PullResult(existing, created=False)
     from shocker.store.gc import creating
 
     with creating(store.layout):  # no sweep between the layers and the record naming them
         try:
-            top = ensure_layers(store, client, resolved, reporter)
+            resolved, top = ensure_layers(store, client, found, reporter)
         finally:
             reporter.finish()
         image = store.images.add(
@@ -249,26 +249,13 @@ class _FeedReader(io.RawIOBase):
 
 
 def ensure_layers(
-    store: Store, client: RegistryClient, resolved: ResolvedImage, reporter: PullReporter
-) -> Path | None:
-    """Make every layer subvolume of the image exist; return the top one (None: no layers)."""
+    store: Store, client: RegistryClient, found: ResolvedManifest, reporter: PullReporter
+) -> tuple[ResolvedImage, Path | None]:
+    """Fetch the image's config and make every layer subvolume of the image exist; return
+    the image and its top layer (None: no layers)."""
     from shocker.oci.chain import chain_ids
 
-    layers = resolved.manifest.layers
-    diff_ids = resolved.config.diff_ids
-    if len(layers) != len(diff_ids):
-        raise RegistryError(
-            f"image {resolved.reference.familiar()} is invalid: "
-            f"{len(layers)} layers but {len(diff_ids)} diff_ids in its config"
-        )
-    if not layers:
-        return None
-    chains = chain_ids(diff_ids)
-    # Layers below the first missing chain exist already; everything above must be applied.
-    first_missing = next((i for i, c in enumerate(chains) if not store.layers.has(c)), None)
-    if first_missing is None:
-        return store.layers.path(chains[-1])
-    todo = list(range(first_missing, len(layers)))
+    layers = found.manifest.layers
     downloads = _Downloads()
     futures: dict[int, _Task] = {}
     staged: dict[int, _Task] = {}
@@ -276,14 +263,35 @@ def ensure_layers(
     download_slots = threading.Semaphore(PARALLEL_DOWNLOADS)
     stage_slots = threading.Semaphore(PARALLEL_DOWNLOADS)
     try:
-        for i in todo:
-            if not store.blobs.has(layers[i].digest, layers[i].size):
-                new = downloads.feeds[i] = _Feed(store.blobs.partial_path(layers[i].digest))
-                reporter.layer_started(layers[i].digest, layers[i].size)
+        # Every blob not held starts downloading before the config is asked for: the
+        # config's round trip overlaps the transfer instead of preceding it (the pull of
+        # one new 10 MB layer onto three held ones, 10 interleaved runs on this project's
+        # 2-core machine under a load of ~20: fastest 295 -> 236 ms, median 607 -> 436).
+        # A held layer whose blob was removed is the rare blob fetched without need.
+        for i, blob in enumerate(layers):
+            if not store.blobs.has(blob.digest, blob.size):
+                new = downloads.feeds[i] = _Feed(store.blobs.partial_path(blob.digest))
+                reporter.layer_started(blob.digest, blob.size)
                 futures[i] = _Task(
-                    download_slots, _download, store, client, resolved.reference, layers[i],
+                    download_slots, _download, store, client, found.reference, blob,
                     reporter, downloads, new,
                 )  # fmt: skip
+        resolved = client.fetch_config(found)
+        diff_ids = resolved.config.diff_ids
+        if len(layers) != len(diff_ids):
+            raise RegistryError(
+                f"image {resolved.reference.familiar()} is invalid: "
+                f"{len(layers)} layers but {len(diff_ids)} diff_ids in its config"
+            )
+        if not layers:
+            return resolved, None
+        chains = chain_ids(diff_ids)
+        # Layers below the first missing chain exist already; everything above is applied.
+        first_missing = next((i for i, c in enumerate(chains) if not store.layers.has(c)), None)
+        todo = list(range(len(layers) if first_missing is None else first_missing, len(layers)))
+        for i, future in futures.items():
+            if i not in todo:
+                future.cancel()  # below the first missing layer: not needed after all
         # The layers above the first are read, hashed and their files written while the
         # downloads go on; applying one then only waits for the layer below it.
         for i in todo[1:]:
@@ -327,7 +335,7 @@ def ensure_layers(
         downloads.close()
         for stage in stages:
             delete_subvolume(stage)
-    return store.layers.path(chains[-1])
+    return resolved, store.layers.path(chains[-1])
 
 
 def _stage(

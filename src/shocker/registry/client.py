@@ -42,6 +42,16 @@ _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 
 @record(frozen=True)
+class ResolvedManifest:
+    """One platform's image manifest, before its config is fetched."""
+
+    reference: Reference  # the candidate that answered (a mirror may hold the bare name)
+    manifest_digest: str
+    manifest: Manifest
+    manifest_bytes: bytes
+
+
+@record(frozen=True)
 class ResolvedImage:
     reference: Reference
     manifest_digest: str
@@ -104,6 +114,13 @@ class RegistryClient:
 
     def resolve(self, ref: Reference, platform: Platform | None = None) -> ResolvedImage:
         """The manifest and config of `ref` for `platform` (default: the host's)."""
+        return self.fetch_config(self.resolve_manifest(ref, platform))
+
+    def resolve_manifest(
+        self, ref: Reference, platform: Platform | None = None
+    ) -> ResolvedManifest:
+        """The image manifest of `ref` for `platform` (default: the host's); its layers can
+        be fetched while `fetch_config` gets the config."""
         wanted = platform or host_platform()
         candidates = [ref]
         parts = ref.repository.split("/")
@@ -126,7 +143,7 @@ class RegistryClient:
         assert first is not None
         raise first if isinstance(last, NotFound) else last
 
-    def _resolve(self, ref: Reference, wanted: Platform, name: str) -> ResolvedImage:
+    def _resolve(self, ref: Reference, wanted: Platform, name: str) -> ResolvedManifest:
         target = ref.digest or ref.tag or "latest"
         data, digest, content_type = self._manifest(ref, target, name, ref.digest, None)
         parsed = parse_manifest(data, content_type)
@@ -147,12 +164,18 @@ class RegistryClient:
             check_image_manifest(parsed)
         except RegistryError as exc:
             raise RegistryError(f"{name}: {exc.message}") from None
-        config_bytes = self._small_blob(ref, parsed.config, MAX_CONFIG)
+        return ResolvedManifest(
+            reference=ref, manifest_digest=digest, manifest=parsed, manifest_bytes=data
+        )
+
+    def fetch_config(self, found: ResolvedManifest) -> ResolvedImage:
+        """The image of a resolved manifest: its config fetched and verified."""
+        config_bytes = self._small_blob(found.reference, found.manifest.config, MAX_CONFIG)
         return ResolvedImage(
-            reference=ref,
-            manifest_digest=digest,
-            manifest=parsed,
-            manifest_bytes=data,
+            reference=found.reference,
+            manifest_digest=found.manifest_digest,
+            manifest=found.manifest,
+            manifest_bytes=found.manifest_bytes,
             config_bytes=config_bytes,
             config=ImageConfig.from_json(config_bytes),
         )

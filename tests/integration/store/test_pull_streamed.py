@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,15 @@ from shocker.registry.client import RegistryClient
 from shocker.settings import Settings
 from shocker.store.store import Store
 from tests.support import tarbuild as tb
-from tests.unit.registry.fakeserver import FakeServer, blob_handler, make_image, publish, sha
+from tests.unit.registry.fakeserver import (
+    FakeServer,
+    Reply,
+    Seen,
+    blob_handler,
+    make_image,
+    publish,
+    sha,
+)
 
 
 class _Quiet:
@@ -75,6 +84,38 @@ def test_layers_applied_while_downloading_make_the_image_and_their_blobs_are_sto
     assert (rootfs / "data/big").read_bytes() == bytes(range(256)) * 16384
     assert (rootfs / "data/top").read_text() == "top layer\n"
     assert all(store.blobs.has(sha(layer), len(layer)) for layer in layers)
+
+
+def test_layer_downloads_start_before_the_config_is_answered(
+    store: Store, client: RegistryClient, registry: FakeServer
+) -> None:
+    layers = _layers()
+    image = make_image(layers)
+    publish(registry, "app", "latest", image)
+    requested = threading.Semaphore(0)
+    waited: list[bool] = []
+
+    def counted(data: bytes) -> Callable[[Seen], Reply]:
+        serve = blob_handler(data)
+
+        def handle(seen: Seen) -> Reply:
+            requested.release()
+            return serve(seen)
+
+        return handle
+
+    def config(seen: Seen) -> Reply:
+        # Answered only once both layers were asked for (or after 10 s, failing the test).
+        waited.extend(requested.acquire(timeout=10) for _ in layers)
+        return Reply(200, image.config)
+
+    for layer in layers:
+        registry.route(f"/v2/app/blobs/{sha(layer)}", counted(layer))
+    registry.route(f"/v2/app/blobs/{sha(image.config)}", config)
+    result = pull(store, client, parse_reference(f"{registry.host}/app"), _Quiet())
+    assert waited == [True, True]
+    rootfs = store.layout.image_rootfs(result.image.id)
+    assert (rootfs / "data/top").read_text() == "top layer\n"
 
 
 def test_a_blob_not_matching_its_digest_leaves_no_layer_blob_or_image(
