@@ -70,11 +70,12 @@ def pull(
 
     with creating(store.layout):  # no sweep between the layers and the record naming them
         try:
-            resolved, top = ensure_layers(store, client, found, reporter)
+            resolved, top, take = ensure_layers(store, client, found, reporter)
         finally:
             reporter.finish()
         image = store.images.add(
             rootfs_from=top,
+            take_rootfs=take,
             reference=name,
             repository_digest=resolved.manifest_digest,
             config=resolved.config.raw,
@@ -250,9 +251,10 @@ class _FeedReader(io.RawIOBase):
 
 def ensure_layers(
     store: Store, client: RegistryClient, found: ResolvedManifest, reporter: PullReporter
-) -> tuple[ResolvedImage, Path | None]:
+) -> tuple[ResolvedImage, Path | None, bool]:
     """Fetch the image's config and make every layer subvolume of the image exist; return
-    the image and its top layer (None: no layers)."""
+    the image, the root filesystem for it (None: no layers) and whether that is a writable
+    subvolume to take (a copy of the top layer made here) rather than the top layer."""
     from shocker.oci.chain import chain_ids
 
     layers = found.manifest.layers
@@ -262,6 +264,7 @@ def ensure_layers(
     stages: list[Path] = []
     download_slots = threading.Semaphore(PARALLEL_DOWNLOADS)
     stage_slots = threading.Semaphore(PARALLEL_DOWNLOADS)
+    rootfs: Path | None = None
     try:
         # Every blob not held starts downloading before the config is asked for: the
         # config's round trip overlaps the transfer instead of preceding it (the pull of
@@ -284,7 +287,7 @@ def ensure_layers(
                 f"{len(layers)} layers but {len(diff_ids)} diff_ids in its config"
             )
         if not layers:
-            return resolved, None
+            return resolved, None, False
         chains = chain_ids(diff_ids)
         # Layers below the first missing chain exist already; everything above is applied.
         first_missing = next((i for i, c in enumerate(chains) if not store.layers.has(c)), None)
@@ -300,29 +303,38 @@ def ensure_layers(
                 stage_slots, _stage, store, downloads, i, futures.get(i), layers[i], diff_ids[i],
                 stages[-1],
             )  # fmt: skip
-        for i in todo:
+
+        def make(i: int, apply: Callable[[Path], None]) -> None:
+            nonlocal rootfs
             parent = chains[i - 1] if i > 0 else None
+            if i < len(layers) - 1:
+                store.layers.create(chains[i], parent, apply)
+            else:  # the top layer: its writable scratch becomes the image's root filesystem
+                rootfs = store.layers.create_with_copy(chains[i], parent, apply)[1]
+
+        for i in todo:
             feed = downloads.feeds.get(i)
             if i in staged:
                 layer: StagedLayer = staged[i].result()
-                store.layers.create(chains[i], parent, _from_stage(layer))
+                make(i, _from_stage(layer))
                 delete_subvolume(layer.directory)  # the layer holds its data now
             elif feed is None:
-                store.layers.create(chains[i], parent, _stored(store, layers[i], diff_ids[i]))
+                make(i, _stored(store, layers[i], diff_ids[i]))
                 continue
             else:
                 try:
-                    apply = _streamed(downloads, feed, layers[i], diff_ids[i])
-                    store.layers.create(chains[i], parent, apply)
+                    make(i, _streamed(downloads, feed, layers[i], diff_ids[i]))
                 except _Interrupted:
                     # What was applied may differ from the blob: apply the verified copy.
                     futures[i].result()
-                    store.layers.create(chains[i], parent, _stored(store, layers[i], diff_ids[i]))
+                    make(i, _stored(store, layers[i], diff_ids[i]))
             if feed is not None:
                 reporter.layer_done(layers[i].digest)
         for future in futures.values():
             future.result()  # the blobs are in the store too
     except BaseException as exc:
+        if rootfs is not None:
+            delete_subvolume(rootfs)
         downloads.abort(exc)
         for future in futures.values():
             future.cancel()
@@ -335,7 +347,9 @@ def ensure_layers(
         downloads.close()
         for stage in stages:
             delete_subvolume(stage)
-    return resolved, store.layers.path(chains[-1])
+    if rootfs is not None:
+        return resolved, rootfs, True
+    return resolved, store.layers.path(chains[-1]), False
 
 
 def _stage(

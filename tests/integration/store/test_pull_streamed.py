@@ -14,6 +14,7 @@ from shocker.oci.chain import chain_ids
 from shocker.oci.reference import parse_reference
 from shocker.registry.client import RegistryClient
 from shocker.settings import Settings
+from shocker.store.btrfs import is_readonly
 from shocker.store.store import Store
 from tests.support import tarbuild as tb
 from tests.unit.registry.fakeserver import (
@@ -84,6 +85,13 @@ def test_layers_applied_while_downloading_make_the_image_and_their_blobs_are_sto
     assert (rootfs / "data/big").read_bytes() == bytes(range(256)) * 16384
     assert (rootfs / "data/top").read_text() == "top layer\n"
     assert all(store.blobs.has(sha(layer), len(layer)) for layer in layers)
+    # The image's root filesystem is the top layer's writable twin; the layers stay read-only.
+    top = store.layers.path(chain_ids([sha(layer) for layer in layers])[-1])
+    assert is_readonly(top) and not is_readonly(rootfs)
+    assert (top / "data/top").read_text() == "top layer\n"
+    (rootfs / "data/top").write_text("changed\n")
+    assert (top / "data/top").read_text() == "top layer\n"
+    assert list(store.layout.tmp.iterdir()) == []
 
 
 def test_layer_downloads_start_before_the_config_is_answered(
