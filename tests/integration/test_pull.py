@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 
 import pytest
 
@@ -176,3 +177,15 @@ def test_official_image_names_are_looked_up_under_library(
 
     assert pulled_layers(result) == list(images.busybox.short_layer_ids)
     assert image_rows(fresh_shocker("images").check())[result.created_id()][0] == "busybox:latest"
+
+
+def test_pull_from_a_loopback_registry_imports_no_process_or_codec_machinery(
+    fresh_shocker: Shocker, images: ImageSet, tmp_path: Path
+) -> None:
+    log = tmp_path / "imports"
+    fresh_shocker.with_env(SHOCKER_IMPORT_LOG=str(log))("pull", images.busybox.ref).check()
+    (line,) = log.read_text().splitlines()
+    name, *modules = line.split()
+    assert name == "pull" and "shocker.cli.main" in modules
+    # Plain HTTP, no credential helper: neither subprocess nor the idna codec is needed.
+    assert not {"subprocess", "encodings.idna", "ssl", "http.client", "email"} & set(modules)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
 from pathlib import Path
 
 from shocker.errors import RegistryError
@@ -93,6 +92,11 @@ def helper_for(doc: dict[str, Any], registry: str) -> str | None:
 
 
 def _helper(name: str, action: str, data: str) -> str:
+    # Imported here: only a configured helper needs it, and every pull and push reads this
+    # module (subprocess, with signal and selectors: 2.8 ms, fastest of 40 fresh
+    # interpreters on this project's 2-core machine, median 9.0 under its load).
+    import subprocess
+
     program = f"docker-credential-{name}"
     try:
         done = subprocess.run(

@@ -425,7 +425,11 @@ class Pool:
             self._start_tls_context()
         hop = proxy or target
         try:
-            sock = socket.create_connection((hop.host, hop.port), timeout=self._connect_timeout)
+            address = (_lookup_name(hop.host), hop.port)
+            sock = socket.create_connection(
+                address,  # type: ignore[arg-type]  # typeshed says str; getaddrinfo takes bytes
+                timeout=self._connect_timeout,
+            )
         except OSError as error:
             raise HTTPError(_reason(error), target.text) from None
         try:
@@ -507,6 +511,19 @@ class Pool:
             if status != 100:
                 break
         return Response(self, conn, target.text, status, reason, Headers(fields), method)
+
+
+def _lookup_name(host: str) -> str | bytes:
+    """`host` for getaddrinfo: as bytes when it is ASCII (a name or an address literal).
+
+    getaddrinfo encodes a str host with the idna codec, and importing that codec (with
+    stringprep and unicodedata) cost 1.0 ms of every pull (fastest of 40 fresh interpreters
+    on this project's 2-core machine; 0.02 ms with bytes). Other hosts keep their str.
+    """
+    try:
+        return host.encode("ascii")
+    except UnicodeEncodeError:
+        return host
 
 
 def _body_length(body: Body, start: int) -> int | None:
