@@ -9,7 +9,8 @@ from shocker.cgroups.devices import DeviceRule
 from shocker.errors import UsageError
 from shocker.record import record
 
-_MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([kmgt])b?|b)?", re.IGNORECASE)
+# Compiled on first use, not at import (see shocker.store.containers).
+_MEMORY = r"(\d+(?:\.\d+)?)\s*(?:([kmgt])b?|b)?"
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 CFS_PERIOD_US = 100_000
 
@@ -28,7 +29,7 @@ class Limits:
 
 def parse_memory(text: str) -> int:
     """`512m`, `1g`, `1048576`, `100k` (Docker's units, powers of 1024) -> bytes."""
-    match = _MEMORY.fullmatch(text.strip())
+    match = re.fullmatch(_MEMORY, text.strip(), re.IGNORECASE)
     if not match:
         raise UsageError(f"invalid memory limit '{text}': use a number with b, k, m or g")
     value = int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])

@@ -10,7 +10,8 @@ from shocker.record import record
 
 DRIVERS = ("json-file", "none")
 # Docker's units.RAMInBytes: powers of 1024, an optional i and b.
-_SIZE = re.compile(r"(\d+(?:\.\d+)?) ?([kmgtp])?i?b?", re.IGNORECASE)
+# Compiled on first use, not at import (see shocker.store.containers).
+_SIZE = r"(\d+(?:\.\d+)?) ?([kmgtp])?i?b?"
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
 
 
@@ -49,7 +50,7 @@ def parse_log_config(driver: str | None, options: list[str]) -> LogConfig:
 
 
 def parse_size(text: str) -> int:
-    match = _SIZE.fullmatch(text.strip())
+    match = re.fullmatch(_SIZE, text.strip(), re.IGNORECASE)
     if not match:
         raise UsageError(f"invalid max-size '{text}': use a size such as 10m or 512k")
     value = int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])

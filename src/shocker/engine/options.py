@@ -13,7 +13,8 @@ from shocker.static import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any
 
-NAME_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+# Compiled on first use, not at import (see shocker.store.containers).
+NAME_PATTERN = r"[a-zA-Z0-9][a-zA-Z0-9_.-]*"
 
 
 @record(frozen=True)
@@ -98,7 +99,7 @@ def parse_volume(text: str, nocopy: bool = False) -> VolumeSpec:
     if "nocopy" in modes and not named:
         raise UsageError(f"invalid volume specification '{text}': nocopy is for named volumes")
     if named:
-        if len(parts) == 1 or not NAME_PATTERN.fullmatch(source):
+        if len(parts) == 1 or not re.fullmatch(NAME_PATTERN, source):
             raise UsageError(f"invalid volume specification '{text}'")
     else:
         host = Path(source).absolute()
@@ -183,7 +184,7 @@ def _nocopy(volume_opts: list[str]) -> bool:
 
 def options_from_args(args: Any) -> RunOptions:
     """`args`: the parsed flags of `run` (shocker.cli.flags.Namespace), by attribute."""
-    if args.name is not None and not NAME_PATTERN.fullmatch(args.name):
+    if args.name is not None and not re.fullmatch(NAME_PATTERN, args.name):
         raise UsageError(f"invalid container name '{args.name}': use [a-zA-Z0-9][a-zA-Z0-9_.-]*")
     nocopy = _nocopy(getattr(args, "volume_opt", []))
     return RunOptions(

@@ -8,11 +8,12 @@ from shocker.errors import DigestMismatch, RegistryError, ShockerError
 
 # OCI image spec, descriptor.md "Registered algorithms": lowercase hex of a fixed length.
 _ALGORITHMS = {"sha256": 64, "sha512": 128}
-_DIGEST = re.compile(r"^(sha256|sha512):([0-9a-f]+)$")
+# Compiled on first use, not at import (see shocker.store.containers).
+_DIGEST = r"(sha256|sha512):([0-9a-f]+)"
 
 
 def is_digest(text: str) -> bool:
-    match = _DIGEST.match(text)
+    match = re.fullmatch(_DIGEST, text)
     return match is not None and len(match.group(2)) == _ALGORITHMS[match.group(1)]
 
 

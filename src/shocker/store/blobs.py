@@ -8,12 +8,13 @@ from pathlib import Path
 from shocker.errors import StorageError
 from shocker.store.layout import Layout
 
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+# Compiled on first use, not at import (see shocker.store.containers).
+_DIGEST = r"sha256:[0-9a-f]{64}"
 
 
 def check_digest(digest: str) -> str:
     """`digest` if it is a well-formed sha256 digest (it becomes a file name)."""
-    if not _DIGEST.match(digest):
+    if not re.fullmatch(_DIGEST, digest):
         raise StorageError(f"invalid digest {digest!r}")
     return digest
 

@@ -15,11 +15,12 @@ from shocker.errors import NotFound, StorageError, UsageError
 from shocker.store.atomic import read_json, write_json_atomic
 from shocker.store.layout import Layout
 
-VALID_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+# Compiled on first use, not at import (see shocker.store.containers).
+VALID_NAME = r"[a-zA-Z0-9][a-zA-Z0-9_.-]*"
 
 
 def check_volume_name(name: str) -> str:
-    if not VALID_NAME.match(name):
+    if not re.fullmatch(VALID_NAME, name):
         raise UsageError(f"invalid volume name '{name}': use letters, digits and _ . - (not first)")
     return name
 
