@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
 _ENGINE_FAILURE = 125
+_STARTING_NICENESS = 19
 
 
 def exit_status(wait_status: int) -> tuple[int, int | None]:
@@ -56,6 +57,12 @@ def become(
     # The signal mask survives execve (signal(7)): a SIGTERM that arrives while the new
     # interpreter starts stays pending until main() has its handler, instead of killing us.
     signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+    # The new interpreter's start-up (9 ms of CPU) yields to the starts still running: the
+    # container runs already, and its output waits in the pipes meanwhile. main() takes the
+    # priority back. 50 concurrent `run -d` on the loaded 2-core host: 4.4 s instead of 5.9
+    # (medians of 3 interleaved rounds); the monitors use 50 x 9 ms of CPU.
+    priority = os.getpriority(os.PRIO_PROCESS, 0)
+    os.setpriority(os.PRIO_PROCESS, 0, _STARTING_NICENESS)
     # -S -I: no site packages, no PYTHON* variables; only what the monitor imports.
     os.execv(
         sys.executable,
@@ -68,18 +75,23 @@ def become(
             str(pid),
             log.describe(),
             ",".join(f"{fd}={stream}" for fd, stream in streams.items()),
+            str(priority),
             *exit_command,
         ],
     )
 
 
 def main() -> NoReturn:
-    """sys.argv: -c PID LOG FD=STREAM,... EXIT_COMMAND..."""
+    """sys.argv: -c PID LOG FD=STREAM,... PRIORITY EXIT_COMMAND..."""
     pid, log = int(sys.argv[1]), ContainerLog.from_description(sys.argv[2])
     streams = [item.partition("=") for item in sys.argv[3].split(",") if item]
-    exit_command = sys.argv[4:]
+    priority, exit_command = int(sys.argv[4]), sys.argv[5:]
     code = _ENGINE_FAILURE
     try:
+        try:  # noqa: SIM105 (contextlib: 0.9 ms more per monitor)
+            os.setpriority(os.PRIO_PROCESS, 0, priority)
+        except OSError:
+            pass  # only slower output while the host is busy
         _signal.signal(_signal.SIGTERM, lambda signum, _: deliver(pid, signum))
         _signal.pthread_sigmask(_signal.SIG_UNBLOCK, [_signal.SIGTERM])
         pidfd = os.pidfd_open(pid)
