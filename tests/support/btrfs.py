@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +32,11 @@ def unmount_and_detach(mount_point: Path, image_file: Path) -> None:
             subprocess.run(["umount", "-l", str(mount_point)], capture_output=True, check=False)
     for device in loop_devices_backed_by(image_file):
         subprocess.run(["losetup", "-d", device], capture_output=True, check=False)
+    # The kernel frees an autoclear loop device (mount -o loop) after its last close, a moment
+    # after umount returns: wait for it rather than report a device that is on its way out.
+    deadline = time.monotonic() + 10
+    while loop_devices_backed_by(image_file) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @contextlib.contextmanager
