@@ -21,32 +21,16 @@ Other commands keep argparse (shocker.cli.argparser): they are not on the start 
 from __future__ import annotations
 
 from shocker.errors import UsageError
+from shocker.parsed import Namespace
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from typing import Any, NoReturn
+    from typing import NoReturn
 
 REMAINDER = "..."  # argparse.REMAINDER's value, so a module may pass either
 
 _TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
 _FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
-
-
-class Namespace:
-    """The parsed values as attributes, like argparse.Namespace."""
-
-    def __init__(self, **values: object) -> None:
-        self.__dict__.update(values)
-
-    if TYPE_CHECKING:
-        # As typeshed's argparse.Namespace: the attributes are the command's flags.
-        def __getattr__(self, name: str) -> Any: ...
-
-        def __setattr__(self, name: str, value: Any) -> None: ...
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in sorted(self.__dict__.items()))
-        return f"Namespace({inner})"
 
 
 class _Option:

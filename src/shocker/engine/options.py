@@ -183,7 +183,7 @@ def _nocopy(volume_opts: list[str]) -> bool:
 
 
 def options_from_args(args: Any) -> RunOptions:
-    """`args`: the parsed flags of `run` (shocker.cli.flags.Namespace), by attribute."""
+    """`args`: the parsed flags of `run` (shocker.parsed.Namespace), by attribute."""
     if args.name is not None and not re.fullmatch(NAME_PATTERN, args.name):
         raise UsageError(f"invalid container name '{args.name}': use [a-zA-Z0-9][a-zA-Z0-9_.-]*")
     nocopy = _nocopy(getattr(args, "volume_opt", []))

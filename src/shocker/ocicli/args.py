@@ -14,11 +14,11 @@ messages are argparse's and a parse that succeeds here gives argparse's Namespac
 
 from __future__ import annotations
 
+from shocker.parsed import Namespace
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from typing import Any
 
 
 class Option:
@@ -127,26 +127,6 @@ COMMANDS = {
     "features": Command("print what this runtime supports, as JSON", positionals=()),
     "list": Command("list containers under --root", positionals=()),
 }
-
-
-class Namespace:
-    """The parsed values as attributes, as argparse.Namespace holds them."""
-
-    def __init__(self, **values: object) -> None:
-        self.__dict__.update(values)
-
-    if TYPE_CHECKING:
-        # As typeshed's argparse.Namespace: the attributes are the command's flags.
-        def __getattr__(self, name: str) -> Any: ...
-
-        def __setattr__(self, name: str, value: Any) -> None: ...
-
-    def __eq__(self, other: object) -> bool:
-        return vars(self) == vars(other)
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in sorted(self.__dict__.items()))
-        return f"Namespace({inner})"
 
 
 def parse(argv: Sequence[str]) -> Namespace | None:

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
 
-    from shocker.ocicli.args import Namespace, Option
+    from shocker.ocicli.args import Option
     from shocker.ocicli.container import Container
+    from shocker.parsed import Namespace
 
     Args = Namespace | argparse.Namespace
 

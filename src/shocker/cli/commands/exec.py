@@ -7,7 +7,8 @@ from shocker.settings import Settings
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from shocker.cli.flags import FlagParser, Namespace
+    from shocker.cli.flags import FlagParser
+    from shocker.parsed import Namespace
 
 
 def add_arguments(parser: FlagParser) -> None:

@@ -8,7 +8,8 @@ from shocker.static import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any
 
-    from shocker.cli.flags import FlagParser, Namespace
+    from shocker.cli.flags import FlagParser
+    from shocker.parsed import Namespace
     from shocker.store.containers import ContainerRecord
     from shocker.store.store import Store
 
