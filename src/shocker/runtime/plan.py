@@ -292,6 +292,9 @@ def oci_rootfs_steps(
         steps += oci_mount_steps(mount, cgroup_binds, cgroup_filesystems)
     nodes = {d.path: d for d in DEFAULT_DEVICES}
     nodes.update({d.path: d for d in devices})
+    # /dev/ptmx is the link into this container's own devpts below, whatever the spec lists
+    # (containerd's --privileged lists every host node, /dev/ptmx among them; runc skips it).
+    nodes.pop("/dev/ptmx", None)
     steps += nodes.values()
     steps += [
         Symlink("/proc/self/fd", "/dev/fd"),

@@ -128,3 +128,31 @@ def test_confinement_matches_runc(ctrd: Containerd) -> None:
         lines.append(_status_lines(result.stdout))
     assert lines[0] == lines[1]
     assert any(line.startswith("CapBnd") for line in lines[0])
+
+
+def test_privileged_host_network_and_host_devices(ctrd: Containerd, runtime: str) -> None:
+    # --privileged lists every host device, /dev/ptmx among them: it stays devpts's own link.
+    result = ctrd.ctr(
+        "run", "--rm", "--privileged", "--net-host", "--runc-binary", runtime, IMAGE, _id(),
+        "sh", "-c", "readlink /dev/ptmx; test -c /dev/loop-control && echo loop; "
+        "grep -E '^(CapEff|Seccomp):' /proc/self/status",
+    )  # fmt: skip
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["pts/ptmx", "loop"], result.stdout
+    assert "Seccomp:\t0" in lines
+
+
+def test_read_only_root_bind_mount_cwd_env_and_capabilities(
+    ctrd: Containerd, runtime: str, tmp_path: Path
+) -> None:
+    (tmp_path / "f").write_text("data\n")
+    result = ctrd.ctr(
+        "run", "--rm", "--read-only", "--cwd", "/v", "--env", "GREETING=hi",
+        "--mount", f"type=bind,src={tmp_path},dst=/v,options=rbind:ro",
+        "--cap-add", "CAP_SYS_ADMIN", "--runc-binary", runtime, IMAGE, _id(),
+        "sh", "-c", "pwd; cat f; echo $GREETING; touch /x 2>/dev/null || echo ro-root; "
+        "touch /v/g 2>/dev/null || echo ro-bind; grep ^CapEff /proc/self/status",
+    )  # fmt: skip
+    lines = result.stdout.splitlines()
+    assert lines[:5] == ["/v", "data", "hi", "ro-root", "ro-bind"], result.stdout
+    assert int(lines[5].split()[1], 16) & (1 << 21)  # CAP_SYS_ADMIN

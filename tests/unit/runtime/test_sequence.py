@@ -5,7 +5,14 @@ from __future__ import annotations
 from shocker.linux.syscalls import MS_BIND, MS_NOSUID, MS_RDONLY, MS_REC
 from shocker.oci import runtime_spec as rs
 from shocker.runtime import sequence
-from shocker.runtime.plan import MountStep, Remount, Symlink, oci_mount_steps, oci_rootfs_steps
+from shocker.runtime.plan import (
+    DeviceNode,
+    MountStep,
+    Remount,
+    Symlink,
+    oci_mount_steps,
+    oci_rootfs_steps,
+)
 
 PROCESS = rs.Process(
     args=("sh",),
@@ -84,6 +91,14 @@ def test_default_devices_and_links_follow_the_mounts() -> None:
     assert isinstance(steps[0], MountStep)
     assert Symlink("pts/ptmx", "/dev/ptmx") in steps
     assert any(getattr(s, "path", "") == "/dev/null" for s in steps)
+
+
+def test_a_listed_ptmx_stays_the_link_into_the_containers_devpts() -> None:
+    host_ptmx = DeviceNode("/dev/ptmx", 5, 2)
+    steps = oci_rootfs_steps([], [host_ptmx, DeviceNode("/dev/loop0", 7, 0, True)])
+    assert host_ptmx not in steps
+    assert Symlink("pts/ptmx", "/dev/ptmx") in steps
+    assert any(getattr(s, "path", "") == "/dev/loop0" for s in steps)
 
 
 def test_the_user_namespace_is_joined_after_every_mount_and_limit() -> None:
