@@ -32,6 +32,7 @@ def test_init_order() -> None:
     assert sequence.names(steps) == [
         "Mounts",
         "PivotRoot",
+        "WorkingDirectory",
         "ReadonlyRoot",
         "Hostname",
         "Sysctl",
@@ -46,7 +47,7 @@ def test_init_order() -> None:
         "Execute",
     ]
     assert steps[-2] == sequence.LoadSeccomp(b"\0" * 8)
-    assert steps[8] == sequence.SetUser(1000, 100, (100, 10))
+    assert steps[9] == sequence.SetUser(1000, 100, (100, 10))
 
 
 def test_exec_runs_the_same_process_steps() -> None:
@@ -61,6 +62,7 @@ def test_nothing_optional_when_unasked() -> None:
     assert sequence.names(sequence.init_steps(spec, "/r", [], None)) == [
         "Mounts",
         "PivotRoot",
+        "WorkingDirectory",
         "SetUser",
         "Barrier",
         "Execute",
