@@ -18,6 +18,30 @@ if TYPE_CHECKING:
 
 _HARDENED = ("nosuid", "noexec", "nodev")
 
+# Docker's masked and read-only paths (moby oci/defaults.go); a '*' is expanded at mount time.
+DEFAULT_MASKED_PATHS = (
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+    "/sys/devices/system/cpu/cpu*/thermal_throttle",
+)
+DEFAULT_READONLY_PATHS = (
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+)
+
 # Docker's mounts of every container (moby oci/defaults.go); /sys/fs/cgroup follows /sys
 # (build adds it).
 DEFAULT_MOUNTS = (
@@ -65,7 +89,7 @@ def build(
     idmapped_root: with a user namespace, root.path is the idmapped bind of the rootfs the
     engine makes for another runtime (shocker's own binds the rootfs itself)."""
     from shocker.runtime.capabilities import ALL_CAPABILITIES
-    from shocker.runtime.spec import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, final_env
+    from shocker.runtime.command import final_env
 
     config: dict[str, Any] = record.config
     rootfs = store.layout.container_rootfs(record.id)

@@ -8,11 +8,16 @@ import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from shocker.engine.bundle import DEFAULT_MOUNTS, resolve_identity
+from shocker.engine.bundle import (
+    DEFAULT_MASKED_PATHS,
+    DEFAULT_MOUNTS,
+    DEFAULT_READONLY_PATHS,
+    resolve_identity,
+)
 from shocker.oci import runtime_spec as rs
 from shocker.runtime.capabilities import ALL_CAPABILITIES, DEFAULT_CAPABILITIES
+from shocker.runtime.command import final_env
 from shocker.runtime.hostside import HostSide, LogSettings
-from shocker.runtime.spec import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, final_env
 
 HOSTNAME = "ps-7e57a"
 

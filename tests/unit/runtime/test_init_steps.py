@@ -3,12 +3,12 @@ sequence.init_steps makes of its spec, in the order the confinement needs."""
 
 from __future__ import annotations
 
+from shocker.engine.bundle import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS
 from shocker.oci import runtime_spec as rs
 from shocker.runtime import sequence
 from shocker.runtime.capabilities import ALL_CAPABILITIES, DEFAULT_CAPABILITIES
 from shocker.runtime.plan import Mask, ReadOnly
 from shocker.runtime.rootfs import IdMappedRoot
-from shocker.runtime.spec import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS
 
 ENV = ("PATH=/bin", "HOSTNAME=box", "HOME=/home/u", "TERM=xterm")
 NOFILE = rs.Rlimit("RLIMIT_NOFILE", 2048, 1024)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shocker.engine.bundle import DEFAULT_MOUNTS
+from shocker.engine.bundle import DEFAULT_MASKED_PATHS, DEFAULT_MOUNTS, DEFAULT_READONLY_PATHS
 from shocker.errors import RuntimeFailure
 from shocker.linux.syscalls import MS_BIND, MS_NOSUID, MS_RDONLY, MS_REC
 from shocker.oci import runtime_spec as rs
@@ -23,7 +23,6 @@ from shocker.runtime.plan import (
     hidden_paths,
     mount_plan,
 )
-from shocker.runtime.spec import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS
 
 CGROUP = rs.Mount(destination="/sys/fs/cgroup", type="cgroup", options=("nosuid", "ro"))
 HOST_CGROUPS = [CgroupFs("", "tmpfs"), CgroupFs("memory", "cgroup", "memory")]

@@ -1,6 +1,5 @@
-"""The pure rules of a container's process that the runtime spec is built with (engine/
-bundle.py): Docker's argv merge, the environment execve gets, and Docker's masked and
-read-only paths.
+"""The pure rules of a container's command that its runtime spec is built with
+(engine/bundle.py): Docker's argv merge and the environment execve gets.
 """
 
 from __future__ import annotations
@@ -8,30 +7,6 @@ from __future__ import annotations
 from shocker.errors import UsageError
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-# Docker's masked and read-only paths (moby oci/defaults.go); a '*' is expanded at mount time.
-DEFAULT_MASKED_PATHS = (
-    "/proc/asound",
-    "/proc/acpi",
-    "/proc/interrupts",
-    "/proc/kcore",
-    "/proc/keys",
-    "/proc/latency_stats",
-    "/proc/timer_list",
-    "/proc/timer_stats",
-    "/proc/sched_debug",
-    "/proc/scsi",
-    "/sys/firmware",
-    "/sys/devices/virtual/powercap",
-    "/sys/devices/system/cpu/cpu*/thermal_throttle",
-)
-DEFAULT_READONLY_PATHS = (
-    "/proc/bus",
-    "/proc/fs",
-    "/proc/irq",
-    "/proc/sys",
-    "/proc/sysrq-trigger",
-)
 
 # Characters that make a single command argument a shell command line (the original ran
 # every command through `sh -c`; we do so only when the argument needs a shell).
