@@ -13,15 +13,37 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-    from shocker.runtime.spec import Mount
     from shocker.store.containers import ContainerRecord
     from shocker.store.store import Store
 
 _HARDENED = ("nosuid", "noexec", "nodev")
 
-# Docker's mounts of every container (moby oci/defaults.go), in the order shocker's own
-# runtime makes them (runtime/plan.rootfs_steps), so that `run --explain` and both runtimes
-# build one mount table; /sys/fs/cgroup follows /sys (build adds it).
+# Docker's masked and read-only paths (moby oci/defaults.go); a '*' is expanded at mount time.
+DEFAULT_MASKED_PATHS = (
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+    "/sys/devices/system/cpu/cpu*/thermal_throttle",
+)
+DEFAULT_READONLY_PATHS = (
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+)
+
+# Docker's mounts of every container (moby oci/defaults.go); /sys/fs/cgroup follows /sys
+# (build adds it).
 DEFAULT_MOUNTS = (
     rs.Mount(destination="/proc", type="proc", source="proc", options=_HARDENED),
     rs.Mount(destination="/sys", type="sysfs", source="sysfs", options=(*_HARDENED, "ro")),
@@ -52,24 +74,27 @@ def build(
     record: ContainerRecord,
     *,
     network_namespace: str,
-    extra_mounts: tuple[Mount, ...],
+    extra_mounts: tuple[rs.Mount, ...],
     cgroups_path: str = "",
     seccomp: rs.Seccomp | None = None,
     user_root: Path | None = None,
+    idmapped_root: bool = True,
 ) -> rs.Spec:
     """The runtime spec of container `record`.
 
     network_namespace: "new", "host" or a path to join; extra_mounts: the container's
-    /etc files and volumes, as the engine prepared them; seccomp: the container's profile
-    when it is not saved yet (else read from its metadata directory); user_root: where `-u`
-    is looked up when the container's rootfs does not exist yet (its image's)."""
+    /etc files, --tmpfs and volumes, as the engine prepared them; seccomp: the container's
+    profile when it is not saved yet (else read from its metadata directory); user_root:
+    where `-u` is looked up when the container's rootfs does not exist yet (its image's);
+    idmapped_root: with a user namespace, root.path is the idmapped bind of the rootfs the
+    engine makes for another runtime (shocker's own binds the rootfs itself)."""
     from shocker.runtime.capabilities import ALL_CAPABILITIES
-    from shocker.runtime.spec import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, final_env
+    from shocker.runtime.command import final_env
 
     config: dict[str, Any] = record.config
     rootfs = store.layout.container_rootfs(record.id)
     root_path = str(rootfs)
-    if config.get("userns"):
+    if config.get("userns") and idmapped_root:
         from shocker.runtime.foreign import idmapped_root_path
 
         root_path = idmapped_root_path(record.id, store.layout.container_dir(record.id))
@@ -104,26 +129,7 @@ def build(
             destination="/sys/fs/cgroup", type="cgroup", source="cgroup", options=cgroup_options
         ),
     )
-    for mount in extra_mounts:
-        if mount.type != "bind":
-            mounts.append(
-                rs.Mount(
-                    destination=mount.destination,
-                    type=mount.type,
-                    source=mount.source,
-                    options=mount.options,
-                )
-            )
-            continue
-        options = ["rbind", "ro" if mount.readonly else "rw"]
-        mounts.append(
-            rs.Mount(
-                destination=mount.destination,
-                type="bind",
-                source=mount.source,
-                options=tuple(options),
-            )
-        )
+    mounts += extra_mounts
     namespaces = [rs.Namespace(type=kind) for kind in ("pid", "ipc", "uts", "mount")]
     sysctl = list(config.get("sysctls", []))
     if network_namespace == "new":
@@ -159,6 +165,8 @@ def build(
         )
         for d in config.get("devices", [])
     )
+    if privileged:
+        devices = (*_host_devices(), *devices)
     return rs.Spec(
         root=rs.Root(path=root_path, readonly=bool(config.get("read_only"))),
         process=process,
@@ -177,6 +185,22 @@ def build(
             readonly_paths=() if privileged else DEFAULT_READONLY_PATHS,
         ),
         annotations=(("org.shocker.container", record.id),),
+    )
+
+
+def _host_devices() -> tuple[rs.Device, ...]:
+    """The host's device nodes, made again in a privileged container's /dev (as Docker)."""
+    from shocker.runtime.rootfs import host_devices
+
+    return tuple(
+        rs.Device(
+            path=d.path,
+            type="b" if d.is_block else "c",
+            major=d.major,
+            minor=d.minor,
+            file_mode=d.mode,
+        )
+        for d in host_devices()
     )
 
 

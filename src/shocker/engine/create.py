@@ -79,7 +79,7 @@ def container_config(
     from shocker.oci.image_config import ImageConfig
     from shocker.record import asdict
     from shocker.runtime.capabilities import effective_capabilities
-    from shocker.runtime.spec import build_argv
+    from shocker.runtime.command import build_argv
 
     image_config = ImageConfig.from_json(image.config)
     entrypoint: tuple[str, ...] | None = image_config.entrypoint

@@ -29,8 +29,8 @@ def exec_command(
     from shocker.cgroups.warmup import prime_migration
     from shocker.engine.bundle import rlimits
     from shocker.engine.create import merge_env
+    from shocker.runtime.command import build_argv
     from shocker.runtime.exec import ExecSpec, exec_in
-    from shocker.runtime.spec import build_argv
 
     primed = prime_migration(settings.cgroup_root)  # the join below then finds the lock warm
     record = store.containers.resolve(target)

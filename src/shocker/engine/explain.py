@@ -48,7 +48,8 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
     from shocker.engine import bundle
     from shocker.engine.create import container_config, now
     from shocker.engine.launch import container_mounts, etc_files
-    from shocker.runtime import ocicreate, recipe, sequence
+    from shocker.runtime import recipe, sequence
+    from shocker.runtime.plan import mount_plan
     from shocker.runtime.rootfs import host_cgroup_filesystems
     from shocker.store.containers import ContainerRecord
     from shocker.store.ids import new_id
@@ -83,12 +84,13 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
         cgroups_path=f"/{parent}/{container_id}",
         seccomp=seccomp,
         user_root=layout.image_rootfs(image.id),
+        idmapped_root=bool(config.get("runtime")),
     )
     cgroup_lines, binds = _cgroup(settings, container_id, config)
     rootfs = str(layout.container_rootfs(container_id))
     # /sys/fs/cgroup as shocker's own runtime makes it: the host's hierarchies mounted
     # again in the container's cgroup namespace (shocker-runtime binds them instead).
-    steps, _ = ocicreate.mount_plan(spec, binds, host_cgroup_filesystems())
+    steps = mount_plan(spec, binds, host_cgroup_filesystems())
     plan = sequence.init_steps(spec, rootfs, steps, b"" if spec.linux.seccomp else None)
     note = ""
     if spec.linux.seccomp is not None:

@@ -11,7 +11,7 @@ import signal
 
 from shocker.engine.create import now
 from shocker.engine.teardown import teardown, teardown_and_record, warn
-from shocker.errors import NotRunning, ShockerError, StorageError
+from shocker.errors import NotRunning, RuntimeFailure, ShockerError, StorageError
 from shocker.static import TYPE_CHECKING
 from shocker.store.containers import LIVENESS_LOCK, Status
 from shocker.store.exitnote import ExitNote
@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
     from shocker.cgroups.driver import Cgroup
     from shocker.cgroups.limits import Limits
+    from shocker.oci import runtime_spec as rs
+    from shocker.runtime.hostside import HostSide
     from shocker.runtime.launcher import ExitStatus
-    from shocker.runtime.spec import ContainerSpec, Mount, UserNamespace
     from shocker.settings import Settings
     from shocker.store.containers import ContainerRecord
     from shocker.store.store import Store
@@ -58,7 +59,12 @@ def launch(
             # Its root may manage the cgroup it runs in (on v1 too), not the limits above it.
             cgroup.delegate(ids["uid"], ids["gid"])
         network = prepare_network(store, settings, record)
-        spec = build_spec(store, record, network, settings)
+        spec, host = build_start(store, record, network, settings)
+    except RuntimeFailure as failure:
+        # `-u` names nobody in the image: a start that failed, as when the init says so.
+        primed()
+        finish(store, settings, record.id, failure.exit_code, None, restart=False)
+        raise
     except BaseException:
         primed()
         # Nothing ran: free what was taken; `--rm` leaves no container behind either.
@@ -107,15 +113,22 @@ def launch(
     # a copy of this heap); it records the exit by running `shocker _finish ID CODE SIGNAL`.
     exit_command = (*finish_command(), record.id) if detach else None
     primed()  # no other thread may be running when the launcher forks
+
+    def while_starting() -> None:
+        migrate_in_place(settings.cgroup_root)
+        if host.foreign is None:
+            write_config(store, record, spec)  # while the supervisor makes the namespaces
+
     try:
         return launcher.start(
             spec,
+            host,
             detach=detach,
             on_created=on_created,
             on_started=on_started,
             on_exit=on_exit,
             exit_command=exit_command,
-            while_starting=lambda: migrate_in_place(settings.cgroup_root),
+            while_starting=while_starting,
         )
     except ShockerError as error:
         finish(store, settings, record.id, error.exit_code, cgroup, restart=False)
@@ -307,31 +320,32 @@ def _is_live(store: Store, container_id: str) -> bool:
     return record.state == Status.CREATED or is_running(record)
 
 
-def build_spec(
-    store: Store, record: ContainerRecord, network: dict[str, Any], settings: Settings | None = None
-) -> ContainerSpec:
-    from shocker.engine.bundle import rlimits
-    from shocker.runtime.spec import ContainerSpec, DeviceNode
+def build_start(
+    store: Store, record: ContainerRecord, network: dict[str, Any], settings: Settings
+) -> tuple[rs.Spec, HostSide]:
+    """The container's runtime spec (engine/bundle.py), the one every runtime executes,
+    and what the start needs beside it. With another runtime, config.json is written here
+    (its `create` reads it); shocker's own gets the spec in memory and the file is written
+    while it starts (write_config)."""
+    from shocker.engine import bundle
+    from shocker.runtime.hostside import HostSide, LogSettings
 
     config = record.config
     mode = network["mode"]
     mounts = tuple(_mounts(store, record, network))
-    namespace = "new" if mode in ("bridge", "none") else mode
+    directory = store.layout.container_dir(record.id)
+    spec = bundle.build(
+        store,
+        record,
+        network_namespace="new" if mode in ("bridge", "none") else mode,
+        extra_mounts=mounts,
+        cgroups_path=f"/{settings.cgroup_parent}/{record.id}",
+        idmapped_root=bool(config.get("runtime")),
+    )
     foreign = None
     if config.get("runtime"):
-        # Another OCI runtime: it gets the bundle, written into the metadata directory.
-        from shocker.engine import bundle
         from shocker.runtime.foreign import ForeignRuntime
 
-        directory = store.layout.container_dir(record.id)
-        parent = settings.cgroup_parent if settings is not None else "shocker"
-        spec = bundle.build(
-            store,
-            record,
-            network_namespace=namespace,
-            extra_mounts=mounts,
-            cgroups_path=f"/{parent}/{record.id}",
-        )
         bundle.write(directory, spec)
         foreign = ForeignRuntime(
             binary=config["runtime"],
@@ -339,59 +353,43 @@ def build_spec(
             state_root=str(directory / "runtime"),
             id=record.id,
             idmapped_root=spec.root.path if config.get("userns") else "",
+            rootfs=str(store.layout.container_rootfs(record.id)),
         )
-    log = config.get("log") or {"driver": "raw", "max_size": None, "max_files": 1}
-    seccomp = None
-    if config.get("seccomp"):
-        from shocker.engine.security import load_seccomp
-
-        seccomp = load_seccomp(store.layout.container_dir(record.id))
-    userns = None
     if config.get("userns"):
-        from shocker.runtime.spec import UserNamespace
-
         ids = config["userns"]
-        userns = UserNamespace(ids["uid"], ids["gid"], ids["size"])
-        _hand_over(mounts, config, userns, store.layout.container_dir(record.id))
-    return ContainerSpec(
-        id=record.id,
-        rootfs=store.layout.container_rootfs(record.id),
-        argv=tuple(config["argv"]),
-        env=(*config["env"], f"HOSTNAME={config['hostname']}"),
-        cwd=config["cwd"] or "/",
-        user=config["user"] or "",
-        hostname=config["hostname"],
-        tty=config["tty"],
-        interactive=config["interactive"],
-        mounts=mounts,
-        devices=tuple(
-            DeviceNode(d["container_path"], d["major"], d["minor"], d["kind"] == "b", d["mode"])
-            for d in config.get("devices", [])
+        _hand_over(mounts, config, (ids["uid"], ids["gid"]), directory)
+    log = config.get("log") or {"driver": "raw", "max_size": None, "max_files": 1}
+    host = HostSide(
+        log=LogSettings(
+            path=store.containers.log_path(record.id, log["driver"]),
+            driver=log["driver"],
+            max_size=log["max_size"],
+            max_files=log["max_files"],
         ),
-        network=namespace,
-        cgroupns=config.get("cgroupns", "private"),
-        capabilities=frozenset(config["capabilities"]),
-        privileged=config["privileged"],
-        no_new_privileges=config.get("no_new_privileges", True),
-        rlimits=rlimits(config.get("ulimits", [])),
-        sysctls=tuple((k, v) for k, v in config.get("sysctls", [])),
-        readonly_root=config.get("read_only", False),
-        seccomp=seccomp,
+        interactive=config["interactive"],
+        liveness_lock=directory / LIVENESS_LOCK,
         seccomp_cache=store.layout.seccomp_cache,
-        log_path=store.containers.log_path(record.id, log["driver"]),
-        log_driver=log["driver"],
-        log_max_size=log["max_size"],
-        log_max_files=log["max_files"],
-        liveness_lock=store.layout.container_dir(record.id) / LIVENESS_LOCK,
-        stop_signal=stop_signal_number(config.get("stop_signal")) or signal.SIGTERM,
         init_path=init_program() if config.get("init") else None,
         foreign=foreign,
-        userns=userns,
     )
+    return spec, host
+
+
+def write_config(store: Store, record: ContainerRecord, spec: rs.Spec) -> None:
+    """config.json in the metadata directory, as shocker's own runtime runs it. Nothing on
+    the start path reads it back: a failure to write it is a warning, not a failed start."""
+    from shocker.engine import bundle
+
+    try:
+        bundle.write(store.layout.container_dir(record.id), spec)
+    except ShockerError as error:
+        import sys
+
+        print(f"warning: {record.id}: {error.message}", file=sys.stderr)
 
 
 def _hand_over(
-    mounts: tuple[Mount, ...], config: dict[str, Any], userns: UserNamespace, own: Path
+    mounts: tuple[rs.Mount, ...], config: dict[str, Any], owner: tuple[int, int], own: Path
 ) -> None:
     """With a user namespace, container root is a host id of its range: the /etc files
     shocker writes, and named volumes still empty and root's, become that id's, as podman
@@ -411,7 +409,7 @@ def _hand_over(
                     continue
             elif path.parent != own:
                 continue
-            os.chown(path, userns.uid, userns.gid, follow_symlinks=False)
+            os.chown(path, *owner, follow_symlinks=False)
         except OSError:
             continue
 
@@ -446,26 +444,26 @@ def stop_signal_number(name: str | None) -> int | None:
         return None
 
 
-def _mounts(store: Store, record: ContainerRecord, network: dict[str, Any]) -> list[Mount]:
+def _mounts(store: Store, record: ContainerRecord, network: dict[str, Any]) -> list[rs.Mount]:
     etc = write_etc_files(store.layout.container_dir(record.id), record, network)
     return container_mounts(record, etc)
 
 
-def container_mounts(record: ContainerRecord, etc: dict[str, Path]) -> list[Mount]:
+def container_mounts(record: ContainerRecord, etc: dict[str, Path]) -> list[rs.Mount]:
     """The container's own mounts beyond the defaults: its /etc files, --tmpfs, volumes."""
-    from shocker.runtime.spec import Mount
+    from shocker.oci import runtime_spec as rs
 
-    mounts = [Mount(source=str(path), destination=dest) for dest, path in etc.items()]
+    def bind(source: str, destination: str, readonly: bool = False) -> rs.Mount:
+        options = ("rbind", "ro" if readonly else "rw")
+        return rs.Mount(destination=destination, type="bind", source=source, options=options)
+
+    mounts = [bind(str(path), dest) for dest, path in etc.items()]
     for path, options in record.config.get("tmpfs", []):
-        mounts.append(Mount("tmpfs", path, "tmpfs", options=tuple(options)))
-    for volume in record.config["volumes"]:
         mounts.append(
-            Mount(
-                source=volume["source"],
-                destination=volume["destination"],
-                readonly=volume["readonly"],
-            )
+            rs.Mount(destination=path, type="tmpfs", source="tmpfs", options=tuple(options))
         )
+    for volume in record.config["volumes"]:
+        mounts.append(bind(volume["source"], volume["destination"], volume["readonly"]))
     return mounts
 
 

@@ -1,1 +1,1 @@
-"""Starts and joins container processes from a ContainerSpec."""
+"""Starts and joins container processes from a runtime spec (shocker.oci.runtime_spec)."""

@@ -18,10 +18,10 @@ from shocker.oci.seccomp import Seccomp
 from shocker.record import record
 from shocker.runtime import process, relay, seccomp, sequence, sync, terminal
 from shocker.runtime.capabilities import ALL_CAPABILITIES, DEFAULT_CAPABILITIES
+from shocker.runtime.command import final_env
 from shocker.runtime.failure import step
 from shocker.runtime.launcher import wait_child
 from shocker.runtime.signals import Forwarder
-from shocker.runtime.spec import final_env
 from shocker.runtime.sync import Channel
 from shocker.static import TYPE_CHECKING
 

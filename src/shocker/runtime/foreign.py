@@ -24,8 +24,10 @@ class ForeignRuntime:
     bundle: str  # directory holding config.json
     state_root: str  # the runtime's --root, private to this container
     id: str
-    # With a user namespace: where the supervisor mounts the idmapped root (root.path).
+    # With a user namespace: where the supervisor mounts the idmapped root (root.path),
+    # and the container's subvolume it binds there.
     idmapped_root: str = ""
+    rootfs: str = ""
 
     def argv(self, *args: str) -> list[str]:
         log = str(Path(self.state_root) / "log.json")

@@ -17,14 +17,19 @@ from shocker.errors import EXIT_ENGINE, RuntimeFailure, ShockerError
 from shocker.runtime import sync, terminal
 from shocker.runtime.pid1 import deliver
 from shocker.runtime.signals import Forwarder
-from shocker.runtime.spec import ContainerSpec
 from shocker.runtime.supervisor import ExitStatus as ExitStatus
 from shocker.runtime.supervisor import supervise
 from shocker.runtime.sync import Channel
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shocker.oci.runtime_spec import Spec
+    from shocker.runtime.hostside import HostSide
 
 
 def start(
-    spec: ContainerSpec,
+    spec: Spec,
+    host: HostSide,
     *,
     detach: bool,
     on_created: Callable[[int], None],
@@ -33,8 +38,9 @@ def start(
     exit_command: Sequence[str] | None = None,
     while_starting: Callable[[], None] | None = None,
 ) -> int:
-    """Start the container; foreground: relay and return its exit code; detached: return 0
-    once its command runs. A start failure raises RuntimeFailure (125, 126 or 127).
+    """Start the container `spec` describes (its config.json, in memory), kept as `host`
+    says; foreground: relay and return its exit code; detached: return 0 once its command
+    runs. A start failure raises RuntimeFailure (125, 126 or 127).
 
     while_starting() runs in this process right after the fork, while the supervisor makes
     pid 1 and its namespaces (work that would otherwise wait for them, off the critical path).
@@ -43,7 +49,9 @@ def start(
     not yet pivoted (join the cgroup, move a veth in); on_started(pid, supervisor pid) and
     on_exit(status) run in the supervisor.
     """
-    terminal_fd = _terminal_fd() if spec.tty and not detach else None
+    assert spec.process is not None
+    tty = spec.process.terminal
+    terminal_fd = _terminal_fd() if tty and not detach else None
     size = terminal.window_size(terminal_fd) if terminal_fd is not None else None
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # a forked child must not write our buffered output a second time
@@ -60,7 +68,7 @@ def start(
         if child == 0:
             command = tuple(exit_command) if exit_command is not None else None
             _become_supervisor(
-                spec, theirs, mine, detach, size, terminal_fd, on_started, on_exit, command
+                spec, host, theirs, mine, detach, size, terminal_fd, on_started, on_exit, command
             )
         gc.unfreeze()
         theirs.close()
@@ -80,11 +88,7 @@ def start(
         if detach:
             return 0
         assert forwarder is not None
-        raw = (
-            terminal.raw_mode(0)
-            if spec.tty and spec.interactive and os.isatty(0)
-            else nullcontext()
-        )
+        raw = terminal.raw_mode(0) if tty and host.interactive and os.isatty(0) else nullcontext()
         supervisor = child
 
         def resize() -> None:
@@ -92,12 +96,13 @@ def start(
             os.kill(supervisor, signal.SIGWINCH)
 
         with raw:
-            forwarder.attach(lambda signum: deliver(pid, signum), resize if spec.tty else None)
+            forwarder.attach(lambda signum: deliver(pid, signum), resize if tty else None)
             return wait_child(child)
 
 
 def _become_supervisor(
-    spec: ContainerSpec,
+    spec: Spec,
+    host: HostSide,
     channel: Channel,
     other_end: Channel,
     detach: bool,
@@ -114,6 +119,7 @@ def _become_supervisor(
             os._exit(0)
         supervise(
             spec,
+            host,
             channel,
             detach=detach,
             size=size,

@@ -20,12 +20,12 @@ from pathlib import Path
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
 from shocker.linux import sealedexec, syscalls
-from shocker.oci.runtime_spec import IdMapping, Process, Spec
+from shocker.oci.runtime_spec import Process, Spec
 from shocker.runtime import sequence, sync, terminal
 from shocker.runtime.failure import step
+from shocker.runtime.namespaces import join_namespaces, user_namespace
 from shocker.runtime.ocistate import StateDir
-from shocker.runtime.plan import CgroupFs, Step, oci_rootfs_steps
-from shocker.runtime.spec import DeviceNode
+from shocker.runtime.plan import mount_plan
 from shocker.runtime.sync import Channel
 from shocker.static import TYPE_CHECKING
 
@@ -34,19 +34,6 @@ if TYPE_CHECKING:
 
 # Messages of the create handshake (runtime/sync.py).
 CREATED, GO, READY, FAIL = sync.CREATED, sync.GO, sync.READY, sync.FAIL
-
-NAMESPACE_FLAGS = {
-    "pid": syscalls.CLONE_NEWPID,
-    "network": syscalls.CLONE_NEWNET,
-    "mount": syscalls.CLONE_NEWNS,
-    "ipc": syscalls.CLONE_NEWIPC,
-    "uts": syscalls.CLONE_NEWUTS,
-    "user": syscalls.CLONE_NEWUSER,
-    "cgroup": syscalls.CLONE_NEWCGROUP,
-}
-# The order nsenter(1) and runc join in; mount last (the others are opened by host paths),
-# cgroup after the cgroup was joined.
-JOIN_ORDER = ("ipc", "uts", "network", "cgroup", "mount")
 
 
 def check_supported(spec: Spec) -> None:
@@ -73,22 +60,6 @@ def check_supported(spec: Spec) -> None:
         raise RuntimeFailure("config.json: linux.namespaces must include a mount namespace")
 
 
-def mount_plan(
-    spec: Spec,
-    cgroup_binds: Sequence[tuple[str, str]],
-    cgroup_filesystems: Sequence[CgroupFs] | None = None,
-) -> tuple[list[Step], list[DeviceNode]]:
-    devices = []
-    for device in spec.linux.devices:
-        if device.type not in ("c", "b"):
-            raise RuntimeFailure(f"config.json: linux.devices: {device.path}: type {device.type}")
-        mode = (device.file_mode if device.file_mode is not None else 0o666) & 0o7777
-        devices.append(
-            DeviceNode(device.path, device.major, device.minor, device.type == "b", mode)
-        )
-    return oci_rootfs_steps(spec.mounts, devices, cgroup_binds, cgroup_filesystems), devices
-
-
 def create(
     spec: Spec,
     rootfs: str,
@@ -105,7 +76,7 @@ def create(
     on_created(pid) runs while the init waits, before any namespace but pid exists (join
     the cgroup there). Raises RuntimeFailure with the init's own reason."""
     assert spec.process is not None
-    mounts, _ = mount_plan(spec, cgroup_binds)
+    mounts = mount_plan(spec, cgroup_binds)
     console = connect(console_socket) if spec.process.terminal else None
     if spec.process.terminal and console is None:
         raise RuntimeFailure("process.terminal is set: a --console-socket is required")
@@ -138,26 +109,6 @@ def create(
             os.close(userns)
         if console is not None:
             console.close()
-
-
-def user_namespace(spec: Spec, pid: int | None) -> int | None:
-    """A descriptor of the container's user namespace: made with the spec's mappings, or
-    the one at its path, or (exec, `pid` given) that of the container's init."""
-    namespace = spec.linux.namespace("user")
-    if namespace is None:
-        return None
-    from shocker.linux import idmap
-
-    path = namespace.path or (f"/proc/{pid}/ns/user" if pid else "")
-    if path:
-        with step(f"open user namespace {path}"):
-            return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-
-    def lines(mappings: Sequence[IdMapping]) -> list[idmap.Mapping]:
-        return [(m.container_id, m.host_id, m.size) for m in mappings]
-
-    with step("create user namespace"):
-        return idmap.user_namespace(lines(spec.linux.uid_mappings), lines(spec.linux.gid_mappings))
 
 
 def _enter_pid_namespace(spec: Spec) -> None:
@@ -251,35 +202,6 @@ def _init(
         {"terminal": lambda: attach_console(process, console), "ready": ready},
         trampoline,
     )
-
-
-def join_namespaces(spec: Spec, pid: int | None) -> None:
-    """The spec's namespaces but pid (already entered): join those given by path (or, for
-    exec, those of container `pid`), then create the rest; lo comes up in a new netns."""
-    create = 0
-    for kind in JOIN_ORDER:
-        namespace = spec.linux.namespace(kind)
-        if namespace is None:
-            continue
-        path = namespace.path or (f"/proc/{pid}/ns/{_PROC_NAMES[kind]}" if pid else "")
-        if path:
-            with step(f"join {kind} namespace {path}"):
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-                try:
-                    syscalls.setns(fd, NAMESPACE_FLAGS[kind])
-                finally:
-                    os.close(fd)
-        else:
-            create |= NAMESPACE_FLAGS[kind]
-    if create:
-        with step("create namespaces"):
-            syscalls.unshare(create)
-    if create & syscalls.CLONE_NEWNET:
-        with step("bring up lo"):
-            syscalls.set_link_up("lo")
-
-
-_PROC_NAMES = {"ipc": "ipc", "uts": "uts", "network": "net", "cgroup": "cgroup", "mount": "mnt"}
 
 
 def attach_console(process: Process, console: _socket.socket | None) -> None:

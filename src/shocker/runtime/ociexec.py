@@ -11,12 +11,8 @@ from shocker.linux import sealedexec, syscalls
 from shocker.oci.runtime_spec import Process, Spec
 from shocker.runtime import sequence, sync
 from shocker.runtime.failure import step
-from shocker.runtime.ocicreate import (
-    attach_console,
-    check_command,
-    join_namespaces,
-    user_namespace,
-)
+from shocker.runtime.namespaces import join_namespaces, user_namespace
+from shocker.runtime.ocicreate import attach_console, check_command
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:

@@ -1,13 +1,13 @@
-"""Pure: a ContainerSpec -> the ordered filesystem steps of a container's start.
-
-`rootfs_steps` run before pivot_root (targets are container paths, resolved under the
-rootfs); `confinement_steps` run after it (masked and read-only paths). rootfs.py acts.
+"""Pure: a runtime spec's mounts and devices -> the ordered filesystem steps of a
+container's start, run before pivot_root (targets are container paths, resolved under the
+rootfs), and the masked and read-only paths that follow it. rootfs.py acts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from shocker.errors import RuntimeFailure
 from shocker.linux.syscalls import (
     MS_BIND,
     MS_NODEV,
@@ -18,12 +18,22 @@ from shocker.linux.syscalls import (
     MS_STRICTATIME,
 )
 from shocker.record import record
-from shocker.runtime.spec import ContainerSpec, DeviceNode, Mount
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    # Only shocker-runtime's path builds OCI mounts: not imported by `run` (~0.8 ms).
     from shocker.oci.runtime_spec import Mount as OciMount
+    from shocker.oci.runtime_spec import Spec
+
+
+@record(frozen=True)
+class DeviceNode:
+    """A device node made in the container's /dev (the defaults, linux.devices)."""
+
+    path: str
+    major: int
+    minor: int
+    is_block: bool = False
+    mode: int = 0o666
 
 
 @record(frozen=True)
@@ -91,49 +101,6 @@ DEFAULT_DEVICES = (
 _HARDENED = MS_NOSUID | MS_NODEV | MS_NOEXEC
 
 
-def rootfs_steps(
-    spec: ContainerSpec,
-    host_devices: Sequence[DeviceNode] = (),
-    cgroup_filesystems: Sequence[CgroupFs] = (),
-) -> list[Step]:
-    """Docker's default mounts (PEERS 3.3), then the spec's own mounts, in mount order.
-
-    host_devices: with --privileged, the host's device nodes to recreate in /dev.
-    cgroup_filesystems: the host's /sys/fs/cgroup, mounted again (in the container's cgroup
-    namespace each shows the container's own cgroup as its root)."""
-    sys_flags = _HARDENED if spec.privileged else _HARDENED | MS_RDONLY
-    steps: list[Step] = [
-        MountStep("proc", "/proc", "proc", _HARDENED),
-        MountStep("sysfs", "/sys", "sysfs", sys_flags),
-        *cgroup_steps(cgroup_filesystems, writable=spec.privileged),
-        MountStep("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"),
-    ]
-    devices = {d.path: d for d in DEFAULT_DEVICES}
-    if spec.privileged:
-        devices.update({d.path: d for d in host_devices})
-    devices.update({d.path: d for d in spec.devices})
-    steps.extend(devices.values())
-    steps += [
-        MountStep(
-            "devpts",
-            "/dev/pts",
-            "devpts",
-            MS_NOSUID | MS_NOEXEC,
-            "newinstance,ptmxmode=0666,mode=0620,gid=5",
-        ),
-        Symlink("pts/ptmx", "/dev/ptmx"),
-        MountStep("shm", "/dev/shm", "tmpfs", _HARDENED, "mode=1777,size=65536k"),
-        MountStep("mqueue", "/dev/mqueue", "mqueue", _HARDENED),
-        Symlink("/proc/self/fd", "/dev/fd"),
-        Symlink("/proc/self/fd/0", "/dev/stdin"),
-        Symlink("/proc/self/fd/1", "/dev/stdout"),
-        Symlink("/proc/self/fd/2", "/dev/stderr"),
-    ]
-    for mount in spec.mounts:
-        steps += mount_steps(mount)
-    return steps
-
-
 def cgroup_steps(filesystems: Sequence[CgroupFs], *, writable: bool) -> list[Step]:
     """/sys/fs/cgroup read-only (every mount there, as Docker), writable when privileged."""
     flags = _HARDENED if writable else _HARDENED | MS_RDONLY
@@ -153,47 +120,6 @@ def cgroup_steps(filesystems: Sequence[CgroupFs], *, writable: bool) -> list[Ste
         steps.append(RemountReadonly(top))
     return steps
 
-
-def mount_steps(mount: Mount) -> list[Step]:
-    """One of the spec's mounts: a bind (read-only by a second remount, as mount(8) does)
-    or a filesystem such as tmpfs; options name flags (ro, nosuid...) or go to the data."""
-    flags, data = _parse_options(mount.options)
-    if mount.readonly:
-        flags |= MS_RDONLY
-    if mount.type == "bind":
-        steps: list[Step] = [
-            MountStep(mount.source, mount.destination, None, MS_BIND | MS_REC, is_bind=True)
-        ]
-        if flags & MS_RDONLY:
-            steps.append(RemountReadonly(mount.destination))
-        return steps
-    return [MountStep(mount.source or mount.type, mount.destination, mount.type, flags, data)]
-
-
-_FLAG_OPTIONS = {"ro": MS_RDONLY, "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC}
-
-
-def _parse_options(options: Sequence[str]) -> tuple[int, str | None]:
-    flags = 0
-    data = []
-    for option in options:
-        if option in _FLAG_OPTIONS:
-            flags |= _FLAG_OPTIONS[option]
-        elif option not in ("rw", "bind", "rbind"):
-            data.append(option)
-    return flags, ",".join(data) or None
-
-
-def confinement_steps(spec: ContainerSpec) -> list[ConfinementStep]:
-    """Masked then read-only paths; none with --privileged, as Docker does."""
-    if spec.privileged:
-        return []
-    steps: list[ConfinementStep] = [Mask(p) for p in spec.masked_paths]
-    steps += [ReadOnly(p) for p in spec.readonly_paths]
-    return steps
-
-
-# ---- from an OCI runtime spec ------------------------------------------------------------
 
 # mount(8) option words that are flags: (set, clear); anything else is filesystem data.
 _OCI_FLAGS: dict[str, tuple[int, int]] = {
@@ -303,6 +229,31 @@ def oci_rootfs_steps(
         Symlink("/proc/self/fd/2", "/dev/stderr"),
         Symlink("pts/ptmx", "/dev/ptmx"),
     ]
+    return steps
+
+
+def mount_plan(
+    spec: Spec,
+    cgroup_binds: Sequence[tuple[str, str]] = (),
+    cgroup_filesystems: Sequence[CgroupFs] | None = None,
+) -> list[Step]:
+    """The spec's mounts and linux.devices as steps (oci_rootfs_steps). Raises
+    RuntimeFailure for a device of a type that has no node (u, p)."""
+    devices = []
+    for device in spec.linux.devices:
+        if device.type not in ("c", "b"):
+            raise RuntimeFailure(f"config.json: linux.devices: {device.path}: type {device.type}")
+        mode = (device.file_mode if device.file_mode is not None else 0o666) & 0o7777
+        devices.append(
+            DeviceNode(device.path, device.major, device.minor, device.type == "b", mode)
+        )
+    return oci_rootfs_steps(spec.mounts, devices, cgroup_binds, cgroup_filesystems)
+
+
+def hidden_paths(spec: Spec) -> list[ConfinementStep]:
+    """linux.maskedPaths, then linux.readonlyPaths."""
+    steps: list[ConfinementStep] = [Mask(p) for p in spec.linux.masked_paths]
+    steps += [ReadOnly(p) for p in spec.linux.readonly_paths]
     return steps
 
 

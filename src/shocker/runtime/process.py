@@ -12,8 +12,8 @@ from pathlib import Path
 
 from shocker.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, RuntimeFailure
 from shocker.linux import sealedexec
+from shocker.runtime.command import DEFAULT_PATH
 from shocker.runtime.failure import step
-from shocker.runtime.spec import DEFAULT_PATH
 from shocker.runtime.users import Identity, resolve_user
 from shocker.static import TYPE_CHECKING
 

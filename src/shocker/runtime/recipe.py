@@ -22,9 +22,16 @@ from shocker.linux.syscalls import (
     MS_STRICTATIME,
 )
 from shocker.runtime import sequence as seq
-from shocker.runtime.plan import Mask, MountStep, Remount, RemountReadonly, Step, Symlink
+from shocker.runtime.plan import (
+    DeviceNode,
+    Mask,
+    MountStep,
+    Remount,
+    RemountReadonly,
+    Step,
+    Symlink,
+)
 from shocker.runtime.rootfs import expand_pattern
-from shocker.runtime.spec import DeviceNode
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -96,6 +103,8 @@ def render(
                 "umount -l .",
                 "cd /",
             ]
+        elif isinstance(item, seq.WorkingDirectory):
+            lines.append(f"mkdir -p {q(item.path)}")
         elif isinstance(item, seq.ReadonlyRoot):
             lines += ["# --read-only: the root itself (volumes and tmpfs stay writable)"]
             lines += ["mount -o remount,bind,ro /"]

@@ -31,6 +31,7 @@ from shocker.runtime.failure import step
 from shocker.runtime.plan import (
     CgroupFs,
     ConfinementStep,
+    DeviceNode,
     Mask,
     MountStep,
     Remount,
@@ -38,7 +39,6 @@ from shocker.runtime.plan import (
     Step,
     Symlink,
 )
-from shocker.runtime.spec import DeviceNode
 
 PROPAGATION = {
     "private": MS_PRIVATE,

@@ -1,7 +1,8 @@
 """The confinement sequence of a container process, as data, and the one executor that runs
 it — for a container's init and for `exec` alike:
 
-    mounts -> pivot_root -> hostname/sysctl -> masked/read-only paths -> rlimits
+    mounts -> pivot_root -> working directory -> root read-only -> hostname/sysctl
+           -> masked/read-only paths -> rlimits
            -> user namespace -> user/groups -> capabilities -> no_new_privs -> seccomp
            -> execve
 
@@ -25,8 +26,9 @@ from shocker.oci.runtime_spec import Process, Rlimit, Spec
 from shocker.record import record
 from shocker.runtime import capabilities, rootfs
 from shocker.runtime.failure import step
-from shocker.runtime.plan import ConfinementStep, Mask, ReadOnly
+from shocker.runtime.plan import ConfinementStep, hidden_paths
 from shocker.runtime.plan import Step as MountPlanStep
+from shocker.runtime.rootfs import IdMappedRoot
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,11 +41,22 @@ class Mounts:
     rootfs: str  # host path
     steps: tuple[MountPlanStep, ...]
     propagation: str = "rprivate"
+    # With a user namespace of its own: the root is bound idmapped through it.
+    idmap: IdMappedRoot | None = None
 
 
 @record(frozen=True)
 class PivotRoot:
     rootfs: str
+
+
+@record(frozen=True)
+class WorkingDirectory:
+    """process.cwd, made when missing (as runc and Docker do), before the root may turn
+    read-only; as container root's host ids where the root is idmapped."""
+
+    path: str
+    owner: tuple[int, int] | None = None
 
 
 @record(frozen=True)
@@ -124,6 +137,7 @@ class Execute:
 SequenceStep = (
     Mounts
     | PivotRoot
+    | WorkingDirectory
     | ReadonlyRoot
     | Hostname
     | Sysctl
@@ -184,17 +198,23 @@ def init_steps(
     mounts: Sequence[MountPlanStep],
     seccomp: bytes | None,
     userns: int | None = None,
+    *,
+    idmap: IdMappedRoot | None = None,
+    init_program: int = -1,
 ) -> list[SequenceStep]:
-    """A container's init, from its spec: the filesystem, then process_steps."""
+    """A container's init, from its spec: the filesystem, then process_steps.
+
+    idmap: the root bound idmapped (shocker's own runtime with a user namespace);
+    init_program: `run --init`'s sealed tini."""
     assert spec.process is not None
     linux = spec.linux
-    hidden: list[ConfinementStep] = [Mask(p) for p in linux.masked_paths]
-    hidden += [ReadOnly(p) for p in linux.readonly_paths]
+    owner = idmap.owner if idmap is not None else None
     return [
-        Mounts(rootfs_path, tuple(mounts), linux.rootfs_propagation or "rprivate"),
+        Mounts(rootfs_path, tuple(mounts), linux.rootfs_propagation or "rprivate", idmap),
         PivotRoot(rootfs_path),
-        *root_steps(spec.root.readonly, spec.hostname, linux.sysctl, hidden),
-        *process_steps(spec.process, seccomp, userns),
+        WorkingDirectory(spec.process.cwd, owner),
+        *root_steps(spec.root.readonly, spec.hostname, linux.sysctl, hidden_paths(spec)),
+        *process_steps(spec.process, seccomp, userns, init_program),
     ]
 
 
@@ -232,11 +252,25 @@ def run(
 
 
 def _mounts(item: Mounts, _: object) -> None:
-    rootfs.prepare(item.rootfs, list(item.steps), propagation=item.propagation)
+    rootfs.prepare(item.rootfs, list(item.steps), propagation=item.propagation, idmap=item.idmap)
 
 
 def _pivot_root(item: PivotRoot, _: object) -> None:
     rootfs.switch_root(item.rootfs)
+
+
+def _working_directory(item: WorkingDirectory, _: object) -> None:
+    from pathlib import Path
+
+    with step(f"create working directory {item.path}"):
+        try:
+            Path(item.path).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            if not idmap.retry_as(item.owner, error):
+                raise
+            assert item.owner is not None
+            with idmap.filesystem_ids(*item.owner):
+                Path(item.path).mkdir(parents=True, exist_ok=True)
 
 
 def _readonly_root(_: ReadonlyRoot, __: object) -> None:
@@ -354,6 +388,7 @@ def _barrier(item: Barrier, barriers: dict[str, Callable[[], None]]) -> None:
 _EXECUTORS: dict[type, Callable[[object, dict[str, Callable[[], None]]], None]] = {
     Mounts: _mounts,  # type: ignore[dict-item]
     PivotRoot: _pivot_root,  # type: ignore[dict-item]
+    WorkingDirectory: _working_directory,  # type: ignore[dict-item]
     ReadonlyRoot: _readonly_root,  # type: ignore[dict-item]
     Hostname: _hostname,  # type: ignore[dict-item]
     Sysctl: _sysctl,  # type: ignore[dict-item]

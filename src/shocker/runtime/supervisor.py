@@ -20,16 +20,15 @@ from shocker.runtime import init, monitor, relay, sync, terminal
 from shocker.runtime.failure import step
 from shocker.runtime.logfile import ContainerLog
 from shocker.runtime.pid1 import deliver
-from shocker.runtime.spec import ContainerSpec
 from shocker.runtime.sync import Channel
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pathlib import Path
     from typing import NoReturn
 
+    from shocker.oci.runtime_spec import Spec
     from shocker.runtime.foreign import ForeignRuntime
-    from shocker.runtime.spec import UserNamespace
+    from shocker.runtime.hostside import HostSide
 
 
 @record(frozen=True)
@@ -69,7 +68,8 @@ class _Container:
 
 
 def supervise(
-    spec: ContainerSpec,
+    spec: Spec,
+    host: HostSide,
     launcher: Channel,
     *,
     detach: bool,
@@ -83,14 +83,15 @@ def supervise(
     code = EXIT_ENGINE
     try:
         code = _supervise(
-            spec, launcher, detach, size, terminal_fd, on_started, on_exit, exit_command
+            spec, host, launcher, detach, size, terminal_fd, on_started, on_exit, exit_command
         )
     finally:
         os._exit(code)
 
 
 def _supervise(
-    spec: ContainerSpec,
+    spec: Spec,
+    host: HostSide,
     launcher: Channel,
     detach: bool,
     size: bytes | None,
@@ -110,7 +111,7 @@ def _supervise(
         for target in (0, 1, 2):
             os.dup2(devnull, target)
     try:
-        container = _create(spec, launcher, detach, size, devnull)
+        container = _create(spec, host, launcher, detach, size, devnull)
     except _Abandoned:
         return EXIT_ENGINE  # the launcher failed the start itself and records the outcome
     except RuntimeFailure as failure:
@@ -119,7 +120,7 @@ def _supervise(
         return failure.exit_code
     try:
         # Held until this process, or the monitor and `_finish` it becomes, is gone.
-        lock = hold_lock(str(spec.liveness_lock)) if spec.liveness_lock else None
+        lock = hold_lock(str(host.liveness_lock)) if host.liveness_lock else None
         on_started(container.pid, os.getpid())
     except Exception as error:
         _kill(container)
@@ -148,25 +149,33 @@ def _supervise(
 
 
 def _create(
-    spec: ContainerSpec, launcher: Channel, detach: bool, size: bytes | None, devnull: int
+    spec: Spec,
+    host: HostSide,
+    launcher: Channel,
+    detach: bool,
+    size: bytes | None,
+    devnull: int,
 ) -> _Container:
     """Fork pid 1 in a new pid namespace and walk it through created -> go -> exec."""
     with step("open log"):
+        settings = host.log
         log = ContainerLog(
-            spec.log_driver, str(spec.log_path), spec.log_max_size, spec.log_max_files
+            settings.driver, str(settings.path), settings.max_size, settings.max_files
         )
     foreground = not detach
+    assert spec.process is not None
+    tty = spec.process.terminal
     outputs: dict[int, list[relay.Target]] = {}
     inputs: dict[int, list[relay.Target]] = {}
     streams: dict[int, str] = {}
-    if spec.tty:
+    if tty:
         stdio = (devnull, devnull, devnull)
         ends: tuple[int, ...] = ()
     else:
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
         # With -i the container reads the caller's stdin directly: nothing to relay.
-        stdin = 0 if spec.interactive and foreground else devnull
+        stdin = 0 if host.interactive and foreground else devnull
         stdio = (stdin, out_write, err_write)
         ends = (out_write, err_write)
         outputs = {
@@ -174,24 +183,14 @@ def _create(
             err_read: [2, *log.targets("stderr")] if foreground else log.targets("stderr"),
         }
         streams = {out_read: "stdout", err_read: "stderr"}
-    if spec.foreign is not None:
+    if host.foreign is not None:
         return _create_foreign(
-            spec, spec.foreign, launcher, stdio, ends, (outputs, streams), log, foreground
+            spec, host, launcher, stdio, ends, (outputs, streams), log, foreground
         )
-    userns = netns = -1
-    if spec.userns is not None:
-        from shocker.linux import idmap
-
-        with step("create user namespace"):
-            uids, gids = spec.userns.uid_map(), spec.userns.gid_map()
-            if spec.network == "new":
-                # Its network namespace is container root's own (see init.create_namespaces).
-                userns, netns = idmap.user_and_network_namespaces(uids, gids)
-            else:
-                userns = idmap.user_namespace(uids, gids)
+    userns, netns = _user_namespace(spec)
     mine, theirs = sync.pair()
     try:
-        pid = _fork_pid1(spec, theirs, stdio, size, (mine, launcher), (userns, netns))
+        pid = _fork_pid1(spec, host, theirs, stdio, size, (mine, launcher), (userns, netns))
     finally:
         for fd in (userns, netns):
             if fd >= 0:
@@ -213,7 +212,7 @@ def _create(
         kind, text, fds = sync.receive(mine)
         if kind == sync.PTY:
             _take_pty(container, fds[0], foreground)
-            if spec.interactive and foreground:
+            if host.interactive and foreground:
                 container.inputs = {0: [fds[0]]}
             continue
         if kind == sync.CLOSED:
@@ -221,9 +220,26 @@ def _create(
         _fail_with(container, kind, text)
 
 
+def _user_namespace(spec: Spec) -> tuple[int, int]:
+    """The container's user namespace made with its mappings, and with a new network
+    namespace, that too, owned by it: one the init made would belong to the host's user
+    namespace, where container root holds no CAP_NET_RAW (no ping) nor CAP_NET_ADMIN.
+    (-1, -1) without a user namespace."""
+    if spec.linux.namespace("user") is None:
+        return -1, -1
+    from shocker.linux import idmap
+    from shocker.runtime.namespaces import mappings
+
+    network = spec.linux.namespace("network")
+    with step("create user namespace"):
+        if network is not None and not network.path:
+            return idmap.user_and_network_namespaces(*mappings(spec))
+        return idmap.user_namespace(*mappings(spec)), -1
+
+
 def _create_foreign(
-    spec: ContainerSpec,
-    runtime: ForeignRuntime,
+    spec: Spec,
+    host: HostSide,
     launcher: Channel,
     stdio: tuple[int, int, int],
     ends: tuple[int, ...],
@@ -236,13 +252,16 @@ def _create_foreign(
 
     from shocker.runtime import foreign  # only here: subprocess, json
 
+    runtime = host.foreign
+    assert runtime is not None and spec.process is not None
+    idmapped = runtime.idmapped_root
     try:
-        if spec.userns is not None:
-            _idmap_root_for_foreign(spec.rootfs, spec.userns, runtime.idmapped_root)
+        if idmapped:
+            _idmap_root_for_foreign(spec, runtime)
         try:
-            pid, master = foreign.create(runtime, stdio, spec.tty)
+            pid, master = foreign.create(runtime, stdio, spec.process.terminal)
         finally:
-            if spec.userns is not None:
+            if idmapped:
                 # The container has its own copy now; ours would only pin the subvolume.
                 syscalls.umount2(runtime.idmapped_root, syscalls.MNT_DETACH)
                 Path(runtime.idmapped_root).rmdir()
@@ -254,7 +273,7 @@ def _create_foreign(
     container = _Container(pid, os.pidfd_open(pid), mine, routes[0], {}, log, routes[1])
     if master is not None:
         _take_pty(container, master, foreground)
-        if spec.interactive and foreground:
+        if host.interactive and foreground:
             container.inputs = {0: [master]}
     _tell(launcher, sync.CREATED, str(pid))
     kind, text, _ = sync.receive(launcher)
@@ -271,16 +290,18 @@ def _create_foreign(
     return container
 
 
-def _idmap_root_for_foreign(rootfs: Path, userns: UserNamespace, target: str) -> None:
-    """The container's root as an idmapped bind at `target`, for another runtime to use
-    as its root.path: the OCI spec runc 1.1 and crun 1.8 read has no idmap for the root, so
-    the engine makes it, as it does for its own init. It is mounted in a mount namespace of
-    the supervisor's own (private, so the host's never sees it); the runtime's `create`
-    inherits it and takes its copy into the container's."""
+def _idmap_root_for_foreign(spec: Spec, runtime: ForeignRuntime) -> None:
+    """The container's root as an idmapped bind at runtime.idmapped_root, for another
+    runtime to use as its root.path: the OCI spec runc 1.1 and crun 1.8 read has no idmap
+    for the root, so the engine makes it, as it does for its own init. It is mounted in a
+    mount namespace of the supervisor's own (private, so the host's never sees it); the
+    runtime's `create` inherits it and takes its copy into the container's."""
     from shocker.linux import idmap
+    from shocker.runtime.namespaces import mappings
 
+    target = runtime.idmapped_root
     with step("create user namespace"):
-        fd = idmap.user_namespace(userns.uid_map(), userns.gid_map())
+        fd = idmap.user_namespace(*mappings(spec))
     try:
         with step("create mount namespace"):
             syscalls.unshare(syscalls.CLONE_NEWNS)
@@ -293,7 +314,7 @@ def _idmap_root_for_foreign(rootfs: Path, userns: UserNamespace, target: str) ->
             Path(target).parent.mkdir(mode=0o711, parents=True, exist_ok=True)
             Path(target).mkdir(mode=0o755)
         try:
-            root_setup.bind_idmapped(str(rootfs), fd, target)
+            root_setup.bind_idmapped(runtime.rootfs, fd, target)
         except BaseException:
             Path(target).rmdir()
             raise
@@ -310,7 +331,8 @@ def _take_pty(container: _Container, master: int, foreground: bool) -> None:
 
 
 def _fork_pid1(
-    spec: ContainerSpec,
+    spec: Spec,
+    host: HostSide,
     channel: Channel,
     stdio: tuple[int, int, int],
     size: bytes | None,
@@ -327,7 +349,7 @@ def _fork_pid1(
     if pid == 0:
         for sock in unrelated:
             sock.close()
-        init.enter(spec, channel, stdio, size, *namespaces)
+        init.enter(spec, host, channel, stdio, size, *namespaces)
     try:
         syscalls.setns(own, syscalls.CLONE_NEWPID)
     except OSError as error:

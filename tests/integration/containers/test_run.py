@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from shocker.oci import runtime_spec as rs
+from tests.support.assertions import assert_one_line_error
 from tests.support.shocker import Shocker
 
 DOCKER_DEFAULT_CAPEFF = 0x00000000A80425FB
@@ -123,6 +125,34 @@ def test_env_workdir_user_and_entrypoint_flags(shocker: Shocker, busybox_id: str
     assert run(shocker, "-u", "nobody", busybox_id, "id", "-un") == "nobody\n"
     assert run(shocker, "-u", "1234:5678", busybox_id, "id").startswith("uid=1234 gid=5678")
     assert run(shocker, "--entrypoint", "echo", busybox_id, "from", "entry") == "from entry\n"
+
+
+def test_the_container_runs_the_config_json_kept_beside_it(
+    shocker: Shocker, busybox_id: str
+) -> None:
+    container = shocker("run", "-d", "-u", "nobody", "-w", "/srv", busybox_id, "sleep", "60")
+    container_id = container.check().lines[-1]
+    try:
+        directory = shocker.root / ".shocker" / "containers" / container_id
+        spec = rs.loads((directory / "config.json").read_text())
+        assert spec.process is not None
+        assert spec.process.args == ("sleep", "60")
+        assert (spec.process.user.uid, spec.process.cwd) == (65534, "/srv")
+        assert spec.root.path == str(shocker.root / container_id)
+        inside = shocker("exec", container_id, "sh", "-c", "cat /proc/1/cmdline; id -u; pwd")
+        assert inside.check().out == "sleep\x0060\x00" + "65534\n/srv\n"
+    finally:
+        shocker("rm", "-f", container_id)
+
+
+def test_an_unknown_user_fails_the_start_with_125(shocker: Shocker, busybox_id: str) -> None:
+    result = shocker(
+        "run", "--name", "nobody-here", "--network", "none", "-u", "bob", busybox_id, "true"
+    )
+    assert result.rc == 125
+    assert_one_line_error(result, "unable to find user bob")
+    assert "Exited (125)" in shocker("ps", "-a", "--filter", "name=nobody-here").check().out
+    shocker("rm", "nobody-here").check()
 
 
 def test_resolv_conf_hosts_and_hostname_files_are_provided(

@@ -3,7 +3,6 @@ that fails a test leaving a mount or a container process behind."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -16,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from shocker.runtime.spec import ContainerSpec
 from tests.integration.runtime.processes import DRIVER, SRC, Client, container_processes
+from tests.integration.runtime.starts import Start, container, to_json
 
 BUSYBOX = Path("/bin/busybox")
 APPLETS = (
@@ -76,17 +75,11 @@ def rootfs(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_spec(rootfs: Path, tmp_path: Path) -> Callable[..., ContainerSpec]:
-    def make(*argv: str, **changes: Any) -> ContainerSpec:
-        fields: dict[str, Any] = {
-            "id": "ps-7e57a",
-            "rootfs": rootfs,
-            "argv": argv,
-            "env": ("PATH=/bin",),
-            "hostname": "ps-7e57a",
-            "log_path": tmp_path / "container.log",
-        }
-        return ContainerSpec(**{**fields, **changes})
+def make_spec(rootfs: Path, tmp_path: Path) -> Callable[..., Start]:
+    """make_spec(*argv, **options): starts.container's options."""
+
+    def make(*argv: str, **changes: Any) -> Start:
+        return container(rootfs, tmp_path / "container.log", *argv, **changes)
 
     return make
 
@@ -96,7 +89,7 @@ def client(tmp_path: Path) -> Iterator[Callable[..., Client]]:
     started: list[subprocess.Popen[bytes]] = []
 
     def launch(
-        spec: ContainerSpec,
+        start: Start,
         *,
         detach: bool = False,
         exit_command: list[str] | None = None,
@@ -104,17 +97,10 @@ def client(tmp_path: Path) -> Iterator[Callable[..., Client]]:
     ) -> Client:
         events = tmp_path / f"events{len(started)}"
         events.mkdir()
-        data = {
-            k: (str(v) if isinstance(v, Path) else v)
-            for k, v in spec.__dict__.items()
-            if k not in ("capabilities", "mounts", "masked_paths", "readonly_paths")
-        }
-        data["mounts"] = [m.__dict__ for m in spec.mounts]
-        data["detach"] = detach
-        data["exit_command"] = exit_command
+        data = to_json(start, detach=detach, exit_command=exit_command)
         env = {**os.environ, "PYTHONPATH": str(SRC)}
         process = subprocess.Popen(
-            [sys.executable, str(DRIVER), json.dumps(data), str(events)], env=env, **popen
+            [sys.executable, str(DRIVER), data, str(events)], env=env, **popen
         )
         started.append(process)
         return Client(process, events)

@@ -14,10 +14,10 @@ import pytest
 
 from shocker.errors import RuntimeFailure
 from shocker.runtime.exec import ExecSpec, exec_in
-from shocker.runtime.spec import ContainerSpec
 from tests.integration.runtime.processes import SRC, Client
+from tests.integration.runtime.starts import Start
 
-MakeSpec = Callable[..., ContainerSpec]
+MakeSpec = Callable[..., Start]
 
 
 @pytest.fixture

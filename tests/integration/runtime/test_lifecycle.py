@@ -14,16 +14,16 @@ import pytest
 
 from shocker.linux.proc import is_alive
 from shocker.runtime import launcher
-from shocker.runtime.spec import ContainerSpec
 from tests.integration.runtime.processes import Client
+from tests.integration.runtime.starts import Start
 
-MakeSpec = Callable[..., ContainerSpec]
+MakeSpec = Callable[..., Start]
 Launch = Callable[..., Client]
 
 
-def run(spec: ContainerSpec) -> int:
+def run(start: Start) -> int:
     return launcher.start(
-        spec,
+        *start,
         detach=False,
         on_created=lambda pid: None,
         on_started=lambda pid, supervisor: None,

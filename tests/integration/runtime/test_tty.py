@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -15,10 +14,10 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from shocker.runtime.spec import ContainerSpec
 from tests.integration.runtime.processes import DRIVER, SRC, container_processes
+from tests.integration.runtime.starts import Start, to_json
 
-MakeSpec = Callable[..., ContainerSpec]
+MakeSpec = Callable[..., Start]
 
 
 @pytest.fixture(autouse=True)
@@ -48,21 +47,16 @@ def wait_for_process(root: Path, cmdline: bytes) -> None:
     raise AssertionError(f"{cmdline!r} never ran")
 
 
-def spawn(spec: ContainerSpec, events: Path) -> pexpect.spawn:
-    data = {
-        "id": spec.id,
-        "rootfs": str(spec.rootfs),
-        "argv": list(spec.argv),
-        "env": list(spec.env),
-        "hostname": spec.hostname,
-        "log_path": str(spec.log_path),
-        "tty": True,
-        "interactive": True,
-    }
+def terminal(make_spec: MakeSpec, *argv: str) -> Start:
+    """`-it`: a terminal, and the caller's input."""
+    return make_spec(*argv, tty=True, interactive=True)
+
+
+def spawn(start: Start, events: Path) -> pexpect.spawn:
     events.mkdir(exist_ok=True)
     child = pexpect.spawn(
         sys.executable,
-        [str(DRIVER), json.dumps(data), str(events)],
+        [str(DRIVER), to_json(start), str(events)],
         env={**os.environ, "PYTHONPATH": str(SRC)},
         dimensions=(30, 100),
         timeout=10,
@@ -72,7 +66,7 @@ def spawn(spec: ContainerSpec, events: Path) -> pexpect.spawn:
 
 
 def test_shell_gets_a_terminal_of_the_callers_size(make_spec: MakeSpec, tmp_path: Path) -> None:
-    shell = spawn(make_spec("sh"), tmp_path / "events")
+    shell = spawn(terminal(make_spec, "sh"), tmp_path / "events")
     shell.expect("# ")
     shell.sendline("tty; stty size; echo $TERM")
     shell.expect("xterm")
@@ -86,7 +80,7 @@ def test_shell_gets_a_terminal_of_the_callers_size(make_spec: MakeSpec, tmp_path
 
 
 def test_window_size_follows_a_resize(make_spec: MakeSpec, tmp_path: Path) -> None:
-    shell = spawn(make_spec("sh"), tmp_path / "events")
+    shell = spawn(terminal(make_spec, "sh"), tmp_path / "events")
     shell.expect("# ")
     shell.setwinsize(40, 120)
     shell.sendline("stty size")
@@ -98,7 +92,7 @@ def test_window_size_follows_a_resize(make_spec: MakeSpec, tmp_path: Path) -> No
 def test_ctrl_c_goes_to_the_foreground_job_in_the_container(
     make_spec: MakeSpec, tmp_path: Path
 ) -> None:
-    shell = spawn(make_spec("sh"), tmp_path / "events")
+    shell = spawn(terminal(make_spec, "sh"), tmp_path / "events")
     shell.expect("# ")
     shell.sendline("sleep 30")
     wait_for_process(make_spec("sh").rootfs, b"sleep\x0030\x00")
@@ -111,7 +105,9 @@ def test_ctrl_c_goes_to_the_foreground_job_in_the_container(
 
 
 def test_console_is_the_pty_and_output_reaches_the_log(make_spec: MakeSpec, tmp_path: Path) -> None:
-    shell = spawn(make_spec("sh", "-c", "ls -l /dev/console; echo logged"), tmp_path / "events")
+    shell = spawn(
+        terminal(make_spec, "sh", "-c", "ls -l /dev/console; echo logged"), tmp_path / "events"
+    )
     shell.expect(pexpect.EOF)
     shell.close()
     assert shell.exitstatus == 0
@@ -128,17 +124,7 @@ def test_callers_terminal_settings_come_back_after_exit(
         "subprocess.run([sys.executable] + sys.argv[1:])\n"
         "print('same' if termios.tcgetattr(0) == before else 'changed')\n"
     )
-    data = json.dumps(
-        {
-            "id": "ps-7e57a",
-            "rootfs": str(make_spec("true").rootfs),
-            "argv": ["true"],
-            "env": ["PATH=/bin"],
-            "log_path": str(tmp_path / "container.log"),
-            "tty": True,
-            "interactive": True,
-        }
-    )
+    data = to_json(terminal(make_spec, "true"))
     (tmp_path / "events").mkdir()
     child = pexpect.spawn(
         sys.executable,

@@ -1,33 +1,40 @@
-"""The mount and confinement plan a spec produces, in order."""
+"""The mount and confinement plan a runtime spec produces, in order: the engine's mounts
+(engine/bundle.py) as shocker's own runtime makes them."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from shocker.linux.syscalls import MS_BIND, MS_NOSUID, MS_RDONLY
+import pytest
+
+from shocker.engine.bundle import DEFAULT_MASKED_PATHS, DEFAULT_MOUNTS, DEFAULT_READONLY_PATHS
+from shocker.errors import RuntimeFailure
+from shocker.linux.syscalls import MS_BIND, MS_NOSUID, MS_RDONLY, MS_REC
+from shocker.oci import runtime_spec as rs
 from shocker.runtime.plan import (
+    CgroupFs,
     DeviceNode,
     Mask,
     MountStep,
     ReadOnly,
+    Remount,
     RemountReadonly,
     Symlink,
-    confinement_steps,
-    rootfs_steps,
+    hidden_paths,
+    mount_plan,
 )
-from shocker.runtime.spec import DEFAULT_MASKED_PATHS, ContainerSpec, Mount
+
+CGROUP = rs.Mount(destination="/sys/fs/cgroup", type="cgroup", options=("nosuid", "ro"))
+HOST_CGROUPS = [CgroupFs("", "tmpfs"), CgroupFs("memory", "cgroup", "memory")]
 
 
-def spec(**changes: Any) -> ContainerSpec:
-    fields: dict[str, Any] = {
-        "id": "ps-12345",
-        "rootfs": Path("/r"),
-        "argv": ("true",),
-        "env": (),
-        "log_path": Path("/l"),
-    }
-    return ContainerSpec(**{**fields, **changes})
+def spec(*mounts: rs.Mount, **linux: Any) -> rs.Spec:
+    return rs.Spec(
+        root=rs.Root(path="/r"),
+        process=rs.Process(args=("true",)),
+        mounts=(*DEFAULT_MOUNTS, *mounts),
+        linux=rs.Linux(**linux),
+    )
 
 
 def mount_targets(steps: list[Any]) -> list[str]:
@@ -35,7 +42,7 @@ def mount_targets(steps: list[Any]) -> list[str]:
 
 
 def test_default_mounts_come_in_docker_order() -> None:
-    assert mount_targets(rootfs_steps(spec())) == [
+    assert mount_targets(mount_plan(spec())) == [
         "/proc",
         "/sys",
         "/dev",
@@ -45,18 +52,13 @@ def test_default_mounts_come_in_docker_order() -> None:
     ]
 
 
-def test_sys_is_read_only_unless_privileged() -> None:
-    def sys_flags(s: ContainerSpec) -> int:
-        return next(
-            m.flags for m in rootfs_steps(s) if isinstance(m, MountStep) and m.target == "/sys"
-        )
-
-    assert sys_flags(spec()) & MS_RDONLY
-    assert not sys_flags(spec(privileged=True)) & MS_RDONLY
+def test_sys_is_read_only() -> None:
+    [sys] = [m for m in mount_plan(spec()) if isinstance(m, MountStep) and m.target == "/sys"]
+    assert sys.flags & MS_RDONLY
 
 
 def test_dev_gets_the_standard_nodes_and_links() -> None:
-    steps = rootfs_steps(spec())
+    steps = mount_plan(spec())
     assert [d.path for d in steps if isinstance(d, DeviceNode)] == [
         "/dev/null",
         "/dev/zero",
@@ -72,39 +74,51 @@ def test_dev_gets_the_standard_nodes_and_links() -> None:
 
 
 def test_devpts_is_a_new_instance() -> None:
-    pts = next(
-        s for s in rootfs_steps(spec()) if isinstance(s, MountStep) and s.target == "/dev/pts"
-    )
+    pts = next(s for s in mount_plan(spec()) if isinstance(s, MountStep) and s.target == "/dev/pts")
     assert pts.data is not None
     assert "newinstance" in pts.data
     assert "ptmxmode=0666" in pts.data
 
 
-def test_host_devices_are_added_only_when_privileged() -> None:
-    loop = DeviceNode("/dev/loop0", 7, 0, is_block=True, mode=0o660)
-    assert loop not in rootfs_steps(spec(), [loop])
-    assert loop in rootfs_steps(spec(privileged=True), [loop])
+def test_linux_devices_join_the_default_nodes() -> None:
+    loop = rs.Device(path="/dev/loop0", type="b", major=7, minor=0, file_mode=0o660)
+    steps = mount_plan(spec(devices=(loop,)))
+    assert DeviceNode("/dev/loop0", 7, 0, is_block=True, mode=0o660) in steps
 
 
-def test_spec_mounts_come_after_dev_and_read_only_binds_are_remounted() -> None:
-    mounts = (
-        Mount("/host/data", "/data", readonly=True),
-        Mount("tmpfs", "/run", type="tmpfs", options=("nosuid", "size=1m")),
-    )
-    steps = rootfs_steps(spec(mounts=mounts))
+def test_a_device_of_no_node_type_is_refused() -> None:
+    fifo = rs.Device(path="/dev/f", type="p")
+    with pytest.raises(RuntimeFailure, match="type p"):
+        mount_plan(spec(devices=(fifo,)))
+
+
+def test_the_containers_mounts_follow_dev_and_read_only_binds_are_remounted() -> None:
+    data = rs.Mount(destination="/data", type="bind", source="/host/data", options=("rbind", "ro"))
+    run = rs.Mount(destination="/run", type="tmpfs", source="tmpfs", options=("nosuid", "size=1m"))
+    steps = [s for s in mount_plan(spec(data, run)) if isinstance(s, MountStep | Remount)]
     tail = steps[-3:]
-    assert tail[0] == MountStep("/host/data", "/data", None, MS_BIND | 16384, is_bind=True)
-    assert tail[1] == RemountReadonly("/data")
+    assert tail[0] == MountStep("/host/data", "/data", None, MS_BIND | MS_REC, is_bind=True)
+    assert tail[1] == Remount("/data", MS_RDONLY)
     assert tail[2] == MountStep("tmpfs", "/run", "tmpfs", MS_NOSUID, "size=1m")
 
 
-def test_masked_then_read_only_paths_without_privileged() -> None:
-    steps = confinement_steps(spec())
+def test_sys_fs_cgroup_mounts_the_hosts_hierarchies_again_read_only() -> None:
+    steps = mount_plan(spec(CGROUP), cgroup_filesystems=HOST_CGROUPS)
+    memory = next(s for s in steps if isinstance(s, MountStep) and s.fstype == "cgroup")
+    assert memory.target == "/sys/fs/cgroup/memory"
+    assert memory.flags & MS_RDONLY
+    assert RemountReadonly("/sys/fs/cgroup") in steps
+
+
+def test_masked_then_read_only_paths() -> None:
+    steps = hidden_paths(
+        spec(masked_paths=DEFAULT_MASKED_PATHS, readonly_paths=DEFAULT_READONLY_PATHS)
+    )
     assert steps[0] == Mask(DEFAULT_MASKED_PATHS[0])
     assert Mask("/proc/kcore") in steps
     assert ReadOnly("/proc/sys") in steps
     assert steps.index(Mask("/proc/kcore")) < steps.index(ReadOnly("/proc/sys"))
 
 
-def test_privileged_masks_nothing() -> None:
-    assert confinement_steps(spec(privileged=True)) == []
+def test_no_paths_no_hiding() -> None:
+    assert hidden_paths(spec()) == []

@@ -6,8 +6,7 @@ from __future__ import annotations
 from shocker.linux.syscalls import MS_BIND, MS_NODEV, MS_NOSUID, MS_RDONLY, MS_REC
 from shocker.oci import runtime_spec as rs
 from shocker.runtime import recipe, sequence
-from shocker.runtime.plan import MountStep, Remount, RemountReadonly, Symlink
-from shocker.runtime.spec import DeviceNode
+from shocker.runtime.plan import DeviceNode, MountStep, Remount, RemountReadonly, Step, Symlink
 
 SPEC = rs.Spec(
     root=rs.Root(path="/r", readonly=True),
@@ -23,7 +22,7 @@ SPEC = rs.Spec(
     hostname="box",
     linux=rs.Linux(sysctl=(("net.ipv4.ip_unprivileged_port_start", "0"),)),
 )
-MOUNTS = [
+MOUNTS: list[Step] = [
     MountStep("proc", "/proc", "proc", MS_NOSUID | MS_NODEV),
     MountStep("/data", "/srv", None, MS_BIND | MS_REC, is_bind=True),
     RemountReadonly("/srv"),
@@ -56,6 +55,7 @@ def test_each_step_in_the_sequence_order() -> None:
         "mount --make-rslave .",
         "umount -l .",
         "cd /",
+        "mkdir -p /work",
         "mount -o remount,bind,ro /",
         "hostname box",
         "echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start"

@@ -33,6 +33,7 @@ def test_init_order() -> None:
     assert sequence.names(steps) == [
         "Mounts",
         "PivotRoot",
+        "WorkingDirectory",
         "ReadonlyRoot",
         "Hostname",
         "Sysctl",
@@ -47,7 +48,7 @@ def test_init_order() -> None:
         "Execute",
     ]
     assert steps[-2] == sequence.LoadSeccomp(b"\0" * 8)
-    assert steps[8] == sequence.SetUser(1000, 100, (100, 10))
+    assert steps[9] == sequence.SetUser(1000, 100, (100, 10))
 
 
 def test_exec_runs_the_same_process_steps() -> None:
@@ -62,6 +63,7 @@ def test_nothing_optional_when_unasked() -> None:
     assert sequence.names(sequence.init_steps(spec, "/r", [], None)) == [
         "Mounts",
         "PivotRoot",
+        "WorkingDirectory",
         "SetUser",
         "Barrier",
         "Execute",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shocker.errors import UsageError
-from shocker.runtime.spec import DEFAULT_PATH, build_argv, final_env
+from shocker.runtime.command import DEFAULT_PATH, build_argv, final_env
 
 
 @pytest.mark.parametrize(
