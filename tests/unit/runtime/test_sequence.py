@@ -5,8 +5,14 @@ from __future__ import annotations
 from shocker.linux.syscalls import MS_BIND, MS_NOSUID, MS_RDONLY, MS_REC
 from shocker.oci import runtime_spec as rs
 from shocker.runtime import sequence
-from shocker.runtime.plan import MountStep, Remount, Symlink, oci_mount_steps, oci_rootfs_steps
-from shocker.runtime.spec import DeviceNode
+from shocker.runtime.plan import (
+    DeviceNode,
+    MountStep,
+    Remount,
+    Symlink,
+    oci_mount_steps,
+    oci_rootfs_steps,
+)
 
 PROCESS = rs.Process(
     args=("sh",),
