@@ -38,6 +38,21 @@ def parse_memory(text: str) -> int:
     return value
 
 
+# Docker's and Podman's floor (moby daemon/daemon_unix.go linuxMinMemory): with less, the
+# kernel's OOM killer ends the container's first process before it does anything.
+MIN_MEMORY = 6 * 2**20
+
+
+def check_memory_floor(value: int, source: str, hint: str) -> int:
+    """`value` bytes, unless below the 6 MiB every container needs (`source` names the flag
+    or variable that set it)."""
+    if value < MIN_MEMORY:
+        raise UsageError(
+            f"{source}: {value} bytes is below the minimum memory limit allowed, 6MB", hint
+        )
+    return value
+
+
 def parse_cpus(text: str) -> float:
     """`--cpus 1.5` -> 1.5 cores of CFS quota."""
     try:

@@ -71,7 +71,7 @@ def container_config(
     seccomp profile (None: unconfined). make_volumes False: named volumes are not created
     (`run --explain`)."""
     from shocker.cgroups.devices import parse_device
-    from shocker.cgroups.limits import parse_cpus, parse_memory
+    from shocker.cgroups.limits import check_memory_floor, parse_cpus, parse_memory
     from shocker.engine.logoptions import parse_log_config
     from shocker.engine.process_options import parse_sysctls, parse_tmpfs, parse_ulimits
     from shocker.engine.restart import parse_restart
@@ -90,7 +90,13 @@ def container_config(
         cmd = None
     argv = build_argv(entrypoint, cmd, list(options.command), shell_rule=True)
     env = merge_env(image_config.env, options.env, options.tty)
-    memory = parse_memory(options.memory) if options.memory else settings.mem_limit_mb * 2**20
+    if options.memory:
+        source = f"--memory '{options.memory}'"
+        memory = check_memory_floor(parse_memory(options.memory), source, "give a unit: -m 64m")
+    else:
+        memory = check_memory_floor(
+            settings.mem_limit_mb * 2**20, "SHOCKER_MEM_LIMIT", "it counts MB: 512 is the default"
+        )
     shares = _positive_int("--cpu-shares", options.cpu_shares) or settings.cpu_shares
     pids: int | None = settings.pids_limit
     if options.pids_limit is not None:

@@ -77,3 +77,15 @@ def test_default_limits_come_from_the_environment(shocker: Shocker, busybox_id: 
             assert int((unified / "memory.max").read_text()) == 64 * 2**20
     finally:
         shocker("rm", "-f", container_id)
+
+
+def test_a_memory_limit_without_a_unit_below_6mb_is_refused(
+    shocker: Shocker, busybox_id: str
+) -> None:
+    # `-m 64` is 64 bytes, as in Docker: refused before anything is made, not OOM-killed.
+    before = shocker("ps", "-a", "-q").check().lines
+    result = shocker("run", "--rm", "-m", "64", "--network", "none", busybox_id, "true")
+    assert result.rc == 125, str(result)
+    assert "minimum memory limit allowed, 6MB" in result.err
+    assert len(result.err.strip().splitlines()) <= 2, result.err  # the message and its hint
+    assert shocker("ps", "-a", "-q").check().lines == before

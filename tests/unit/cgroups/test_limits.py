@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shocker.cgroups.limits import parse_cpus, parse_memory, quota_us, shares_to_weight
+from shocker.cgroups.limits import (
+    MIN_MEMORY,
+    check_memory_floor,
+    parse_cpus,
+    parse_memory,
+    quota_us,
+    shares_to_weight,
+)
 from shocker.errors import UsageError
 
 
@@ -35,6 +42,12 @@ def test_memory_sizes_use_dockers_binary_units(text: str, expected: int) -> None
 def test_a_malformed_or_empty_memory_size_is_a_usage_error(text: str) -> None:
     with pytest.raises(UsageError, match="invalid memory limit"):
         parse_memory(text)
+
+
+def test_a_limit_below_dockers_6mb_floor_is_a_usage_error() -> None:
+    assert check_memory_floor(MIN_MEMORY, "-m", "") == 6 * 2**20
+    with pytest.raises(UsageError, match="below the minimum memory limit allowed, 6MB"):
+        check_memory_floor(parse_memory("64"), "--memory '64'", "")
 
 
 @pytest.mark.parametrize(("text", "expected"), [("1.5", 1.5), ("2", 2.0), ("0.01", 0.01)])
