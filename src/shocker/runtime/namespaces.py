@@ -92,6 +92,23 @@ def root_owner(spec: Spec) -> tuple[int, int] | None:
     return uid, gid
 
 
+def new_user_namespace(spec: Spec) -> tuple[int, int]:
+    """shocker's own runtime: the container's user namespace made with its mappings and,
+    with a new network namespace, that too, owned by it (one the init made would belong
+    to the host's user namespace, where container root holds no CAP_NET_RAW, so no ping,
+    nor CAP_NET_ADMIN); join_namespaces takes it as `netns`. (-1, -1) without a user
+    namespace."""
+    if spec.linux.namespace("user") is None:
+        return -1, -1
+    from shocker.linux import idmap
+
+    network = spec.linux.namespace("network")
+    with step("create user namespace"):
+        if network is not None and not network.path:
+            return idmap.user_and_network_namespaces(*mappings(spec))
+        return idmap.user_namespace(*mappings(spec)), -1
+
+
 def user_namespace(spec: Spec, pid: int | None) -> int | None:
     """A descriptor of the container's user namespace: made with the spec's mappings, or
     the one at its path, or (exec, `pid` given) that of the container's init."""

@@ -19,6 +19,7 @@ from shocker.record import record
 from shocker.runtime import init, monitor, relay, sync, terminal
 from shocker.runtime.failure import step
 from shocker.runtime.logfile import ContainerLog
+from shocker.runtime.namespaces import new_user_namespace
 from shocker.runtime.pid1 import deliver
 from shocker.runtime.sync import Channel
 from shocker.static import TYPE_CHECKING
@@ -187,7 +188,7 @@ def _create(
         return _create_foreign(
             spec, host, launcher, stdio, ends, (outputs, streams), log, foreground
         )
-    userns, netns = _user_namespace(spec)
+    userns, netns = new_user_namespace(spec)
     mine, theirs = sync.pair()
     try:
         pid = _fork_pid1(spec, host, theirs, stdio, size, (mine, launcher), (userns, netns))
@@ -218,23 +219,6 @@ def _create(
         if kind == sync.CLOSED:
             return container  # close-on-exec closed the init's end: execve succeeded
         _fail_with(container, kind, text)
-
-
-def _user_namespace(spec: Spec) -> tuple[int, int]:
-    """The container's user namespace made with its mappings, and with a new network
-    namespace, that too, owned by it: one the init made would belong to the host's user
-    namespace, where container root holds no CAP_NET_RAW (no ping) nor CAP_NET_ADMIN.
-    (-1, -1) without a user namespace."""
-    if spec.linux.namespace("user") is None:
-        return -1, -1
-    from shocker.linux import idmap
-    from shocker.runtime.namespaces import mappings
-
-    network = spec.linux.namespace("network")
-    with step("create user namespace"):
-        if network is not None and not network.path:
-            return idmap.user_and_network_namespaces(*mappings(spec))
-        return idmap.user_namespace(*mappings(spec)), -1
 
 
 def _create_foreign(
