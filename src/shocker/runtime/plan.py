@@ -212,10 +212,13 @@ def oci_rootfs_steps(
 ) -> list[Step]:
     """The spec's mounts in order, then the default devices and links every runtime must
     provide (runtime-spec config-linux.md, "Default Devices", "/dev symbolic links"),
-    then the spec's linux.devices."""
+    then the spec's linux.devices; none of them when /dev itself is a bind (`-v /dev:/dev`):
+    it brings its own, as runc leaves it (libcontainer's needsSetupDev)."""
     steps: list[Step] = []
     for mount in mounts:
         steps += oci_mount_steps(mount, cgroup_binds, cgroup_filesystems)
+    if any(_binds_dev(mount) for mount in mounts):
+        return steps
     nodes = {d.path: d for d in DEFAULT_DEVICES}
     nodes.update({d.path: d for d in devices})
     # /dev/ptmx is the link into this container's own devpts below, whatever the spec lists
@@ -230,6 +233,11 @@ def oci_rootfs_steps(
         Symlink("pts/ptmx", "/dev/ptmx"),
     ]
     return steps
+
+
+def _binds_dev(mount: OciMount) -> bool:
+    is_bind = mount.type == "bind" or "bind" in mount.options or "rbind" in mount.options
+    return is_bind and mount.destination.rstrip("/") == "/dev"
 
 
 def mount_plan(

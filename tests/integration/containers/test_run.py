@@ -155,6 +155,12 @@ def test_an_unknown_user_fails_the_start_with_125(shocker: Shocker, busybox_id: 
     shocker("rm", "nobody-here").check()
 
 
+def test_a_bind_of_the_hosts_dev_replaces_the_containers(shocker: Shocker, busybox_id: str) -> None:
+    script = "test -e /dev/btrfs-control && ls -l /dev/null"
+    out = run(shocker, "--network", "none", "-v", "/dev:/dev", busybox_id, "sh", "-c", script)
+    assert " 1,   3 " in out
+
+
 def test_resolv_conf_hosts_and_hostname_files_are_provided(
     shocker: Shocker, busybox_id: str
 ) -> None:

@@ -86,6 +86,13 @@ def test_linux_devices_join_the_default_nodes() -> None:
     assert DeviceNode("/dev/loop0", 7, 0, is_block=True, mode=0o660) in steps
 
 
+def test_a_bind_of_dev_brings_its_own_nodes_and_links() -> None:
+    dev = rs.Mount(destination="/dev", type="bind", source="/dev", options=("rbind", "rw"))
+    steps = mount_plan(spec(dev))
+    assert mount_targets(steps)[-1] == "/dev"
+    assert not [s for s in steps if isinstance(s, DeviceNode | Symlink)]
+
+
 def test_a_device_of_no_node_type_is_refused() -> None:
     fifo = rs.Device(path="/dev/f", type="p")
     with pytest.raises(RuntimeFailure, match="type p"):
