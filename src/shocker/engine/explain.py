@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from shocker.engine.launch import PreparedNetwork
     from shocker.engine.options import RunOptions
+    from shocker.network.config import NetworkConfig
     from shocker.oci import runtime_spec as rs
     from shocker.settings import Settings
     from shocker.store.containers import ContainerRecord
@@ -74,7 +76,7 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
     directory = layout.container_dir(container_id)
     etc = etc_files(directory, record, network)
     mounts = container_mounts(record, {dest: path for dest, (path, _) in etc.items()})
-    mode = network["mode"]
+    mode = network.mode
     parent = settings.cgroup_parent
     spec = bundle.build(
         store,
@@ -108,11 +110,11 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
     for path, text in etc.values():
         out += [f"cat > {q(str(path))} <<'EOF'", *text.rstrip("\n").split("\n"), "EOF"]
     out += ["", *cgroup_lines]
-    if mode == "bridge":
-        out += ["", *_bridge(network)]
+    if network.cfg is not None:
+        out += ["", *_bridge(network.cfg)]
     out += ["", *_namespaces(spec)]
-    if mode == "bridge":
-        out += ["", *_veth(record, network)]
+    if network.cfg is not None and network.ip is not None:
+        out += ["", *_veth(record, network.cfg, network.ip, network.mac)]
     out += ["", INSIDE_HEADING + " (the shell unshare started)"]
     network_ns = spec.linux.namespace("network")
     if network_ns is not None and not network_ns.path:
@@ -122,9 +124,9 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
     return "\n".join(out) + "\n"
 
 
-def _network(store: Store, settings: Settings, record: ContainerRecord) -> dict[str, Any]:
+def _network(store: Store, settings: Settings, record: ContainerRecord) -> PreparedNetwork:
     """As launch.prepare_network decides it, reserving nothing: the lowest free address."""
-    from shocker.engine.launch import shared_network
+    from shocker.engine.launch import PreparedNetwork, shared_network
 
     mode = record.config["network"]
     shared = shared_network(store, mode)
@@ -140,7 +142,7 @@ def _network(store: Store, settings: Settings, record: ContainerRecord) -> dict[
     ip = ipam.choose_address(
         cfg.gateway, used, ipam.parse_requested(requested) if requested else None
     )
-    return {"mode": "bridge", "ip": ip, "mac": mac_for(ip), "cfg": cfg}
+    return PreparedNetwork("bridge", ip=ip, mac=mac_for(ip), cfg=cfg)
 
 
 def _cgroup(
@@ -189,11 +191,10 @@ def _v2_swap(root: Path) -> bool:
     return any(p.name == "memory.swap.max" for p in root.glob("*/memory.swap.max"))
 
 
-def _bridge(network: dict[str, Any]) -> list[str]:
+def _bridge(cfg: NetworkConfig) -> list[str]:
     from shocker.network.attach import mac_for
     from shocker.network.rules import Chains, host_rules
 
-    cfg = network["cfg"]
     chains = Chains(cfg.chain_prefix)
     lines = [
         f"# the host's bridge {cfg.bridge} and its NAT, once per host (shocker adds only "
@@ -231,21 +232,18 @@ def _namespaces(spec: rs.Spec) -> list[str]:
     ]
 
 
-def _veth(record: ContainerRecord, network: dict[str, Any]) -> list[str]:
+def _veth(record: ContainerRecord, cfg: NetworkConfig, ip: IPv4Address, mac: str) -> list[str]:
     from shocker.network.attach import CONTAINER_IFNAME, host_veth_name
     from shocker.network.ports import from_exposed, parse_publish
     from shocker.network.rules import port_rules
 
-    cfg = network["cfg"]
     host = host_veth_name(record.id, cfg.bridge)
     prefix = cfg.gateway.network.prefixlen
     inside = "nsenter --net=/proc/$PID/ns/net"
-    ip = network["ip"]
     lines = [
         "# its network, from a host shell (PID: the pid of that shell as the host sees it): "
         f"a veth pair, {host} on the bridge, {CONTAINER_IFNAME} inside",
-        f"ip link add {host} type veth peer name {CONTAINER_IFNAME} address {network['mac']} "
-        "netns $PID",
+        f"ip link add {host} type veth peer name {CONTAINER_IFNAME} address {mac} netns $PID",
         f"ip link set {host} master {cfg.bridge} up",
         f"{inside} ip link set {CONTAINER_IFNAME} up",
         f"{inside} ip addr add {ip}/{prefix} dev {CONTAINER_IFNAME}",

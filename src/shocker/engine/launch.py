@@ -12,23 +12,38 @@ import signal
 from shocker.engine.create import now
 from shocker.engine.teardown import teardown, teardown_and_record, warn
 from shocker.errors import NotRunning, RuntimeFailure, ShockerError, StorageError
+from shocker.record import record as record_class
 from shocker.static import TYPE_CHECKING
 from shocker.store.containers import LIVENESS_LOCK, Status
 from shocker.store.exitnote import ExitNote
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from ipaddress import IPv4Address
     from pathlib import Path
     from typing import Any
 
     from shocker.cgroups.driver import Cgroup
     from shocker.cgroups.limits import Limits
+    from shocker.network.config import NetworkConfig
     from shocker.oci import runtime_spec as rs
     from shocker.runtime.hostside import HostSide
     from shocker.runtime.launcher import ExitStatus
     from shocker.settings import Settings
+    from shocker.store.container_config import PublishedPort
     from shocker.store.containers import ContainerRecord
     from shocker.store.store import Store
+
+
+@record_class(frozen=True)
+class PreparedNetwork:
+    """The container's network for one start. mode: none, host, bridge, or the path of the
+    namespace it joins (container:NAME); in bridge mode, its address and the bridge."""
+
+    mode: str
+    ip: IPv4Address | None = None
+    mac: str = ""
+    cfg: NetworkConfig | None = None
 
 
 def launch(
@@ -75,10 +90,10 @@ def launch(
 
     def on_created(pid: int) -> None:
         cgroup.add_process(pid)
-        if network.get("ip"):
+        if network.cfg is not None and network.ip is not None:
             from shocker.network.attach import attach
 
-            attach(network["cfg"], record.id, pid, network["ip"])
+            attach(network.cfg, record.id, pid, network.ip)
 
     caller = os.getpid()
 
@@ -231,21 +246,21 @@ def cgroup_limits(config: dict[str, Any]) -> Limits:
     return Limits(**config["limits"], devices=devices)
 
 
-def shared_network(store: Store, mode: str) -> dict[str, Any] | None:
+def shared_network(store: Store, mode: str) -> PreparedNetwork | None:
     """The network of a mode that makes none of its own (none, host, container:NAME)."""
     if mode in ("none", "host"):
-        return {"mode": mode}
+        return PreparedNetwork(mode)
     if mode.startswith("container:"):
         other = store.containers.resolve(mode.partition(":")[2])
         from shocker.engine.status import is_running
 
         if not is_running(other):
             raise NotRunning(f"Container '{other.id}' exists but is not running")
-        return {"mode": f"/proc/{other.pid}/ns/net", "joined": other.id}
+        return PreparedNetwork(f"/proc/{other.pid}/ns/net")
     return None
 
 
-def prepare_network(store: Store, settings: Settings, record: ContainerRecord) -> dict[str, Any]:
+def prepare_network(store: Store, settings: Settings, record: ContainerRecord) -> PreparedNetwork:
     """Address and published ports for bridge mode, recorded before anything starts."""
     mode = record.config["network"]
     shared = shared_network(store, mode)
@@ -267,47 +282,52 @@ def prepare_network(store: Store, settings: Settings, record: ContainerRecord) -
     ip = ipam.allocate(cfg, record.id, record.config.get("ip"), lambda cid: _is_live(store, cid))
     ports = _publish(store, cfg, record, str(ip))
     from shocker.network.attach import mac_for
+    from shocker.store.container_config import NetworkAttachment
 
-    info = {
-        "mode": "bridge",
-        "ip": str(ip),
-        "gateway": str(cfg.gateway.ip),
-        "prefixlen": cfg.gateway.network.prefixlen,
-        "mac": mac_for(ip),
-        "bridge": cfg.bridge,
-    }
+    attachment = NetworkAttachment(
+        ip=str(ip),
+        gateway=str(cfg.gateway.ip),
+        prefixlen=cfg.gateway.network.prefixlen,
+        mac=mac_for(ip),
+        bridge=cfg.bridge,
+    )
 
     def save(r: ContainerRecord) -> None:
-        r.network = dict(info)
+        r.network = attachment
         r.ports = ports
 
     # The address and rules die with the machine too; the address pool keeps its own file.
     store.containers.update(record.id, save, durable=False)
-    return {**info, "cfg": cfg, "ip": ip}
+    return PreparedNetwork("bridge", ip=ip, mac=attachment.mac, cfg=cfg)
 
 
-def _publish(store: Store, cfg: Any, record: ContainerRecord, ip: str) -> list[dict[str, Any]]:
+def _publish(
+    store: Store, cfg: NetworkConfig, record: ContainerRecord, ip: str
+) -> tuple[PublishedPort, ...]:
     from shocker.network.firewall import publish
     from shocker.network.ports import from_exposed, parse_publish
-    from shocker.record import asdict
+    from shocker.store.container_config import PublishedPort
 
     config = record.config
     wanted = [parse_publish(p) for p in config.get("publish", [])]
     if config.get("publish_all"):
         wanted += from_exposed(config.get("exposed_ports", []))
     if not wanted:
-        return []
+        return ()
     from shocker.engine.status import is_running
 
     def taken(port: int, protocol: str) -> bool:
         for other in store.containers.list():
             if other.id != record.id and is_running(other):
                 for mapping in other.ports:
-                    if mapping["host_port"] == port and mapping["protocol"] == protocol:
+                    if mapping.host_port == port and mapping.protocol == protocol:
                         return True
         return False
 
-    return [asdict(m) for m in publish(cfg, record.id, ip, wanted, taken)]
+    return tuple(
+        PublishedPort(m.host_ip, m.host_port, m.container_port, m.protocol)
+        for m in publish(cfg, record.id, ip, wanted, taken)
+    )
 
 
 def _is_live(store: Store, container_id: str) -> bool:
@@ -321,7 +341,7 @@ def _is_live(store: Store, container_id: str) -> bool:
 
 
 def build_start(
-    store: Store, record: ContainerRecord, network: dict[str, Any], settings: Settings
+    store: Store, record: ContainerRecord, network: PreparedNetwork, settings: Settings
 ) -> tuple[rs.Spec, HostSide]:
     """The container's runtime spec (engine/bundle.py), the one every runtime executes,
     and what the start needs beside it. With another runtime, config.json is written here
@@ -331,7 +351,7 @@ def build_start(
     from shocker.runtime.hostside import HostSide, LogSettings
 
     config = record.config
-    mode = network["mode"]
+    mode = network.mode
     mounts = tuple(_mounts(store, record, network))
     directory = store.layout.container_dir(record.id)
     spec = bundle.build(
@@ -444,7 +464,7 @@ def stop_signal_number(name: str | None) -> int | None:
         return None
 
 
-def _mounts(store: Store, record: ContainerRecord, network: dict[str, Any]) -> list[rs.Mount]:
+def _mounts(store: Store, record: ContainerRecord, network: PreparedNetwork) -> list[rs.Mount]:
     etc = write_etc_files(store.layout.container_dir(record.id), record, network)
     return container_mounts(record, etc)
 
@@ -468,7 +488,7 @@ def container_mounts(record: ContainerRecord, etc: dict[str, Path]) -> list[rs.M
 
 
 def write_etc_files(
-    directory: Path, record: ContainerRecord, network: dict[str, Any]
+    directory: Path, record: ContainerRecord, network: PreparedNetwork
 ) -> dict[str, Path]:
     """/etc/hostname, /etc/hosts, /etc/resolv.conf for the container, kept outside its rootfs."""
     from shocker.store.atomic import write_bytes_atomic
@@ -482,17 +502,17 @@ def write_etc_files(
 
 
 def etc_files(
-    directory: Path, record: ContainerRecord, network: dict[str, Any]
+    directory: Path, record: ContainerRecord, network: PreparedNetwork
 ) -> dict[str, tuple[Path, str]]:
     """Container path -> (file in the metadata directory, its text), written by nobody."""
     from shocker.network.dns import hosts_file, resolv_conf
 
     hostname = record.config["hostname"]
     files: dict[str, str] = {"/etc/hostname": hostname + "\n"}
-    if network["mode"] == "host":
+    if network.mode == "host":
         files["/etc/hosts"] = _read("/etc/hosts")
     else:
-        ip = str(network["ip"]) if network.get("ip") else None
+        ip = str(network.ip) if network.ip is not None else None
         names = f"{hostname} {record.name}" if record.name and record.name != hostname else hostname
         files["/etc/hosts"] = hosts_file(names, ip)
     upstream = "/run/systemd/resolve/resolv.conf"

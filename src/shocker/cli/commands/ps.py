@@ -67,9 +67,8 @@ def run(args: Namespace, settings: Settings) -> int:
         import json
 
         from shocker.engine.status import is_running
-        from shocker.record import asdict
 
-        out = [{**asdict(r), "status": status_text(r), "running": is_running(r)} for r in records]
+        out = [{**r.to_json(), "status": status_text(r), "running": is_running(r)} for r in records]
         print(json.dumps(out, indent=2))
         return 0
     if args.format != "table":
