@@ -50,16 +50,6 @@ class NetworkAttachment:
     bridge: str
     mode: str = "bridge"
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "mode": self.mode,
-            "ip": self.ip,
-            "gateway": self.gateway,
-            "prefixlen": self.prefixlen,
-            "mac": self.mac,
-            "bridge": self.bridge,
-        }
-
     @classmethod
     def from_json(cls, data: object) -> NetworkAttachment | None:
         """None for the `{}` of a container never attached to the bridge."""
@@ -77,11 +67,17 @@ class NetworkAttachment:
 
 
 def network_json(network: NetworkAttachment | None) -> dict[str, Any]:
-    return {} if network is None else network.to_json()
+    return {} if network is None else sorted_keys(asdict(network))
 
 
 def ports_json(ports: tuple[PublishedPort, ...]) -> list[dict[str, Any]]:
-    return [asdict(p) for p in ports]
+    return [sorted_keys(asdict(p)) for p in ports]
+
+
+def sorted_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with its keys in state.json's order (sorted), as `inspect` has always shown
+    what the record holds."""
+    return {key: data[key] for key in sorted(data)}
 
 
 def ports_from_json(data: object) -> tuple[PublishedPort, ...]:

@@ -30,10 +30,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for line in prune(cfg):
             print(line)
         return 0
-    from shocker.store.container_config import ports_json
+    from shocker.store.container_config import network_json, ports_json
 
     containers = [
-        {"id": r.id, "name": r.name, **r.network.to_json(), "ports": ports_json(r.ports)}
+        {"id": r.id, "name": r.name, **network_json(r.network), "ports": ports_json(r.ports)}
         for r in store.containers.list()
         if is_running(r) and r.network is not None
     ]
