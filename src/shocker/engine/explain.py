@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from shocker.network.config import NetworkConfig
     from shocker.oci import runtime_spec as rs
     from shocker.settings import Settings
+    from shocker.store.container_config import ContainerConfig
     from shocker.store.containers import ContainerRecord
     from shocker.store.store import Store
 
@@ -50,6 +51,7 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
     from shocker.engine import bundle
     from shocker.engine.create import container_config, now
     from shocker.engine.launch import container_mounts, etc_files
+    from shocker.record import replace
     from shocker.runtime import recipe, sequence
     from shocker.runtime.plan import mount_plan
     from shocker.runtime.rootfs import host_cgroup_filesystems
@@ -62,13 +64,13 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
     container_id = new_id(
         "ps", lambda c: layout.container_dir(c).exists() or layout.container_rootfs(c).exists()
     )
-    config["hostname"] = config["hostname"] or container_id
+    config = replace(config, hostname=config.hostname or container_id)
     record = ContainerRecord(
         id=container_id,
         name=options.name,
         image_id=image.id,
         image=image.reference or image.id,
-        command=config["argv"],
+        command=list(config.argv),
         created=now(),
         config=config,
     )
@@ -86,7 +88,7 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
         cgroups_path=f"/{parent}/{container_id}",
         seccomp=seccomp,
         user_root=layout.image_rootfs(image.id),
-        idmapped_root=bool(config.get("runtime")),
+        idmapped_root=bool(config.runtime),
     )
     cgroup_lines, binds = _cgroup(settings, container_id, config)
     rootfs = str(layout.container_rootfs(container_id))
@@ -128,7 +130,7 @@ def _network(store: Store, settings: Settings, record: ContainerRecord) -> Prepa
     """As launch.prepare_network decides it, reserving nothing: the lowest free address."""
     from shocker.engine.launch import PreparedNetwork, shared_network
 
-    mode = record.config["network"]
+    mode = record.config.network
     shared = shared_network(store, mode)
     if shared is not None:
         return shared
@@ -138,7 +140,7 @@ def _network(store: Store, settings: Settings, record: ContainerRecord) -> Prepa
 
     cfg = NetworkConfig.from_settings(settings, store.layout.network)
     used = {IPv4Address(a) for a in ipam.addresses(cfg).values()}
-    requested = record.config.get("ip")
+    requested = record.config.ip
     ip = ipam.choose_address(
         cfg.gateway, used, ipam.parse_requested(requested) if requested else None
     )
@@ -146,7 +148,7 @@ def _network(store: Store, settings: Settings, record: ContainerRecord) -> Prepa
 
 
 def _cgroup(
-    settings: Settings, container_id: str, config: dict[str, Any]
+    settings: Settings, container_id: str, config: ContainerConfig
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """The writes launch.create_cgroup makes, and the container's cgroup directories as the
     /sys/fs/cgroup mount binds them."""
@@ -250,9 +252,9 @@ def _veth(record: ContainerRecord, cfg: NetworkConfig, ip: IPv4Address, mac: str
         f"{inside} ip route add default via {cfg.gateway.ip}",
     ]
     config = record.config
-    wanted = [parse_publish(p) for p in config.get("publish", [])]
-    if config.get("publish_all"):
-        wanted += from_exposed(config.get("exposed_ports", []))
+    wanted = [parse_publish(p) for p in config.publish]
+    if config.publish_all:
+        wanted += from_exposed(config.exposed_ports)
     for mapping in wanted:
         if mapping.host_port == 0:
             lines.append(f"# -p {mapping.container_port}: a free host port, chosen at start")

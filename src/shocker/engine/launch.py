@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from ipaddress import IPv4Address
     from pathlib import Path
-    from typing import Any
 
     from shocker.cgroups.driver import Cgroup
     from shocker.cgroups.limits import Limits
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
     from shocker.runtime.hostside import HostSide
     from shocker.runtime.launcher import ExitStatus
     from shocker.settings import Settings
-    from shocker.store.container_config import PublishedPort
+    from shocker.store.container_config import ContainerConfig, PublishedPort
     from shocker.store.containers import ContainerRecord
     from shocker.store.store import Store
 
@@ -69,10 +68,10 @@ def launch(
 
     try:
         cgroup = create_cgroup(settings, record.id, record.config)
-        ids = record.config.get("userns")
+        ids = record.config.userns
         if ids:
             # Its root may manage the cgroup it runs in (on v1 too), not the limits above it.
-            cgroup.delegate(ids["uid"], ids["gid"])
+            cgroup.delegate(ids.uid, ids.gid)
         network = prepare_network(store, settings, record)
         spec, host = build_start(store, record, network, settings)
     except RuntimeFailure as failure:
@@ -215,35 +214,42 @@ def _started_at(store: Store, container_id: str) -> str | None:
         return None
 
 
-def create_cgroup(settings: Settings, container_id: str, config: dict[str, Any]) -> Cgroup:
+def create_cgroup(settings: Settings, container_id: str, config: ContainerConfig) -> Cgroup:
     from shocker.cgroups import detect
 
     limits = cgroup_limits(config)
     return detect(settings.cgroup_root).create(settings.cgroup_parent, container_id, limits)
 
 
-def cgroup_limits(config: dict[str, Any]) -> Limits:
+def cgroup_limits(config: ContainerConfig) -> Limits:
     """The container's limits and device rules (none, all allowed, when privileged)."""
     from shocker.cgroups.devices import DEFAULT_RULES, DeviceRule
     from shocker.cgroups.limits import Limits
 
     devices = None
-    if not config["privileged"]:
-        extra = config.get("devices", [])
+    if not config.privileged:
+        extra = config.devices
         devices = (
             *DEFAULT_RULES,
             *(
                 DeviceRule(
                     allow=True,
-                    type=d["kind"],
-                    major=d["major"],
-                    minor=d["minor"],
-                    access=d["access"],
+                    type=d.kind,
+                    major=d.major,
+                    minor=d.minor,
+                    access=d.access,
                 )
                 for d in extra
             ),
         )
-    return Limits(**config["limits"], devices=devices)
+    limits = config.limits
+    return Limits(
+        memory_bytes=limits.memory_bytes,
+        cpu_shares=limits.cpu_shares,
+        cpu_quota_cores=limits.cpu_quota_cores,
+        pids_max=limits.pids_max,
+        devices=devices,
+    )
 
 
 def shared_network(store: Store, mode: str) -> PreparedNetwork | None:
@@ -262,7 +268,7 @@ def shared_network(store: Store, mode: str) -> PreparedNetwork | None:
 
 def prepare_network(store: Store, settings: Settings, record: ContainerRecord) -> PreparedNetwork:
     """Address and published ports for bridge mode, recorded before anything starts."""
-    mode = record.config["network"]
+    mode = record.config.network
     shared = shared_network(store, mode)
     if shared is not None:
         return shared
@@ -279,7 +285,7 @@ def prepare_network(store: Store, settings: Settings, record: ContainerRecord) -
         import sys
 
         print(line, file=sys.stderr)
-    ip = ipam.allocate(cfg, record.id, record.config.get("ip"), lambda cid: _is_live(store, cid))
+    ip = ipam.allocate(cfg, record.id, record.config.ip, lambda cid: _is_live(store, cid))
     ports = _publish(store, cfg, record, str(ip))
     from shocker.network.attach import mac_for
     from shocker.store.container_config import NetworkAttachment
@@ -309,9 +315,9 @@ def _publish(
     from shocker.store.container_config import PublishedPort
 
     config = record.config
-    wanted = [parse_publish(p) for p in config.get("publish", [])]
-    if config.get("publish_all"):
-        wanted += from_exposed(config.get("exposed_ports", []))
+    wanted = [parse_publish(p) for p in config.publish]
+    if config.publish_all:
+        wanted += from_exposed(config.exposed_ports)
     if not wanted:
         return ()
     from shocker.engine.status import is_running
@@ -360,36 +366,36 @@ def build_start(
         network_namespace="new" if mode in ("bridge", "none") else mode,
         extra_mounts=mounts,
         cgroups_path=f"/{settings.cgroup_parent}/{record.id}",
-        idmapped_root=bool(config.get("runtime")),
+        idmapped_root=bool(config.runtime),
     )
     foreign = None
-    if config.get("runtime"):
+    if config.runtime:
         from shocker.runtime.foreign import ForeignRuntime
 
         bundle.write(directory, spec)
         foreign = ForeignRuntime(
-            binary=config["runtime"],
+            binary=config.runtime,
             bundle=str(directory),
             state_root=str(directory / "runtime"),
             id=record.id,
-            idmapped_root=spec.root.path if config.get("userns") else "",
+            idmapped_root=spec.root.path if config.userns else "",
             rootfs=str(store.layout.container_rootfs(record.id)),
         )
-    if config.get("userns"):
-        ids = config["userns"]
-        _hand_over(mounts, config, (ids["uid"], ids["gid"]), directory)
-    log = config.get("log") or {"driver": "raw", "max_size": None, "max_files": 1}
+    if config.userns:
+        ids = config.userns
+        _hand_over(mounts, config, (ids.uid, ids.gid), directory)
+    log = config.log
     host = HostSide(
         log=LogSettings(
-            path=store.containers.log_path(record.id, log["driver"]),
-            driver=log["driver"],
-            max_size=log["max_size"],
-            max_files=log["max_files"],
+            path=store.containers.log_path(record.id, log.driver),
+            driver=log.driver,
+            max_size=log.max_size,
+            max_files=log.max_files,
         ),
-        interactive=config["interactive"],
+        interactive=config.interactive,
         liveness_lock=directory / LIVENESS_LOCK,
         seccomp_cache=store.layout.seccomp_cache,
-        init_path=init_program() if config.get("init") else None,
+        init_path=init_program() if config.init else None,
         foreign=foreign,
     )
     return spec, host
@@ -409,7 +415,7 @@ def write_config(store: Store, record: ContainerRecord, spec: rs.Spec) -> None:
 
 
 def _hand_over(
-    mounts: tuple[rs.Mount, ...], config: dict[str, Any], owner: tuple[int, int], own: Path
+    mounts: tuple[rs.Mount, ...], config: ContainerConfig, owner: tuple[int, int], own: Path
 ) -> None:
     """With a user namespace, container root is a host id of its range: the /etc files
     shocker writes, and named volumes still empty and root's, become that id's, as podman
@@ -417,7 +423,7 @@ def _hand_over(
     import os
     from pathlib import Path
 
-    named = {v["source"] for v in config["volumes"] if v.get("volume")}
+    named = {v.source for v in config.volumes if v.volume}
     for mount in mounts:
         path = Path(mount.source)
         if mount.type != "bind":
@@ -478,12 +484,10 @@ def container_mounts(record: ContainerRecord, etc: dict[str, Path]) -> list[rs.M
         return rs.Mount(destination=destination, type="bind", source=source, options=options)
 
     mounts = [bind(str(path), dest) for dest, path in etc.items()]
-    for path, options in record.config.get("tmpfs", []):
-        mounts.append(
-            rs.Mount(destination=path, type="tmpfs", source="tmpfs", options=tuple(options))
-        )
-    for volume in record.config["volumes"]:
-        mounts.append(bind(volume["source"], volume["destination"], volume["readonly"]))
+    for path, options in record.config.tmpfs:
+        mounts.append(rs.Mount(destination=path, type="tmpfs", source="tmpfs", options=options))
+    for volume in record.config.volumes:
+        mounts.append(bind(volume.source, volume.destination, volume.readonly))
     return mounts
 
 
@@ -507,7 +511,7 @@ def etc_files(
     """Container path -> (file in the metadata directory, its text), written by nobody."""
     from shocker.network.dns import hosts_file, resolv_conf
 
-    hostname = record.config["hostname"]
+    hostname = record.config.hostname
     files: dict[str, str] = {"/etc/hostname": hostname + "\n"}
     if network.mode == "host":
         files["/etc/hosts"] = _read("/etc/hosts")
@@ -519,7 +523,7 @@ def etc_files(
     files["/etc/resolv.conf"] = resolv_conf(
         _read("/etc/resolv.conf"),
         _read(upstream) or None,
-        list(record.config.get("dns", [])),
+        list(record.config.dns),
     )
     return {dest: (directory / dest.rpartition("/")[2], text) for dest, text in files.items()}
 
@@ -535,7 +539,7 @@ def _read(path: str) -> str:
 def remove_auto(store: Store, record: ContainerRecord) -> None:
     """`--rm`: the container goes, with its anonymous volumes (as Docker's)."""
     store.containers.remove(record.id)
-    if any(mount.get("anonymous") for mount in record.config.get("volumes", [])):
+    if any(mount.anonymous for mount in record.config.volumes):
         from shocker.engine.create import remove_anonymous_volumes
 
         remove_anonymous_volumes(store, record)

@@ -1,21 +1,92 @@
-"""What a container record says about the container, typed: the address it got on the
-bridge and the ports published for it.
+"""What a container record says about the container, typed: how `start` launches it again
+(ContainerConfig, with its volumes, devices, limits, restart policy and log), the address it
+got on the bridge and the ports published for it.
 
-Each record reads and writes the shape state.json has always had (`to_json`, `from_json`);
-a key that an older record lacks takes its default, one it does not know is ignored.
+Each record reads and writes the shape state.json has always had (`from_json`, `to_json`:
+the same keys, lists for tuples, objects in sorted key order as state.json keeps them); a
+key that an older record lacks takes its default, one it does not know is ignored.
 """
 
 from __future__ import annotations
 
-from shocker.record import asdict, record
+from shocker.record import fields, is_record, record
 from shocker.static import TYPE_CHECKING
+from shocker.store.subids import IdAllocation
 
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+    L = TypeVar("L", bound="Lazy")
 
 
 def _mapping(data: object) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
+
+
+def _items(data: object) -> list[Any]:
+    return data if isinstance(data, list) else []
+
+
+def _flat(cls: type[T], data: object) -> T:
+    """Record `cls` from the keys of `data` it knows (no conversion: flat JSON fields)."""
+    body = _mapping(data)
+    return cls(**{name: body[name] for name in fields(cls) if name in body})
+
+
+class Lazy:
+    """A record that `lazily` made parses its JSON on first use of a field: `ps` over a
+    thousand containers reads a few fields of each, and a start rewrites its record three
+    times without reading its config (the JSON goes back as it came)."""
+
+    if not TYPE_CHECKING:  # for mypy, every field is a plain attribute
+
+        def __getattr__(self, name: str) -> Any:
+            pending = self.__dict__.pop("_pending", None)
+            if pending is None:
+                raise AttributeError(name)
+            data, parse = pending
+            self.__dict__.update(vars(parse(data)))
+            return getattr(self, name)
+
+    def pending_json(self) -> dict[str, Any] | None:
+        """The JSON it was made from, while not parsed yet."""
+        pending = self.__dict__.get("_pending")
+        if pending is None:
+            return None
+        data: dict[str, Any] = pending[0]
+        return data
+
+
+def lazily(cls: type[L], data: dict[str, Any], parse: Callable[[dict[str, Any]], L]) -> L:
+    made = object.__new__(cls)
+    made.__dict__["_pending"] = (data, parse)
+    return made
+
+
+def instance_fields(cls: type[L]) -> type[L]:
+    """Decorator over @record for a Lazy record: its defaults (kept by __init__) leave the
+    class, where they would answer for the fields of a record not parsed yet."""
+    for name in fields(cls):
+        if name in vars(cls):
+            delattr(cls, name)
+    return cls
+
+
+def record_json(value: object) -> dict[str, Any]:
+    """A record as JSON data: its keys sorted, tuples as lists, records inside converted."""
+    own = getattr(value, "json_fields", None)
+    names = own() if own is not None else fields(value)
+    return {name: _json(getattr(value, name)) for name in sorted(names)}
+
+
+def _json(value: Any) -> Any:
+    if is_record(value):
+        return record_json(value)
+    if isinstance(value, list | tuple):
+        return [_json(item) for item in value]
+    return value
 
 
 @record(frozen=True)
@@ -39,8 +110,9 @@ class PublishedPort:
         )
 
 
+@instance_fields
 @record(frozen=True)
-class NetworkAttachment:
+class NetworkAttachment(Lazy):
     """The container's address on the bridge, recorded when it starts in bridge mode."""
 
     ip: str
@@ -54,8 +126,10 @@ class NetworkAttachment:
     def from_json(cls, data: object) -> NetworkAttachment | None:
         """None for the `{}` of a container never attached to the bridge."""
         body = _mapping(data)
-        if not body.get("ip"):
-            return None
+        return lazily(cls, body, cls.parse) if body.get("ip") else None
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> NetworkAttachment:
         return cls(
             ip=str(body["ip"]),
             gateway=str(body.get("gateway") or ""),
@@ -67,18 +141,170 @@ class NetworkAttachment:
 
 
 def network_json(network: NetworkAttachment | None) -> dict[str, Any]:
-    return {} if network is None else sorted_keys(asdict(network))
+    if network is None:
+        return {}
+    pending = network.pending_json()
+    return record_json(network) if pending is None else pending
 
 
 def ports_json(ports: tuple[PublishedPort, ...]) -> list[dict[str, Any]]:
-    return [sorted_keys(asdict(p)) for p in ports]
-
-
-def sorted_keys(data: dict[str, Any]) -> dict[str, Any]:
-    """`data` with its keys in state.json's order (sorted), as `inspect` has always shown
-    what the record holds."""
-    return {key: data[key] for key in sorted(data)}
+    return [record_json(p) for p in ports]
 
 
 def ports_from_json(data: object) -> tuple[PublishedPort, ...]:
-    return tuple(PublishedPort.from_json(p) for p in data) if isinstance(data, list) else ()
+    return tuple(PublishedPort.from_json(p) for p in _items(data))
+
+
+@record(frozen=True)
+class VolumeMount:
+    """A bind mount of `-v`, `--volumes-from` or an image's VOLUME. volume: the named
+    volume's name (None for a host path); anonymous: made for the image's VOLUME, removed
+    with the container (state.json has the key only when true)."""
+
+    source: str
+    destination: str
+    readonly: bool = False
+    volume: str | None = None
+    anonymous: bool = False
+
+    def json_fields(self) -> tuple[str, ...]:
+        names = fields(self)
+        return names if self.anonymous else tuple(n for n in names if n != "anonymous")
+
+    @classmethod
+    def from_json(cls, data: object) -> VolumeMount:
+        body = _mapping(data)
+        return cls(
+            source=str(body.get("source", "")),
+            destination=str(body.get("destination", "")),
+            readonly=bool(body.get("readonly", False)),
+            volume=body.get("volume"),
+            anonymous=bool(body.get("anonymous", False)),
+        )
+
+
+@record(frozen=True)
+class DeviceMapping:
+    """`--device HOST[:CONTAINER][:PERMISSIONS]`: the host node, made inside and allowed."""
+
+    host_path: str
+    container_path: str
+    kind: str  # 'c' or 'b'
+    major: int
+    minor: int
+    mode: int
+    access: str
+
+
+@record(frozen=True)
+class ResourceLimits:
+    """`-m`, `--cpu-shares`, `--cpus`, `--pids-limit`; None leaves the kernel's default."""
+
+    memory_bytes: int | None = None
+    cpu_shares: int | None = None
+    cpu_quota_cores: float | None = None
+    pids_max: int | None = None
+
+
+@record(frozen=True)
+class RestartPolicy:
+    name: str = "no"
+    maximum_retries: int = 0  # on-failure only; 0: no limit
+
+
+@record(frozen=True)
+class LogConfig:
+    driver: str = "json-file"
+    max_size: int | None = None  # bytes; None: never rotated
+    max_files: int = 1
+
+
+# Containers recorded without a log config log raw bytes (container.log).
+RAW_LOG = LogConfig(driver="raw")
+
+
+@instance_fields
+@record(frozen=True, kw_only=True)
+class ContainerConfig(Lazy):
+    """Everything `start` needs to launch the container again."""
+
+    argv: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
+    cwd: str = "/"
+    user: str = ""
+    hostname: str = ""
+    tty: bool = False
+    interactive: bool = False
+    volumes: tuple[VolumeMount, ...] = ()
+    network: str = "bridge"  # bridge, none, host or container:NAME
+    ip: str | None = None  # --ip
+    dns: tuple[str, ...] = ()
+    publish: tuple[str, ...] = ()  # -p as given
+    publish_all: bool = False
+    exposed_ports: tuple[str, ...] = ()  # the image's, for -P
+    privileged: bool = False
+    capabilities: tuple[str, ...] = ()
+    security_opt: tuple[str, ...] = ()
+    cgroupns: str = "private"
+    read_only: bool = False
+    tmpfs: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (path, mount options)
+    sysctls: tuple[tuple[str, str], ...] = ()
+    ulimits: tuple[tuple[int, int, int], ...] = ()  # (resource, soft, hard)
+    devices: tuple[DeviceMapping, ...] = ()
+    no_new_privileges: bool = True
+    seccomp: bool = False  # its profile lives beside the record (seccomp.json)
+    limits: ResourceLimits = ResourceLimits()
+    stop_signal: str | None = None
+    stop_timeout: int | None = None
+    init: bool = False
+    restart: RestartPolicy = RestartPolicy()
+    log: LogConfig = RAW_LOG
+    runtime: str | None = None  # another OCI runtime's binary; None: shocker's own
+    userns_size: int | None = None  # --userns=auto's size; None: the host's namespace
+    userns: IdAllocation | None = None  # its host id range, allocated with its id
+
+    @classmethod
+    def from_json(cls, data: object) -> ContainerConfig:
+        return lazily(cls, data, cls.parse) if isinstance(data, dict) else cls()
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> ContainerConfig:
+        values: dict[str, Any] = {name: body[name] for name in _SCALARS if name in body}
+        for name in _STRINGS:
+            if name in body:
+                values[name] = tuple(str(item) for item in _items(body[name]))
+        if "volumes" in body:
+            values["volumes"] = tuple(VolumeMount.from_json(v) for v in _items(body["volumes"]))
+        if "tmpfs" in body:
+            values["tmpfs"] = tuple(
+                (str(path), tuple(options)) for path, options in _items(body["tmpfs"])
+            )
+        if "sysctls" in body:
+            values["sysctls"] = tuple((str(k), str(v)) for k, v in _items(body["sysctls"]))
+        if "ulimits" in body:
+            values["ulimits"] = tuple((int(r), int(s), int(h)) for r, s, h in body["ulimits"])
+        if "devices" in body:
+            values["devices"] = tuple(_flat(DeviceMapping, d) for d in _items(body["devices"]))
+        if "limits" in body:
+            values["limits"] = _flat(ResourceLimits, body["limits"])
+        if body.get("restart"):
+            values["restart"] = _flat(RestartPolicy, body["restart"])
+        if body.get("log"):
+            values["log"] = _flat(LogConfig, body["log"])
+        if body.get("userns"):
+            values["userns"] = _flat(IdAllocation, body["userns"])
+        return cls(**values)
+
+    def to_json(self) -> dict[str, Any]:
+        pending = self.pending_json()
+        return record_json(self) if pending is None else pending
+
+
+_STRINGS = ("argv", "env", "dns", "publish", "exposed_ports", "capabilities", "security_opt")
+_SCALARS = tuple(
+    name
+    for name in fields(ContainerConfig)
+    if name not in _STRINGS
+    and name not in ("volumes", "tmpfs", "sysctls", "ulimits", "devices")
+    and name not in ("limits", "restart", "log", "userns")
+)

@@ -13,12 +13,13 @@ from enum import StrEnum
 from pathlib import Path
 
 from shocker.errors import Conflict, NotFound, StorageError, UsageError
-from shocker.record import asdict, field, fields
+from shocker.record import field, fields
 from shocker.record import record as record_class
 from shocker.static import TYPE_CHECKING
 from shocker.store import btrfs, exitnote, subids
 from shocker.store.atomic import file_lock, move, read_json, sync_file, write_json_atomic
 from shocker.store.container_config import (
+    ContainerConfig,
     NetworkAttachment,
     PublishedPort,
     network_json,
@@ -92,7 +93,7 @@ class ContainerRecord:
     started_at: str | None = None
     finished_at: str | None = None
     auto_remove: bool = False
-    config: dict[str, Any] = field(default_factory=dict)  # enough to start it again
+    config: ContainerConfig = ContainerConfig()  # enough to start it again
     network: NetworkAttachment | None = None  # its address, while on the bridge
     ports: tuple[PublishedPort, ...] = ()
     cgroup: str | None = None
@@ -115,7 +116,8 @@ class ContainerRecord:
 
     def to_json(self) -> dict[str, Any]:
         """The record as state.json holds it (and `inspect` shows it), with its directory."""
-        data = asdict(self)
+        data = {name: getattr(self, name) for name in _FIELDS_IN_ORDER}
+        data["config"] = self.config.to_json()
         data["network"] = network_json(self.network)
         data["ports"] = ports_json(self.ports)
         return data
@@ -125,6 +127,7 @@ class ContainerRecord:
         """The record from state.json: keys it does not know are ignored (a newer version
         wrote them), missing ones take their defaults (an older one did)."""
         known = {key: value for key, value in data.items() if key in _FIELDS}
+        known["config"] = ContainerConfig.from_json(data.get("config"))
         known["network"] = NetworkAttachment.from_json(data.get("network"))
         known["ports"] = ports_from_json(data.get("ports"))
         return cls(**known)
@@ -143,7 +146,8 @@ class ContainerRecord:
         self.state = Status.RUNNING if wanted == Status.PAUSED else wanted
 
 
-_FIELDS = frozenset(fields(ContainerRecord))
+_FIELDS_IN_ORDER = fields(ContainerRecord)
+_FIELDS = frozenset(_FIELDS_IN_ORDER)
 
 
 def _apply_exit(record: ContainerRecord, note: exitnote.ExitNote) -> None:

@@ -122,7 +122,7 @@ def template_fields(record: ContainerRecord) -> dict[str, Any]:
     from shocker.cli.status import ports_text, status_text
     from shocker.engine.status import state_name
 
-    volumes = record.config.get("volumes", [])
+    volumes = record.config.volumes
     return {
         "ID": record.id,
         "Image": record.image,
@@ -134,7 +134,7 @@ def template_fields(record: ContainerRecord) -> dict[str, Any]:
         "Status": status_text(record),
         "Names": record.name or "",
         "Labels": dict(record.labels),
-        "Mounts": ",".join(v.get("volume") or v["source"] for v in volumes),
-        "Networks": record.config.get("network", ""),
+        "Mounts": ",".join(v.volume or v.source for v in volumes),
+        "Networks": record.config.network,
         "RestartCount": record.restart_count,
     }
