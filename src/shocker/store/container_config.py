@@ -15,7 +15,7 @@ from shocker.store.subids import IdAllocation
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any, TypeVar
+    from typing import Any, ClassVar, TypeVar
 
     T = TypeVar("T")
     L = TypeVar("L", bound="Lazy")
@@ -36,38 +36,48 @@ def _flat(cls: type[T], data: object) -> T:
 
 
 class Lazy:
-    """A record that `lazily` made parses its JSON on first use of a field: `ps` over a
-    thousand containers reads a few fields of each, and a start rewrites its record three
-    times without reading its config (the JSON goes back as it came)."""
+    """A record read from JSON field by field, each on its first use: `ps` over a thousand
+    containers reads a few fields of each, and a start rewrites its record three times
+    without reading its config. Being frozen, it writes back the JSON it was read from.
 
-    if not TYPE_CHECKING:  # for mypy, every field is a plain attribute
+    A subclass is decorated with @lazy over @record and says how to read each field that
+    is not a plain JSON value (`readers`); a key missing from the JSON takes its default."""
+
+    if TYPE_CHECKING:
+        readers: ClassVar[dict[str, Callable[[Any], Any]]]
+        defaults: ClassVar[dict[str, Any]]
+    else:  # for mypy, every field is a plain attribute
 
         def __getattr__(self, name: str) -> Any:
-            pending = self.__dict__.pop("_pending", None)
-            if pending is None:
+            data = self.__dict__.get("_json")
+            defaults = type(self).defaults
+            if data is None or name not in defaults:
                 raise AttributeError(name)
-            data, parse = pending
-            self.__dict__.update(vars(parse(data)))
-            return getattr(self, name)
+            if name in data:
+                reader = type(self).readers.get(name)
+                value = data[name] if reader is None else reader(data[name])
+            else:
+                value = defaults[name]
+            self.__dict__[name] = value
+            return value
 
-    def pending_json(self) -> dict[str, Any] | None:
-        """The JSON it was made from, while not parsed yet."""
-        pending = self.__dict__.get("_pending")
-        if pending is None:
-            return None
-        data: dict[str, Any] = pending[0]
+    @classmethod
+    def read(cls: type[L], data: dict[str, Any]) -> L:
+        made = object.__new__(cls)
+        made.__dict__["_json"] = data
+        return made
+
+    def source_json(self) -> dict[str, Any] | None:
+        """The JSON it was read from (None: made by its constructor)."""
+        data: dict[str, Any] | None = self.__dict__.get("_json")
         return data
 
 
-def lazily(cls: type[L], data: dict[str, Any], parse: Callable[[dict[str, Any]], L]) -> L:
-    made = object.__new__(cls)
-    made.__dict__["_pending"] = (data, parse)
-    return made
-
-
-def instance_fields(cls: type[L]) -> type[L]:
-    """Decorator over @record for a Lazy record: its defaults (kept by __init__) leave the
-    class, where they would answer for the fields of a record not parsed yet."""
+def lazy(cls: type[L]) -> type[L]:
+    """Decorator over @record for a Lazy record: its defaults, which __init__ keeps, leave
+    the class, where they would answer for fields not read yet."""
+    cls.defaults = {name: vars(cls).get(name) for name in fields(cls)}
+    cls.readers = {}
     for name in fields(cls):
         if name in vars(cls):
             delattr(cls, name)
@@ -102,6 +112,10 @@ class PublishedPort:
     @classmethod
     def from_json(cls, data: object) -> PublishedPort:
         body = _mapping(data)
+        try:
+            return cls(**body)  # the four keys shocker writes, as `ps` reads them by the 1000
+        except TypeError:
+            pass
         return cls(
             host_ip=str(body.get("host_ip") or ""),
             host_port=int(body.get("host_port", 0)),
@@ -110,41 +124,30 @@ class PublishedPort:
         )
 
 
-@instance_fields
+@lazy
 @record(frozen=True)
 class NetworkAttachment(Lazy):
     """The container's address on the bridge, recorded when it starts in bridge mode."""
 
     ip: str
-    gateway: str
-    prefixlen: int
-    mac: str
-    bridge: str
+    gateway: str = ""
+    prefixlen: int = 0
+    mac: str = ""
+    bridge: str = ""
     mode: str = "bridge"
 
     @classmethod
     def from_json(cls, data: object) -> NetworkAttachment | None:
         """None for the `{}` of a container never attached to the bridge."""
         body = _mapping(data)
-        return lazily(cls, body, cls.parse) if body.get("ip") else None
-
-    @classmethod
-    def parse(cls, body: dict[str, Any]) -> NetworkAttachment:
-        return cls(
-            ip=str(body["ip"]),
-            gateway=str(body.get("gateway") or ""),
-            prefixlen=int(body.get("prefixlen") or 0),
-            mac=str(body.get("mac") or ""),
-            bridge=str(body.get("bridge") or ""),
-            mode=str(body.get("mode") or "bridge"),
-        )
+        return cls.read(body) if body.get("ip") else None
 
 
 def network_json(network: NetworkAttachment | None) -> dict[str, Any]:
     if network is None:
         return {}
-    pending = network.pending_json()
-    return record_json(network) if pending is None else pending
+    source = network.source_json()
+    return record_json(network) if source is None else source
 
 
 def ports_json(ports: tuple[PublishedPort, ...]) -> list[dict[str, Any]]:
@@ -223,7 +226,7 @@ class LogConfig:
 RAW_LOG = LogConfig(driver="raw")
 
 
-@instance_fields
+@lazy
 @record(frozen=True, kw_only=True)
 class ContainerConfig(Lazy):
     """Everything `start` needs to launch the container again."""
@@ -265,46 +268,29 @@ class ContainerConfig(Lazy):
 
     @classmethod
     def from_json(cls, data: object) -> ContainerConfig:
-        return lazily(cls, data, cls.parse) if isinstance(data, dict) else cls()
-
-    @classmethod
-    def parse(cls, body: dict[str, Any]) -> ContainerConfig:
-        values: dict[str, Any] = {name: body[name] for name in _SCALARS if name in body}
-        for name in _STRINGS:
-            if name in body:
-                values[name] = tuple(str(item) for item in _items(body[name]))
-        if "volumes" in body:
-            values["volumes"] = tuple(VolumeMount.from_json(v) for v in _items(body["volumes"]))
-        if "tmpfs" in body:
-            values["tmpfs"] = tuple(
-                (str(path), tuple(options)) for path, options in _items(body["tmpfs"])
-            )
-        if "sysctls" in body:
-            values["sysctls"] = tuple((str(k), str(v)) for k, v in _items(body["sysctls"]))
-        if "ulimits" in body:
-            values["ulimits"] = tuple((int(r), int(s), int(h)) for r, s, h in body["ulimits"])
-        if "devices" in body:
-            values["devices"] = tuple(_flat(DeviceMapping, d) for d in _items(body["devices"]))
-        if "limits" in body:
-            values["limits"] = _flat(ResourceLimits, body["limits"])
-        if body.get("restart"):
-            values["restart"] = _flat(RestartPolicy, body["restart"])
-        if body.get("log"):
-            values["log"] = _flat(LogConfig, body["log"])
-        if body.get("userns"):
-            values["userns"] = _flat(IdAllocation, body["userns"])
-        return cls(**values)
+        return cls.read(data) if isinstance(data, dict) else cls()
 
     def to_json(self) -> dict[str, Any]:
-        pending = self.pending_json()
-        return record_json(self) if pending is None else pending
+        source = self.source_json()
+        return record_json(self) if source is None else source
 
 
-_STRINGS = ("argv", "env", "dns", "publish", "exposed_ports", "capabilities", "security_opt")
-_SCALARS = tuple(
-    name
-    for name in fields(ContainerConfig)
-    if name not in _STRINGS
-    and name not in ("volumes", "tmpfs", "sysctls", "ulimits", "devices")
-    and name not in ("limits", "restart", "log", "userns")
-)
+def _strings(data: object) -> tuple[str, ...]:
+    return tuple(str(item) for item in _items(data))
+
+
+ContainerConfig.readers = {
+    **dict.fromkeys(
+        ("argv", "env", "dns", "publish", "exposed_ports", "capabilities", "security_opt"),
+        _strings,
+    ),
+    "volumes": lambda data: tuple(VolumeMount.from_json(v) for v in _items(data)),
+    "tmpfs": lambda data: tuple((str(path), tuple(options)) for path, options in _items(data)),
+    "sysctls": lambda data: tuple((str(key), str(value)) for key, value in _items(data)),
+    "ulimits": lambda data: tuple((int(r), int(s), int(h)) for r, s, h in _items(data)),
+    "devices": lambda data: tuple(_flat(DeviceMapping, d) for d in _items(data)),
+    "limits": lambda data: _flat(ResourceLimits, data),
+    "restart": lambda data: _flat(RestartPolicy, data) if data else RestartPolicy(),
+    "log": lambda data: _flat(LogConfig, data) if data else RAW_LOG,
+    "userns": lambda data: _flat(IdAllocation, data) if data else None,
+}

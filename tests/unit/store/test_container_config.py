@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from shocker.record import replace
 from shocker.store.container_config import (
     RAW_LOG,
     ContainerConfig,
@@ -143,8 +144,8 @@ def test_a_record_read_is_written_back_as_it_was_parsed_or_not() -> None:
         pid_start_time=123456,
         supervisor_pid=4241,
         started_at=parsed.started_at,
-        config=ContainerConfig.parse(STATE["config"]),
-        network=NetworkAttachment.parse(STATE["network"]),
+        config=replace(parsed.config),
+        network=replace(parsed.network),
         ports=parsed.ports,
         labels={"tier": "web"},
     )
@@ -176,6 +177,8 @@ def test_the_fields_are_typed() -> None:
         bridge="shocker0",
     )
     assert record.ports[1] == PublishedPort("", 32768, 53, "udp")
+    # Read field by field; equal to the same values given to its constructor.
+    assert replace(config) == config and replace(config).source_json() is None
 
 
 def test_an_older_record_takes_the_defaults_and_newer_keys_are_ignored() -> None:
@@ -210,6 +213,7 @@ def test_an_older_record_takes_the_defaults_and_newer_keys_are_ignored() -> None
     assert config.restart == RestartPolicy() and config.userns is None and config.devices == ()
     assert config.volumes == (VolumeMount("/v/x", "/x"),)
     assert (record.network, record.ports, record.teardown_errors) == (None, (), [])
+    assert ContainerConfig.from_json(["not", "a", "config"]) == ContainerConfig()
 
 
 def test_only_an_anonymous_volume_carries_the_key() -> None:
