@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from shocker.cgroups.devices import HostDevice
-    from shocker.engine.options import RunOptions
+    from shocker.engine.options import RunOptions, VolumeSpec
     from shocker.engine.pull import PullReporter
     from shocker.oci.seccomp import Seccomp
     from shocker.settings import Settings
@@ -267,7 +267,7 @@ def image_volumes(config: dict[str, Any]) -> list[str]:
     return sorted(p for p in paths if p != "/")
 
 
-def _volume_record(store: Store, volume: Any, rootfs: Path, make: bool) -> VolumeMount:
+def _volume_record(store: Store, volume: VolumeSpec, rootfs: Path, make: bool) -> VolumeMount:
     from shocker.store.container_config import VolumeMount
 
     source = volume.source
