@@ -7,8 +7,7 @@ from shocker.engine.status import is_running
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from typing import Any
-
+    from shocker.store.container_config import PublishedPort
     from shocker.store.containers import ContainerRecord
 
 
@@ -28,10 +27,10 @@ def status_text(record: ContainerRecord, now: float | None = None) -> str:
     return f"Exited ({code}){oom} {ago(record.finished_at, now)}"
 
 
-def port_line(mapping: dict[str, Any]) -> str:
-    host_ip = mapping.get("host_ip") or "0.0.0.0"
-    return f"{host_ip}:{mapping['host_port']}->{mapping['container_port']}/{mapping['protocol']}"
+def port_line(mapping: PublishedPort) -> str:
+    host_ip = mapping.host_ip or "0.0.0.0"
+    return f"{host_ip}:{mapping.host_port}->{mapping.container_port}/{mapping.protocol}"
 
 
-def ports_text(ports: list[dict[str, Any]]) -> str:
+def ports_text(ports: tuple[PublishedPort, ...]) -> str:
     return ", ".join(port_line(m) for m in ports)

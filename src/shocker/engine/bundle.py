@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from shocker.store.container_config import ContainerConfig, ResourceLimits
     from shocker.store.containers import ContainerRecord
     from shocker.store.store import Store
 
@@ -91,32 +92,32 @@ def build(
     from shocker.runtime.capabilities import ALL_CAPABILITIES
     from shocker.runtime.command import final_env
 
-    config: dict[str, Any] = record.config
+    config = record.config
     rootfs = store.layout.container_rootfs(record.id)
     root_path = str(rootfs)
-    if config.get("userns") and idmapped_root:
+    if config.userns and idmapped_root:
         from shocker.runtime.foreign import idmapped_root_path
 
         root_path = idmapped_root_path(record.id, store.layout.container_dir(record.id))
-    identity = resolve_identity(str(user_root or rootfs), config["user"] or "")
-    privileged = bool(config["privileged"])
-    names = ALL_CAPABILITIES if privileged else frozenset(config["capabilities"])
+    identity = resolve_identity(str(user_root or rootfs), config.user or "")
+    privileged = config.privileged
+    names = ALL_CAPABILITIES if privileged else frozenset(config.capabilities)
     caps = tuple(sorted(names))
     env = final_env(
-        (*config["env"], f"HOSTNAME={config['hostname']}"),
-        hostname=config["hostname"],
+        (*config.env, f"HOSTNAME={config.hostname}"),
+        hostname=config.hostname,
         home=identity.home,
-        tty=bool(config["tty"]),
+        tty=config.tty,
     )
     process = rs.Process(
-        args=tuple(config["argv"]),
+        args=config.argv,
         env=tuple(env),
-        cwd=config["cwd"] or "/",
+        cwd=config.cwd or "/",
         user=rs.User(uid=identity.uid, gid=identity.gid, additional_gids=identity.groups[1:]),
-        terminal=bool(config["tty"]),
+        terminal=config.tty,
         capabilities=rs.Capabilities.same(caps),
-        rlimits=rlimits(config.get("ulimits", [])),
-        no_new_privileges=config.get("no_new_privileges", True),
+        rlimits=rlimits(config.ulimits),
+        no_new_privileges=config.no_new_privileges,
     )
     mounts = list(DEFAULT_MOUNTS)
     if privileged:
@@ -131,25 +132,25 @@ def build(
     )
     mounts += extra_mounts
     namespaces = [rs.Namespace(type=kind) for kind in ("pid", "ipc", "uts", "mount")]
-    sysctl = list(config.get("sysctls", []))
+    sysctl = list(config.sysctls)
     if network_namespace == "new":
         namespaces.append(rs.Namespace(type="network"))
         # As Docker 20.10+, and as shocker's own runtime does.
         sysctl.insert(0, ("net.ipv4.ip_unprivileged_port_start", "0"))
     elif network_namespace != "host":
         namespaces.append(rs.Namespace(type="network", path=network_namespace))
-    if config.get("cgroupns", "private") == "private":
+    if config.cgroupns == "private":
         namespaces.append(rs.Namespace(type="cgroup"))
     uid_mappings: tuple[rs.IdMapping, ...] = ()
     gid_mappings: tuple[rs.IdMapping, ...] = ()
-    if config.get("userns"):
+    if config.userns:
         # --userns=auto: the runtime makes the user namespace first and the others in it;
         # root.path is an idmapped bind the supervisor makes (runtime/supervisor.py).
-        ids = config["userns"]
+        ids = config.userns
         namespaces.append(rs.Namespace(type="user"))
-        uid_mappings = (rs.IdMapping(container_id=0, host_id=ids["uid"], size=ids["size"]),)
-        gid_mappings = (rs.IdMapping(container_id=0, host_id=ids["gid"], size=ids["size"]),)
-    if not config.get("seccomp"):
+        uid_mappings = (rs.IdMapping(container_id=0, host_id=ids.uid, size=ids.size),)
+        gid_mappings = (rs.IdMapping(container_id=0, host_id=ids.gid, size=ids.size),)
+    if not config.seccomp:
         seccomp = None
     elif seccomp is None:
         from shocker.engine.security import load_seccomp
@@ -157,27 +158,27 @@ def build(
         seccomp = load_seccomp(store.layout.container_dir(record.id))
     devices = tuple(
         rs.Device(
-            path=d["container_path"],
-            type=d["kind"],
-            major=d["major"],
-            minor=d["minor"],
-            file_mode=d["mode"],
+            path=d.container_path,
+            type=d.kind,
+            major=d.major,
+            minor=d.minor,
+            file_mode=d.mode,
         )
-        for d in config.get("devices", [])
+        for d in config.devices
     )
     if privileged:
         devices = (*_host_devices(), *devices)
     return rs.Spec(
-        root=rs.Root(path=root_path, readonly=bool(config.get("read_only"))),
+        root=rs.Root(path=root_path, readonly=config.read_only),
         process=process,
-        hostname=config["hostname"],
+        hostname=config.hostname,
         mounts=tuple(mounts),
         linux=rs.Linux(
             namespaces=tuple(namespaces),
             uid_mappings=uid_mappings,
             gid_mappings=gid_mappings,
             cgroups_path=cgroups_path,
-            resources=_resources(config["limits"], _device_rules(config)),
+            resources=_resources(config.limits, _device_rules(config)),
             devices=devices,
             sysctl=tuple((k, v) for k, v in sysctl),
             seccomp=seccomp,
@@ -204,18 +205,16 @@ def _host_devices() -> tuple[rs.Device, ...]:
     )
 
 
-def _device_rules(config: dict[str, Any]) -> tuple[rs.DeviceRule, ...]:
+def _device_rules(config: ContainerConfig) -> tuple[rs.DeviceRule, ...]:
     """Docker's device cgroup (deny all, the standard nodes, --device ones); none (all
     allowed) when privileged."""
-    if config["privileged"]:
+    if config.privileged:
         return ()
     from shocker.cgroups.devices import DEFAULT_RULES
 
     extra = [
-        rs.DeviceRule(
-            allow=True, type=d["kind"], major=d["major"], minor=d["minor"], access=d["access"]
-        )
-        for d in config.get("devices", [])
+        rs.DeviceRule(allow=True, type=d.kind, major=d.major, minor=d.minor, access=d.access)
+        for d in config.devices
     ]
     return (
         *(
@@ -226,7 +225,7 @@ def _device_rules(config: dict[str, Any]) -> tuple[rs.DeviceRule, ...]:
     )
 
 
-def rlimits(ulimits: list[list[int]]) -> tuple[rs.Rlimit, ...]:
+def rlimits(ulimits: tuple[tuple[int, int, int], ...]) -> tuple[rs.Rlimit, ...]:
     """The container's `--ulimit`s ((resource, soft, hard), -1 unlimited) as the spec's."""
     from shocker.engine.process_options import RLIMITS
 
@@ -242,17 +241,17 @@ def rlimits(ulimits: list[list[int]]) -> tuple[rs.Rlimit, ...]:
     )
 
 
-def _resources(limits: dict[str, Any], devices: tuple[rs.DeviceRule, ...]) -> rs.Resources:
-    cores = limits.get("cpu_quota_cores")
+def _resources(limits: ResourceLimits, devices: tuple[rs.DeviceRule, ...]) -> rs.Resources:
+    cores = limits.cpu_quota_cores
     return rs.Resources(
         devices=devices,
-        memory=rs.Memory(limit=limits["memory_bytes"]) if limits.get("memory_bytes") else None,
+        memory=rs.Memory(limit=limits.memory_bytes) if limits.memory_bytes else None,
         cpu=rs.Cpu(
-            shares=limits.get("cpu_shares"),
+            shares=limits.cpu_shares,
             quota=round(cores * 100_000) if cores else None,
             period=100_000 if cores else None,
         ),
-        pids=rs.Pids(limit=limits["pids_max"]) if limits.get("pids_max") else None,
+        pids=rs.Pids(limit=limits.pids_max) if limits.pids_max else None,
     )
 
 

@@ -25,8 +25,9 @@ from shocker.store.unpack import apply_members
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from typing import Any, BinaryIO
+    from typing import BinaryIO
 
+    from shocker.store.container_config import VolumeMount
     from shocker.store.containers import ContainerRecord
     from shocker.store.members import Members
     from shocker.store.store import Store
@@ -75,7 +76,7 @@ def _root(store: Store, record: ContainerRecord) -> Iterator[int]:
     running = is_running(record) and record.pid is not None
     if running:
         path = f"/proc/{record.pid}/root"
-    volumes = [] if running else record.config.get("volumes") or []
+    volumes = () if running else record.config.volumes
     if volumes:
         _private_mounts(record)  # before the root is opened: mounts go on this namespace's
     try:
@@ -108,13 +109,13 @@ def _private_mounts(record: ContainerRecord) -> None:
         raise ShockerError(f"cannot mount the volumes of {record.id}: {error.strerror}") from None
 
 
-def _mount_volumes(root: int, record: ContainerRecord, volumes: list[dict[str, Any]]) -> None:
+def _mount_volumes(root: int, record: ContainerRecord, volumes: tuple[VolumeMount, ...]) -> None:
     """A stopped container's volumes and bind mounts where it has them, as Docker does for
     cp (in the private mount namespace _private_mounts made)."""
     from shocker.linux import syscalls as sc
 
-    for volume in sorted(volumes, key=lambda v: str(v["destination"]).count("/")):
-        source, destination = str(volume["source"]), str(volume["destination"])
+    for volume in sorted(volumes, key=lambda v: v.destination.count("/")):
+        source, destination = volume.source, volume.destination
         try:
             is_dir = os.path.isdir(source)  # noqa: PTH112
             point = inroot.open_in_root(root, destination, create="dir" if is_dir else "file")
@@ -122,7 +123,7 @@ def _mount_volumes(root: int, record: ContainerRecord, volumes: list[dict[str, A
                 sc.mount(source, inroot.fd_path(point), None, sc.MS_BIND | sc.MS_REC)
             finally:
                 os.close(point)
-            if volume.get("readonly"):
+            if volume.readonly:
                 point = inroot.open_in_root(root, destination)
                 try:
                     flags = sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY

@@ -15,13 +15,16 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-    from shocker.engine.options import RunOptions
+    from shocker.cgroups.devices import HostDevice
+    from shocker.engine.options import RunOptions, VolumeSpec
     from shocker.engine.pull import PullReporter
     from shocker.oci.seccomp import Seccomp
     from shocker.settings import Settings
+    from shocker.store.container_config import ContainerConfig, DeviceMapping, VolumeMount
     from shocker.store.containers import ContainerRecord
     from shocker.store.images import ImageRecord
     from shocker.store.store import Store
+    from shocker.store.subids import IdAllocation
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -66,10 +69,10 @@ def container_config(
     options: RunOptions,
     *,
     make_volumes: bool = True,
-) -> tuple[dict[str, Any], Seccomp | None]:
-    """Everything `start` needs to launch the container again, as JSON-able data, and its
-    seccomp profile (None: unconfined). make_volumes False: named volumes are not created
-    (`run --explain`)."""
+) -> tuple[ContainerConfig, Seccomp | None]:
+    """Everything `start` needs to launch the container again, and its seccomp profile
+    (None: unconfined). make_volumes False: named volumes are not created (`run
+    --explain`)."""
     from shocker.cgroups.devices import parse_device
     from shocker.cgroups.limits import check_memory_floor, parse_cpus, parse_memory
     from shocker.engine.logoptions import parse_log_config
@@ -77,9 +80,9 @@ def container_config(
     from shocker.engine.restart import parse_restart
     from shocker.engine.security import parse_security_options, seccomp_for
     from shocker.oci.image_config import ImageConfig
-    from shocker.record import asdict
     from shocker.runtime.capabilities import effective_capabilities
     from shocker.runtime.command import build_argv
+    from shocker.store.container_config import ContainerConfig, ResourceLimits
 
     image_config = ImageConfig.from_json(image.config)
     entrypoint: tuple[str, ...] | None = image_config.entrypoint
@@ -115,51 +118,63 @@ def container_config(
             raise UsageError("--init is not supported with --runtime")
         init_program()  # missing: one line now, not a container that cannot start
     seccomp = seccomp_for(security, capabilities, privileged=options.privileged)
-    config = {
-        "argv": list(argv),
-        "env": env,
-        "cwd": options.workdir or image_config.working_dir or "/",
-        "user": options.user if options.user is not None else image_config.user,
-        "hostname": options.hostname,
-        "tty": options.tty,
-        "interactive": options.interactive,
-        "volumes": volume_mounts(store, image, options, make_volumes),
-        "network": options.network,
-        "ip": options.ip,
-        "dns": list(options.dns),
-        "publish": list(options.publish),
-        "publish_all": options.publish_all,
-        "exposed_ports": list(image_config.exposed_ports),
-        "privileged": options.privileged,
-        "capabilities": sorted(capabilities),
-        "security_opt": list(options.security_opt),
-        "cgroupns": options.cgroupns,
-        "read_only": options.read_only,
-        "tmpfs": parse_tmpfs(options.tmpfs),
-        "sysctls": parse_sysctls(options.sysctls, options.network),
-        "ulimits": parse_ulimits(options.ulimits),
-        "devices": [asdict(parse_device(d)) for d in options.devices],
-        "no_new_privileges": security.no_new_privileges,
+    config = ContainerConfig(
+        argv=tuple(argv),
+        env=tuple(env),
+        cwd=options.workdir or image_config.working_dir or "/",
+        user=options.user if options.user is not None else image_config.user,
+        hostname=options.hostname or "",  # the container id unless given (make_record)
+        tty=options.tty,
+        interactive=options.interactive,
+        volumes=tuple(volume_mounts(store, image, options, make_volumes)),
+        network=options.network,
+        ip=options.ip,
+        dns=tuple(options.dns),
+        publish=tuple(options.publish),
+        publish_all=options.publish_all,
+        exposed_ports=tuple(image_config.exposed_ports),
+        privileged=options.privileged,
+        capabilities=tuple(sorted(capabilities)),
+        security_opt=tuple(options.security_opt),
+        cgroupns=options.cgroupns,
+        read_only=options.read_only,
+        tmpfs=tuple(parse_tmpfs(options.tmpfs)),
+        sysctls=tuple(parse_sysctls(options.sysctls, options.network)),
+        ulimits=tuple(parse_ulimits(options.ulimits)),
+        devices=tuple(_device_mapping(parse_device(d)) for d in options.devices),
+        no_new_privileges=security.no_new_privileges,
         # The resolved profile itself is large: it lives beside the record (seccomp.json).
-        "seccomp": seccomp is not None,
-        "limits": {
-            "memory_bytes": memory,
-            "cpu_shares": shares,
-            "cpu_quota_cores": parse_cpus(options.cpus) if options.cpus else None,
-            "pids_max": pids,
-        },
-        "stop_signal": options.stop_signal or image_config.stop_signal,
-        "stop_timeout": options.stop_timeout,
-        "init": options.init,
-        "restart": {"name": restart.name, "maximum_retries": restart.maximum_retries},
-        # Containers recorded without it log raw bytes (container.log).
-        "log": {"driver": log.driver, "max_size": log.max_size, "max_files": log.max_files},
-        "runtime": oci_runtime(options.runtime, settings),
+        seccomp=seccomp is not None,
+        limits=ResourceLimits(
+            memory_bytes=memory,
+            cpu_shares=shares,
+            cpu_quota_cores=parse_cpus(options.cpus) if options.cpus else None,
+            pids_max=pids,
+        ),
+        stop_signal=options.stop_signal or image_config.stop_signal,
+        stop_timeout=options.stop_timeout,
+        init=options.init,
+        restart=restart,
+        log=log,
+        runtime=oci_runtime(options.runtime, settings),
         # Its host id range is allocated with its id (create_container).
-        "userns_size": userns_size(options, settings),
-        "userns": None,
-    }
+        userns_size=userns_size(options, settings),
+    )
     return config, seccomp
+
+
+def _device_mapping(device: HostDevice) -> DeviceMapping:
+    from shocker.store.container_config import DeviceMapping
+
+    return DeviceMapping(
+        host_path=device.host_path,
+        container_path=device.container_path,
+        kind=device.kind,
+        major=device.major,
+        minor=device.minor,
+        mode=device.mode,
+        access=device.access,
+    )
 
 
 def userns_size(options: RunOptions, settings: Settings) -> int | None:
@@ -212,17 +227,19 @@ def _image_labels(image: ImageRecord) -> dict[str, str]:
 
 def volume_mounts(
     store: Store, image: ImageRecord, options: RunOptions, make: bool = True
-) -> list[dict[str, Any]]:
+) -> list[VolumeMount]:
     """The container's -v and --volumes-from mounts, then an anonymous volume for each
     `VOLUME` of the image that no other mount covers (Docker's rule). A new, empty volume
     is first filled from the image's directory unless nocopy. `make` False (`run
     --explain`): nothing is created or filled, and no anonymous volume is listed."""
+    from shocker.store.container_config import VolumeMount
+
     rootfs = store.layout.image_rootfs(image.id)
     mounts = [_volume_record(store, v, rootfs, make) for v in options.volumes]
     mounts += _volumes_from(store, options.volumes_from)
     if not make:
         return mounts
-    taken = {m["destination"] for m in mounts}
+    taken = {m.destination for m in mounts}
     made: list[str] = []
     try:
         for destination in image_volumes(image.config):
@@ -232,13 +249,7 @@ def volume_mounts(
             made.append(name)
             store.volumes.fill_from(name, rootfs, destination)
             mounts.append(
-                {
-                    "source": str(path),
-                    "destination": destination,
-                    "readonly": False,
-                    "volume": name,
-                    "anonymous": True,
-                }
+                VolumeMount(str(path), destination, readonly=False, volume=name, anonymous=True)
             )
     except BaseException:
         for name in made:
@@ -256,7 +267,9 @@ def image_volumes(config: dict[str, Any]) -> list[str]:
     return sorted(p for p in paths if p != "/")
 
 
-def _volume_record(store: Store, volume: Any, rootfs: Path, make: bool) -> dict[str, Any]:
+def _volume_record(store: Store, volume: VolumeSpec, rootfs: Path, make: bool) -> VolumeMount:
+    from shocker.store.container_config import VolumeMount
+
     source = volume.source
     if volume.named and not make:
         source = str(store.volumes.path(volume.source))
@@ -264,12 +277,12 @@ def _volume_record(store: Store, volume: Any, rootfs: Path, make: bool) -> dict[
         source = str(store.volumes.ensure(volume.source))
         if not volume.nocopy:
             store.volumes.fill_from(volume.source, rootfs, volume.destination)
-    return {
-        "source": source,
-        "destination": volume.destination,
-        "readonly": volume.readonly,
-        "volume": volume.source if volume.named else None,
-    }
+    return VolumeMount(
+        source,
+        volume.destination,
+        readonly=volume.readonly,
+        volume=volume.source if volume.named else None,
+    )
 
 
 def remove_anonymous_volumes(store: Store, record: ContainerRecord) -> list[str]:
@@ -278,15 +291,12 @@ def remove_anonymous_volumes(store: Store, record: ContainerRecord) -> list[str]
     from shocker.errors import ShockerError
 
     others = {
-        str(m.get("volume"))
-        for c in store.containers.list()
-        if c.id != record.id
-        for m in c.config.get("volumes", [])
+        m.volume for c in store.containers.list() if c.id != record.id for m in c.config.volumes
     }
     removed = []
-    for mount in record.config.get("volumes", []):
-        name = mount.get("volume")
-        if name and mount.get("anonymous") and name not in others:
+    for mount in record.config.volumes:
+        name = mount.volume
+        if name and mount.anonymous and name not in others:
             try:
                 store.volumes.remove(name)
             except ShockerError:
@@ -295,14 +305,16 @@ def remove_anonymous_volumes(store: Store, record: ContainerRecord) -> list[str]
     return removed
 
 
-def _volumes_from(store: Store, containers: tuple[str, ...]) -> list[dict[str, Any]]:
+def _volumes_from(store: Store, containers: tuple[str, ...]) -> list[VolumeMount]:
     """Docker's data volume containers: the same mounts as another container."""
-    mounts: list[dict[str, Any]] = []
+    from shocker.record import replace
+
+    mounts: list[VolumeMount] = []
     for text in containers:
         name, _, mode = text.partition(":")
         other = store.containers.resolve(name)
-        for mount in other.config.get("volumes", []):
-            mounts.append({**mount, "readonly": mount["readonly"] or mode == "ro"})
+        for mount in other.config.volumes:
+            mounts.append(replace(mount, readonly=mount.readonly or mode == "ro"))
     return mounts
 
 
@@ -331,28 +343,29 @@ def create_container(
     config, seccomp = container_config(store, settings, image, options)
 
     def make_record(container_id: str) -> ContainerRecord:
-        if not config["hostname"]:
-            config["hostname"] = container_id
-        if config["userns_size"] is not None:
-            config["userns"] = allocate_ids(store, settings, container_id, config["userns_size"])
+        from shocker.record import replace
+
+        own = replace(config, hostname=config.hostname or container_id)
+        if own.userns_size is not None:
+            own = replace(own, userns=allocate_ids(store, settings, container_id, own.userns_size))
         return ContainerRecord(
             id=container_id,
             name=options.name,
             image_id=image.id,
             image=image.reference or image.id,
-            command=config["argv"],
+            command=list(own.argv),
             created=now(),
             auto_remove=options.remove,
-            config=config,
+            config=own,
             labels={**_image_labels(image), **dict(options.labels)},
         )
 
     try:
         record = store.containers.create(image, options.name, make_record)
     except BaseException:
-        for mount in config["volumes"]:
-            if mount.get("anonymous"):
-                store.volumes.remove(mount["volume"])
+        for mount in config.volumes:
+            if mount.anonymous and mount.volume:
+                store.volumes.remove(mount.volume)
         raise
     if seccomp is not None:
         from shocker.engine.security import save_seccomp
@@ -365,15 +378,13 @@ def create_container(
     return record
 
 
-def allocate_ids(store: Store, settings: Settings, container_id: str, size: int) -> dict[str, int]:
+def allocate_ids(store: Store, settings: Settings, container_id: str, size: int) -> IdAllocation:
     """A host id range of its own for the container, as recorded in its config."""
-    from shocker.record import asdict
     from shocker.store.subids import SubIds
 
     ids = SubIds(store.layout, settings.subuid, settings.subgid)
     taken = store.layout.container_dir
-    allocation = ids.allocate(container_id, size, lambda cid: taken(cid).exists())
-    return dict(asdict(allocation))
+    return ids.allocate(container_id, size, lambda cid: taken(cid).exists())
 
 
 def oci_runtime(name: str | None, settings: Settings) -> str | None:

@@ -14,10 +14,8 @@ if TYPE_CHECKING:
 def describe(store: Store, target: str, kind: str | None = None) -> dict[str, Any]:
     if kind != "image" and (target.startswith("ps-") or kind == "container" or kind is None):
         try:
-            from shocker.record import asdict
-
             record = store.containers.resolve(target)
-            data = asdict(record)
+            data = record.to_json()
             data["rootfs"] = str(store.layout.container_rootfs(record.id))
             return data
         except NotFound:

@@ -37,7 +37,7 @@ def container_changes(store: Store, container: ContainerRecord) -> list[Change]:
     image_root = store.layout.image_rootfs(container.image_id)
     if not image_root.is_dir():
         raise NotFound(f"the image {container.image_id} of {container.id} no longer exists")
-    skipped = {*PROVIDED, *(v["destination"] for v in container.config.get("volumes", []))}
+    skipped = {*PROVIDED, *(v.destination for v in container.config.volumes)}
     return changes(image_root, store.layout.container_rootfs(container.id), skipped)
 
 

@@ -42,27 +42,27 @@ def exec_command(
         # A frozen cgroup would freeze the new process too: it would hang, not run.
         raise Conflict(f"Container '{record.id}' is paused, unpause the container before exec")
     seccomp = None
-    if config.get("seccomp"):
+    if config.seccomp:
         from shocker.engine.security import load_seccomp
 
         seccomp = load_seccomp(store.layout.container_dir(record.id))
     spec = ExecSpec(
         argv=build_argv(None, None, argv, shell_rule=True),
-        env=tuple(merge_env(tuple(config["env"]), env, tty)),
-        cwd=workdir or config["cwd"] or "/",
-        user=user if user is not None else (config["user"] or ""),
+        env=tuple(merge_env(config.env, env, tty)),
+        cwd=workdir or config.cwd or "/",
+        user=user if user is not None else (config.user or ""),
         # Detached, nobody holds a terminal or stdin for it.
         tty=tty and not detach,
         interactive=interactive and not detach,
-        capabilities=frozenset(config["capabilities"]),
-        privileged=privileged or config["privileged"],
-        no_new_privileges=config.get("no_new_privileges", True),
+        capabilities=frozenset(config.capabilities),
+        privileged=privileged or config.privileged,
+        no_new_privileges=config.no_new_privileges,
         cgroup_procs=cgroup.procs_files(),
         detach=detach,
         seccomp=seccomp,
         seccomp_cache=store.layout.seccomp_cache,
-        rlimits=rlimits(config.get("ulimits", [])),
-        userns=bool(config.get("userns")),
+        rlimits=rlimits(config.ulimits),
+        userns=config.userns is not None,
     )
     primed()  # no other thread may be running when exec forks
     return exec_in(record.pid, spec)

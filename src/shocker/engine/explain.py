@@ -18,9 +18,12 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from shocker.engine.launch import PreparedNetwork
     from shocker.engine.options import RunOptions
+    from shocker.network.config import NetworkConfig
     from shocker.oci import runtime_spec as rs
     from shocker.settings import Settings
+    from shocker.store.container_config import ContainerConfig
     from shocker.store.containers import ContainerRecord
     from shocker.store.store import Store
 
@@ -48,6 +51,7 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
     from shocker.engine import bundle
     from shocker.engine.create import container_config, now
     from shocker.engine.launch import container_mounts, etc_files
+    from shocker.record import replace
     from shocker.runtime import recipe, sequence
     from shocker.runtime.plan import mount_plan
     from shocker.runtime.rootfs import host_cgroup_filesystems
@@ -60,13 +64,13 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
     container_id = new_id(
         "ps", lambda c: layout.container_dir(c).exists() or layout.container_rootfs(c).exists()
     )
-    config["hostname"] = config["hostname"] or container_id
+    config = replace(config, hostname=config.hostname or container_id)
     record = ContainerRecord(
         id=container_id,
         name=options.name,
         image_id=image.id,
         image=image.reference or image.id,
-        command=config["argv"],
+        command=list(config.argv),
         created=now(),
         config=config,
     )
@@ -74,7 +78,7 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
     directory = layout.container_dir(container_id)
     etc = etc_files(directory, record, network)
     mounts = container_mounts(record, {dest: path for dest, (path, _) in etc.items()})
-    mode = network["mode"]
+    mode = network.mode
     parent = settings.cgroup_parent
     spec = bundle.build(
         store,
@@ -84,7 +88,7 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
         cgroups_path=f"/{parent}/{container_id}",
         seccomp=seccomp,
         user_root=layout.image_rootfs(image.id),
-        idmapped_root=bool(config.get("runtime")),
+        idmapped_root=bool(config.runtime),
     )
     cgroup_lines, binds = _cgroup(settings, container_id, config)
     rootfs = str(layout.container_rootfs(container_id))
@@ -108,11 +112,11 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
     for path, text in etc.values():
         out += [f"cat > {q(str(path))} <<'EOF'", *text.rstrip("\n").split("\n"), "EOF"]
     out += ["", *cgroup_lines]
-    if mode == "bridge":
-        out += ["", *_bridge(network)]
+    if network.cfg is not None:
+        out += ["", *_bridge(network.cfg)]
     out += ["", *_namespaces(spec)]
-    if mode == "bridge":
-        out += ["", *_veth(record, network)]
+    if network.cfg is not None and network.ip is not None:
+        out += ["", *_veth(record, network.cfg, network.ip, network.mac)]
     out += ["", INSIDE_HEADING + " (the shell unshare started)"]
     network_ns = spec.linux.namespace("network")
     if network_ns is not None and not network_ns.path:
@@ -122,11 +126,11 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
     return "\n".join(out) + "\n"
 
 
-def _network(store: Store, settings: Settings, record: ContainerRecord) -> dict[str, Any]:
+def _network(store: Store, settings: Settings, record: ContainerRecord) -> PreparedNetwork:
     """As launch.prepare_network decides it, reserving nothing: the lowest free address."""
-    from shocker.engine.launch import shared_network
+    from shocker.engine.launch import PreparedNetwork, shared_network
 
-    mode = record.config["network"]
+    mode = record.config.network
     shared = shared_network(store, mode)
     if shared is not None:
         return shared
@@ -136,15 +140,15 @@ def _network(store: Store, settings: Settings, record: ContainerRecord) -> dict[
 
     cfg = NetworkConfig.from_settings(settings, store.layout.network)
     used = {IPv4Address(a) for a in ipam.addresses(cfg).values()}
-    requested = record.config.get("ip")
+    requested = record.config.ip
     ip = ipam.choose_address(
         cfg.gateway, used, ipam.parse_requested(requested) if requested else None
     )
-    return {"mode": "bridge", "ip": ip, "mac": mac_for(ip), "cfg": cfg}
+    return PreparedNetwork("bridge", ip=ip, mac=mac_for(ip), cfg=cfg)
 
 
 def _cgroup(
-    settings: Settings, container_id: str, config: dict[str, Any]
+    settings: Settings, container_id: str, config: ContainerConfig
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """The writes launch.create_cgroup makes, and the container's cgroup directories as the
     /sys/fs/cgroup mount binds them."""
@@ -189,11 +193,10 @@ def _v2_swap(root: Path) -> bool:
     return any(p.name == "memory.swap.max" for p in root.glob("*/memory.swap.max"))
 
 
-def _bridge(network: dict[str, Any]) -> list[str]:
+def _bridge(cfg: NetworkConfig) -> list[str]:
     from shocker.network.attach import mac_for
     from shocker.network.rules import Chains, host_rules
 
-    cfg = network["cfg"]
     chains = Chains(cfg.chain_prefix)
     lines = [
         f"# the host's bridge {cfg.bridge} and its NAT, once per host (shocker adds only "
@@ -231,30 +234,27 @@ def _namespaces(spec: rs.Spec) -> list[str]:
     ]
 
 
-def _veth(record: ContainerRecord, network: dict[str, Any]) -> list[str]:
+def _veth(record: ContainerRecord, cfg: NetworkConfig, ip: IPv4Address, mac: str) -> list[str]:
     from shocker.network.attach import CONTAINER_IFNAME, host_veth_name
     from shocker.network.ports import from_exposed, parse_publish
     from shocker.network.rules import port_rules
 
-    cfg = network["cfg"]
     host = host_veth_name(record.id, cfg.bridge)
     prefix = cfg.gateway.network.prefixlen
     inside = "nsenter --net=/proc/$PID/ns/net"
-    ip = network["ip"]
     lines = [
         "# its network, from a host shell (PID: the pid of that shell as the host sees it): "
         f"a veth pair, {host} on the bridge, {CONTAINER_IFNAME} inside",
-        f"ip link add {host} type veth peer name {CONTAINER_IFNAME} address {network['mac']} "
-        "netns $PID",
+        f"ip link add {host} type veth peer name {CONTAINER_IFNAME} address {mac} netns $PID",
         f"ip link set {host} master {cfg.bridge} up",
         f"{inside} ip link set {CONTAINER_IFNAME} up",
         f"{inside} ip addr add {ip}/{prefix} dev {CONTAINER_IFNAME}",
         f"{inside} ip route add default via {cfg.gateway.ip}",
     ]
     config = record.config
-    wanted = [parse_publish(p) for p in config.get("publish", [])]
-    if config.get("publish_all"):
-        wanted += from_exposed(config.get("exposed_ports", []))
+    wanted = [parse_publish(p) for p in config.publish]
+    if config.publish_all:
+        wanted += from_exposed(config.exposed_ports)
     for mapping in wanted:
         if mapping.host_port == 0:
             lines.append(f"# -p {mapping.container_port}: a free host port, chosen at start")

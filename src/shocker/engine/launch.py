@@ -12,23 +12,37 @@ import signal
 from shocker.engine.create import now
 from shocker.engine.teardown import teardown, teardown_and_record, warn
 from shocker.errors import NotRunning, RuntimeFailure, ShockerError, StorageError
+from shocker.record import record as record_class
 from shocker.static import TYPE_CHECKING
 from shocker.store.containers import LIVENESS_LOCK, Status
 from shocker.store.exitnote import ExitNote
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from ipaddress import IPv4Address
     from pathlib import Path
-    from typing import Any
 
     from shocker.cgroups.driver import Cgroup
     from shocker.cgroups.limits import Limits
+    from shocker.network.config import NetworkConfig
     from shocker.oci import runtime_spec as rs
     from shocker.runtime.hostside import HostSide
     from shocker.runtime.launcher import ExitStatus
     from shocker.settings import Settings
+    from shocker.store.container_config import ContainerConfig, PublishedPort
     from shocker.store.containers import ContainerRecord
     from shocker.store.store import Store
+
+
+@record_class(frozen=True)
+class PreparedNetwork:
+    """The container's network for one start. mode: none, host, bridge, or the path of the
+    namespace it joins (container:NAME); in bridge mode, its address and the bridge."""
+
+    mode: str
+    ip: IPv4Address | None = None
+    mac: str = ""
+    cfg: NetworkConfig | None = None
 
 
 def launch(
@@ -54,10 +68,10 @@ def launch(
 
     try:
         cgroup = create_cgroup(settings, record.id, record.config)
-        ids = record.config.get("userns")
+        ids = record.config.userns
         if ids:
             # Its root may manage the cgroup it runs in (on v1 too), not the limits above it.
-            cgroup.delegate(ids["uid"], ids["gid"])
+            cgroup.delegate(ids.uid, ids.gid)
         network = prepare_network(store, settings, record)
         spec, host = build_start(store, record, network, settings)
     except RuntimeFailure as failure:
@@ -75,10 +89,10 @@ def launch(
 
     def on_created(pid: int) -> None:
         cgroup.add_process(pid)
-        if network.get("ip"):
+        if network.cfg is not None and network.ip is not None:
             from shocker.network.attach import attach
 
-            attach(network["cfg"], record.id, pid, network["ip"])
+            attach(network.cfg, record.id, pid, network.ip)
 
     caller = os.getpid()
 
@@ -200,54 +214,61 @@ def _started_at(store: Store, container_id: str) -> str | None:
         return None
 
 
-def create_cgroup(settings: Settings, container_id: str, config: dict[str, Any]) -> Cgroup:
+def create_cgroup(settings: Settings, container_id: str, config: ContainerConfig) -> Cgroup:
     from shocker.cgroups import detect
 
     limits = cgroup_limits(config)
     return detect(settings.cgroup_root).create(settings.cgroup_parent, container_id, limits)
 
 
-def cgroup_limits(config: dict[str, Any]) -> Limits:
+def cgroup_limits(config: ContainerConfig) -> Limits:
     """The container's limits and device rules (none, all allowed, when privileged)."""
     from shocker.cgroups.devices import DEFAULT_RULES, DeviceRule
     from shocker.cgroups.limits import Limits
 
     devices = None
-    if not config["privileged"]:
-        extra = config.get("devices", [])
+    if not config.privileged:
+        extra = config.devices
         devices = (
             *DEFAULT_RULES,
             *(
                 DeviceRule(
                     allow=True,
-                    type=d["kind"],
-                    major=d["major"],
-                    minor=d["minor"],
-                    access=d["access"],
+                    type=d.kind,
+                    major=d.major,
+                    minor=d.minor,
+                    access=d.access,
                 )
                 for d in extra
             ),
         )
-    return Limits(**config["limits"], devices=devices)
+    limits = config.limits
+    return Limits(
+        memory_bytes=limits.memory_bytes,
+        cpu_shares=limits.cpu_shares,
+        cpu_quota_cores=limits.cpu_quota_cores,
+        pids_max=limits.pids_max,
+        devices=devices,
+    )
 
 
-def shared_network(store: Store, mode: str) -> dict[str, Any] | None:
+def shared_network(store: Store, mode: str) -> PreparedNetwork | None:
     """The network of a mode that makes none of its own (none, host, container:NAME)."""
     if mode in ("none", "host"):
-        return {"mode": mode}
+        return PreparedNetwork(mode)
     if mode.startswith("container:"):
         other = store.containers.resolve(mode.partition(":")[2])
         from shocker.engine.status import is_running
 
         if not is_running(other):
             raise NotRunning(f"Container '{other.id}' exists but is not running")
-        return {"mode": f"/proc/{other.pid}/ns/net", "joined": other.id}
+        return PreparedNetwork(f"/proc/{other.pid}/ns/net")
     return None
 
 
-def prepare_network(store: Store, settings: Settings, record: ContainerRecord) -> dict[str, Any]:
+def prepare_network(store: Store, settings: Settings, record: ContainerRecord) -> PreparedNetwork:
     """Address and published ports for bridge mode, recorded before anything starts."""
-    mode = record.config["network"]
+    mode = record.config.network
     shared = shared_network(store, mode)
     if shared is not None:
         return shared
@@ -264,50 +285,55 @@ def prepare_network(store: Store, settings: Settings, record: ContainerRecord) -
         import sys
 
         print(line, file=sys.stderr)
-    ip = ipam.allocate(cfg, record.id, record.config.get("ip"), lambda cid: _is_live(store, cid))
+    ip = ipam.allocate(cfg, record.id, record.config.ip, lambda cid: _is_live(store, cid))
     ports = _publish(store, cfg, record, str(ip))
     from shocker.network.attach import mac_for
+    from shocker.store.container_config import NetworkAttachment
 
-    info = {
-        "mode": "bridge",
-        "ip": str(ip),
-        "gateway": str(cfg.gateway.ip),
-        "prefixlen": cfg.gateway.network.prefixlen,
-        "mac": mac_for(ip),
-        "bridge": cfg.bridge,
-    }
+    attachment = NetworkAttachment(
+        ip=str(ip),
+        gateway=str(cfg.gateway.ip),
+        prefixlen=cfg.gateway.network.prefixlen,
+        mac=mac_for(ip),
+        bridge=cfg.bridge,
+    )
 
     def save(r: ContainerRecord) -> None:
-        r.network = dict(info)
+        r.network = attachment
         r.ports = ports
 
     # The address and rules die with the machine too; the address pool keeps its own file.
     store.containers.update(record.id, save, durable=False)
-    return {**info, "cfg": cfg, "ip": ip}
+    return PreparedNetwork("bridge", ip=ip, mac=attachment.mac, cfg=cfg)
 
 
-def _publish(store: Store, cfg: Any, record: ContainerRecord, ip: str) -> list[dict[str, Any]]:
+def _publish(
+    store: Store, cfg: NetworkConfig, record: ContainerRecord, ip: str
+) -> tuple[PublishedPort, ...]:
     from shocker.network.firewall import publish
     from shocker.network.ports import from_exposed, parse_publish
-    from shocker.record import asdict
+    from shocker.store.container_config import PublishedPort
 
     config = record.config
-    wanted = [parse_publish(p) for p in config.get("publish", [])]
-    if config.get("publish_all"):
-        wanted += from_exposed(config.get("exposed_ports", []))
+    wanted = [parse_publish(p) for p in config.publish]
+    if config.publish_all:
+        wanted += from_exposed(config.exposed_ports)
     if not wanted:
-        return []
+        return ()
     from shocker.engine.status import is_running
 
     def taken(port: int, protocol: str) -> bool:
         for other in store.containers.list():
             if other.id != record.id and is_running(other):
                 for mapping in other.ports:
-                    if mapping["host_port"] == port and mapping["protocol"] == protocol:
+                    if mapping.host_port == port and mapping.protocol == protocol:
                         return True
         return False
 
-    return [asdict(m) for m in publish(cfg, record.id, ip, wanted, taken)]
+    return tuple(
+        PublishedPort(m.host_ip, m.host_port, m.container_port, m.protocol)
+        for m in publish(cfg, record.id, ip, wanted, taken)
+    )
 
 
 def _is_live(store: Store, container_id: str) -> bool:
@@ -321,7 +347,7 @@ def _is_live(store: Store, container_id: str) -> bool:
 
 
 def build_start(
-    store: Store, record: ContainerRecord, network: dict[str, Any], settings: Settings
+    store: Store, record: ContainerRecord, network: PreparedNetwork, settings: Settings
 ) -> tuple[rs.Spec, HostSide]:
     """The container's runtime spec (engine/bundle.py), the one every runtime executes,
     and what the start needs beside it. With another runtime, config.json is written here
@@ -331,7 +357,7 @@ def build_start(
     from shocker.runtime.hostside import HostSide, LogSettings
 
     config = record.config
-    mode = network["mode"]
+    mode = network.mode
     mounts = tuple(_mounts(store, record, network))
     directory = store.layout.container_dir(record.id)
     spec = bundle.build(
@@ -340,36 +366,36 @@ def build_start(
         network_namespace="new" if mode in ("bridge", "none") else mode,
         extra_mounts=mounts,
         cgroups_path=f"/{settings.cgroup_parent}/{record.id}",
-        idmapped_root=bool(config.get("runtime")),
+        idmapped_root=bool(config.runtime),
     )
     foreign = None
-    if config.get("runtime"):
+    if config.runtime:
         from shocker.runtime.foreign import ForeignRuntime
 
         bundle.write(directory, spec)
         foreign = ForeignRuntime(
-            binary=config["runtime"],
+            binary=config.runtime,
             bundle=str(directory),
             state_root=str(directory / "runtime"),
             id=record.id,
-            idmapped_root=spec.root.path if config.get("userns") else "",
+            idmapped_root=spec.root.path if config.userns else "",
             rootfs=str(store.layout.container_rootfs(record.id)),
         )
-    if config.get("userns"):
-        ids = config["userns"]
-        _hand_over(mounts, config, (ids["uid"], ids["gid"]), directory)
-    log = config.get("log") or {"driver": "raw", "max_size": None, "max_files": 1}
+    if config.userns:
+        ids = config.userns
+        _hand_over(mounts, config, (ids.uid, ids.gid), directory)
+    log = config.log
     host = HostSide(
         log=LogSettings(
-            path=store.containers.log_path(record.id, log["driver"]),
-            driver=log["driver"],
-            max_size=log["max_size"],
-            max_files=log["max_files"],
+            path=store.containers.log_path(record.id, log.driver),
+            driver=log.driver,
+            max_size=log.max_size,
+            max_files=log.max_files,
         ),
-        interactive=config["interactive"],
+        interactive=config.interactive,
         liveness_lock=directory / LIVENESS_LOCK,
         seccomp_cache=store.layout.seccomp_cache,
-        init_path=init_program() if config.get("init") else None,
+        init_path=init_program() if config.init else None,
         foreign=foreign,
     )
     return spec, host
@@ -389,7 +415,7 @@ def write_config(store: Store, record: ContainerRecord, spec: rs.Spec) -> None:
 
 
 def _hand_over(
-    mounts: tuple[rs.Mount, ...], config: dict[str, Any], owner: tuple[int, int], own: Path
+    mounts: tuple[rs.Mount, ...], config: ContainerConfig, owner: tuple[int, int], own: Path
 ) -> None:
     """With a user namespace, container root is a host id of its range: the /etc files
     shocker writes, and named volumes still empty and root's, become that id's, as podman
@@ -397,7 +423,7 @@ def _hand_over(
     import os
     from pathlib import Path
 
-    named = {v["source"] for v in config["volumes"] if v.get("volume")}
+    named = {v.source for v in config.volumes if v.volume}
     for mount in mounts:
         path = Path(mount.source)
         if mount.type != "bind":
@@ -444,7 +470,7 @@ def stop_signal_number(name: str | None) -> int | None:
         return None
 
 
-def _mounts(store: Store, record: ContainerRecord, network: dict[str, Any]) -> list[rs.Mount]:
+def _mounts(store: Store, record: ContainerRecord, network: PreparedNetwork) -> list[rs.Mount]:
     etc = write_etc_files(store.layout.container_dir(record.id), record, network)
     return container_mounts(record, etc)
 
@@ -458,17 +484,15 @@ def container_mounts(record: ContainerRecord, etc: dict[str, Path]) -> list[rs.M
         return rs.Mount(destination=destination, type="bind", source=source, options=options)
 
     mounts = [bind(str(path), dest) for dest, path in etc.items()]
-    for path, options in record.config.get("tmpfs", []):
-        mounts.append(
-            rs.Mount(destination=path, type="tmpfs", source="tmpfs", options=tuple(options))
-        )
-    for volume in record.config["volumes"]:
-        mounts.append(bind(volume["source"], volume["destination"], volume["readonly"]))
+    for path, options in record.config.tmpfs:
+        mounts.append(rs.Mount(destination=path, type="tmpfs", source="tmpfs", options=options))
+    for volume in record.config.volumes:
+        mounts.append(bind(volume.source, volume.destination, volume.readonly))
     return mounts
 
 
 def write_etc_files(
-    directory: Path, record: ContainerRecord, network: dict[str, Any]
+    directory: Path, record: ContainerRecord, network: PreparedNetwork
 ) -> dict[str, Path]:
     """/etc/hostname, /etc/hosts, /etc/resolv.conf for the container, kept outside its rootfs."""
     from shocker.store.atomic import write_bytes_atomic
@@ -482,24 +506,24 @@ def write_etc_files(
 
 
 def etc_files(
-    directory: Path, record: ContainerRecord, network: dict[str, Any]
+    directory: Path, record: ContainerRecord, network: PreparedNetwork
 ) -> dict[str, tuple[Path, str]]:
     """Container path -> (file in the metadata directory, its text), written by nobody."""
     from shocker.network.dns import hosts_file, resolv_conf
 
-    hostname = record.config["hostname"]
+    hostname = record.config.hostname
     files: dict[str, str] = {"/etc/hostname": hostname + "\n"}
-    if network["mode"] == "host":
+    if network.mode == "host":
         files["/etc/hosts"] = _read("/etc/hosts")
     else:
-        ip = str(network["ip"]) if network.get("ip") else None
+        ip = str(network.ip) if network.ip is not None else None
         names = f"{hostname} {record.name}" if record.name and record.name != hostname else hostname
         files["/etc/hosts"] = hosts_file(names, ip)
     upstream = "/run/systemd/resolve/resolv.conf"
     files["/etc/resolv.conf"] = resolv_conf(
         _read("/etc/resolv.conf"),
         _read(upstream) or None,
-        list(record.config.get("dns", [])),
+        list(record.config.dns),
     )
     return {dest: (directory / dest.rpartition("/")[2], text) for dest, text in files.items()}
 
@@ -515,7 +539,7 @@ def _read(path: str) -> str:
 def remove_auto(store: Store, record: ContainerRecord) -> None:
     """`--rm`: the container goes, with its anonymous volumes (as Docker's)."""
     store.containers.remove(record.id)
-    if any(mount.get("anonymous") for mount in record.config.get("volumes", [])):
+    if any(mount.anonymous for mount in record.config.volumes):
         from shocker.engine.create import remove_anonymous_volumes
 
         remove_anonymous_volumes(store, record)

@@ -85,10 +85,10 @@ def stop(
     from shocker.engine.launch import stop_signal_number
 
     if timeout_s is None:
-        configured = record.config.get("stop_timeout")
+        configured = record.config.stop_timeout
         timeout_s = 10.0 if configured is None else float(configured)
     _mark_stopping(store, record.id)
-    stop_signal = stop_signal_number(record.config.get("stop_signal")) or signal.SIGTERM
+    stop_signal = stop_signal_number(record.config.stop_signal) or signal.SIGTERM
     try:
         kill(store, settings, record, stop_signal)
     except NotRunning:

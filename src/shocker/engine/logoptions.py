@@ -6,20 +6,13 @@ from __future__ import annotations
 import re
 
 from shocker.errors import UsageError
-from shocker.record import record
+from shocker.store.container_config import LogConfig
 
 DRIVERS = ("json-file", "none")
 # Docker's units.RAMInBytes: powers of 1024, an optional i and b.
 # Compiled on first use, not at import (see shocker.store.containers).
 _SIZE = r"(\d+(?:\.\d+)?) ?([kmgtp])?i?b?"
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
-
-
-@record(frozen=True)
-class LogConfig:
-    driver: str = "json-file"
-    max_size: int | None = None  # bytes; None: never rotated
-    max_files: int = 1
 
 
 def parse_log_config(driver: str | None, options: list[str]) -> LogConfig:

@@ -159,8 +159,8 @@ def prune_volumes(store: Store, every: bool) -> Pruned:
 def volumes_in_use(store: Store) -> set[str]:
     """Names of the volumes any container (running or not) mounts."""
     return {
-        str(mount["volume"])
+        mount.volume
         for container in store.containers.list()
-        for mount in container.config.get("volumes", [])
-        if mount.get("volume")
+        for mount in container.config.volumes
+        if mount.volume
     }

@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 
 from shocker.errors import ShockerError, UsageError
-from shocker.record import record
 from shocker.static import TYPE_CHECKING
+from shocker.store.container_config import RestartPolicy
 from shocker.store.containers import Status
 
 if TYPE_CHECKING:
@@ -27,12 +27,6 @@ FIRST_DELAY_S = 0.1
 MAX_DELAY_S = 60.0
 RESET_AFTER_S = 10.0
 _POLL_S = 0.05
-
-
-@record(frozen=True)
-class RestartPolicy:
-    name: str = "no"
-    maximum_retries: int = 0  # on-failure only; 0: no limit
 
 
 def parse_restart(text: str | None, auto_remove: bool) -> RestartPolicy:
@@ -72,15 +66,10 @@ def delay_s(restarts: int, ran_s: float) -> float:
     return min(FIRST_DELAY_S * 2.0**restarts, MAX_DELAY_S)
 
 
-def policy_of(container: ContainerRecord) -> RestartPolicy:
-    data = container.config.get("restart") or {}
-    return RestartPolicy(data.get("name", "no"), int(data.get("maximum_retries", 0)))
-
-
 def restart_if_wanted(store: Store, settings: Settings, container: ContainerRecord) -> None:
     """Called once the exit is recorded: mark the container restarting, wait the back-off
     (giving up as soon as `stop` or `rm` ends the policy), then start it detached."""
-    policy = policy_of(container)
+    policy = container.config.restart
     code = container.exit_code if container.exit_code is not None else 0
     if not should_restart(policy, code, container.restart_count, container.stopping):
         return

@@ -44,7 +44,7 @@ def sample(settings: Settings, record: ContainerRecord) -> Sample:
     except ShockerError:
         return Sample(record.id, name, now, running=False)
     received = sent = 0
-    if record.config.get("network") != "host":
+    if record.config.network != "host":
         from shocker.linux.proc import net_dev_bytes
 
         try:

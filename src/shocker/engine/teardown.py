@@ -74,7 +74,7 @@ def warn(container_id: str, failures: list[str]) -> None:
 
 def _uses_bridge(store: Store, container_id: str) -> bool:
     try:
-        return store.containers.get(container_id).config.get("network") == "bridge"
+        return store.containers.get(container_id).config.network == "bridge"
     except ShockerError:
         return False
 
@@ -82,7 +82,7 @@ def _uses_bridge(store: Store, container_id: str) -> bool:
 def _delete_from_runtime(store: Store, container_id: str) -> str | None:
     """With another OCI runtime: its `delete --force`, which frees its state and cgroup."""
     try:
-        binary = store.containers.get(container_id).config.get("runtime")
+        binary = store.containers.get(container_id).config.runtime
     except ShockerError:
         return None
     if not binary:

@@ -13,16 +13,24 @@ from enum import StrEnum
 from pathlib import Path
 
 from shocker.errors import Conflict, NotFound, StorageError, UsageError
-from shocker.record import asdict, field
+from shocker.record import field, fields
 from shocker.record import record as record_class
 from shocker.static import TYPE_CHECKING
 from shocker.store import btrfs, exitnote, subids
 from shocker.store.atomic import file_lock, move, read_json, sync_file, write_json_atomic
+from shocker.store.container_config import (
+    ContainerConfig,
+    NetworkAttachment,
+    PublishedPort,
+    network_json,
+    ports_from_json,
+    ports_json,
+)
 from shocker.store.ids import new_id
 from shocker.store.images import ImageRecord
 from shocker.store.layers import scratch_path
 from shocker.store.layout import Layout
-from shocker.store.records import by_id_prefix, from_dict, record_files
+from shocker.store.records import by_id_prefix, record_files
 
 if TYPE_CHECKING:
     from typing import Any
@@ -85,9 +93,9 @@ class ContainerRecord:
     started_at: str | None = None
     finished_at: str | None = None
     auto_remove: bool = False
-    config: dict[str, Any] = field(default_factory=dict)  # enough to start it again
-    network: dict[str, Any] = field(default_factory=dict)
-    ports: list[dict[str, Any]] = field(default_factory=list)
+    config: ContainerConfig = ContainerConfig()  # enough to start it again
+    network: NetworkAttachment | None = None  # its address, while on the bridge
+    ports: tuple[PublishedPort, ...] = ()
     cgroup: str | None = None
     paused: bool = False  # its cgroup is frozen (`pause`); still running
     labels: dict[str, str] = field(default_factory=dict)
@@ -106,6 +114,24 @@ class ContainerRecord:
             # A state this version does not know (a newer one wrote it): not running.
             self.state = Status.EXITED
 
+    def to_json(self) -> dict[str, Any]:
+        """The record as state.json holds it (and `inspect` shows it), with its directory."""
+        data = {name: getattr(self, name) for name in _FIELDS_IN_ORDER}
+        data["config"] = self.config.to_json()
+        data["network"] = network_json(self.network)
+        data["ports"] = ports_json(self.ports)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ContainerRecord:
+        """The record from state.json: keys it does not know are ignored (a newer version
+        wrote them), missing ones take their defaults (an older one did)."""
+        known = {key: value for key, value in data.items() if key in _FIELDS}
+        known["config"] = ContainerConfig.from_json(data.get("config"))
+        known["network"] = NetworkAttachment.from_json(data.get("network"))
+        known["ports"] = ports_from_json(data.get("ports"))
+        return cls(**known)
+
     @property
     def status(self) -> Status:
         if self.state == Status.RUNNING and self.paused:
@@ -118,6 +144,10 @@ class ContainerRecord:
             raise Conflict(f"container {self.id} cannot go from {self.status} to {wanted}")
         self.paused = wanted == Status.PAUSED
         self.state = Status.RUNNING if wanted == Status.PAUSED else wanted
+
+
+_FIELDS_IN_ORDER = fields(ContainerRecord)
+_FIELDS = frozenset(_FIELDS_IN_ORDER)
 
 
 def _apply_exit(record: ContainerRecord, note: exitnote.ExitNote) -> None:
@@ -216,12 +246,12 @@ class ContainerStore:
             return self.update(container_id, change)
 
     def save(self, record: ContainerRecord, durable: bool = True) -> None:
-        data = asdict(record)
+        data = record.to_json()
         del data["directory"]
         write_json_atomic(self._state_path(record.id), data, durable=durable)
 
     def _load(self, path: Path) -> ContainerRecord:
-        record = from_dict(ContainerRecord, read_json(path))
+        record = ContainerRecord.from_json(read_json(path))
         record.directory = str(path.parent)
         if record.state == Status.RUNNING:
             # Its exit may be noted beside the record, when the store was too full for it.

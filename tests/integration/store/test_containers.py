@@ -23,7 +23,6 @@ def make(image: ImageRecord, name: str | None = None):  # type: ignore[no-untype
             image=image.reference or image.id,
             command=["sh"],
             created="2024-01-01T00:00:00.000000Z",
-            config={},
         )
 
     return make_record

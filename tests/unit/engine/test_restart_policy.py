@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shocker.engine.restart import RestartPolicy, delay_s, parse_restart, should_restart
+from shocker.engine.restart import delay_s, parse_restart, should_restart
 from shocker.errors import UsageError
+from shocker.store.container_config import RestartPolicy
 
 
 def test_parse_restart() -> None:

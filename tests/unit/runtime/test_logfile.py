@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from shocker.engine.logoptions import LogConfig, parse_log_config
+from shocker.engine.logoptions import parse_log_config
 from shocker.errors import UsageError
 from shocker.runtime.logfile import MAX_LINE, JsonLogFile, json_string, rfc3339
 from shocker.runtime.logs import parse_moment, parse_time, read_entries
+from shocker.store.container_config import LogConfig
 
 
 def entries(path: Path) -> list[dict[str, str]]:

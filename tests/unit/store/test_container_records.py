@@ -8,6 +8,7 @@ import pytest
 
 from shocker.errors import NotFound, UsageError
 from shocker.record import replace
+from shocker.store.container_config import ContainerConfig
 from shocker.store.containers import ContainerRecord, ContainerStore
 from shocker.store.layout import Layout
 
@@ -20,7 +21,7 @@ def record(container_id: str, name: str | None) -> ContainerRecord:
         image="busybox",
         command=["sh"],
         created="2024-01-01T00:00:00.000000Z",
-        config={"argv": ["sh"]},
+        config=ContainerConfig(argv=("sh",)),
     )
 
 

@@ -41,8 +41,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     until = _moment("--until", args.until, now_ns)
     store = open_store(settings, "logs")
     record = store.containers.resolve(args.container)
-    log = record.config.get("log") or {"driver": "raw"}
-    if log["driver"] == "none":
+    log = record.config.log
+    if log.driver == "none":
         raise UsageError(f"container {record.id} was run with --log-driver none: it keeps no logs")
 
     def running() -> bool:
@@ -51,8 +51,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         except Exception:
             return False
 
-    path = store.containers.log_path(record.id, log["driver"])
-    if log["driver"] == "raw":
+    path = store.containers.log_path(record.id, log.driver)
+    if log.driver == "raw":
         if args.timestamps or since is not None or until is not None:
             raise UsageError(
                 f"container {record.id} logs raw output without times:"

@@ -24,16 +24,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         from shocker.errors import Conflict
         from shocker.network.bridge import prune
 
-        running = [r.id for r in store.containers.list() if is_running(r) and r.network.get("ip")]
+        running = [r.id for r in store.containers.list() if is_running(r) and r.network is not None]
         if running:
             raise Conflict(f"containers still use the bridge: {', '.join(running)}")
         for line in prune(cfg):
             print(line)
         return 0
+    from shocker.store.container_config import network_json, ports_json
+
     containers = [
-        {"id": r.id, "name": r.name, **r.network, "ports": r.ports}
+        {"id": r.id, "name": r.name, **network_json(r.network), "ports": ports_json(r.ports)}
         for r in store.containers.list()
-        if is_running(r) and r.network.get("ip")
+        if is_running(r) and r.network is not None
     ]
     info = {
         "bridge": cfg.bridge,

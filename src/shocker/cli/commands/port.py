@@ -16,6 +16,5 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     record = open_store(settings, "port").containers.resolve(args.container)
     for m in record.ports:
-        host_ip = m.get("host_ip") or "0.0.0.0"
-        print(f"{m['container_port']}/{m['protocol']} -> {host_ip}:{m['host_port']}")
+        print(f"{m.container_port}/{m.protocol} -> {m.host_ip or '0.0.0.0'}:{m.host_port}")
     return 0

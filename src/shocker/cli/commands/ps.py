@@ -67,9 +67,8 @@ def run(args: Namespace, settings: Settings) -> int:
         import json
 
         from shocker.engine.status import is_running
-        from shocker.record import asdict
 
-        out = [{**asdict(r), "status": status_text(r), "running": is_running(r)} for r in records]
+        out = [{**r.to_json(), "status": status_text(r), "running": is_running(r)} for r in records]
         print(json.dumps(out, indent=2))
         return 0
     if args.format != "table":
@@ -123,7 +122,7 @@ def template_fields(record: ContainerRecord) -> dict[str, Any]:
     from shocker.cli.status import ports_text, status_text
     from shocker.engine.status import state_name
 
-    volumes = record.config.get("volumes", [])
+    volumes = record.config.volumes
     return {
         "ID": record.id,
         "Image": record.image,
@@ -135,7 +134,7 @@ def template_fields(record: ContainerRecord) -> dict[str, Any]:
         "Status": status_text(record),
         "Names": record.name or "",
         "Labels": dict(record.labels),
-        "Mounts": ",".join(v.get("volume") or v["source"] for v in volumes),
-        "Networks": record.config.get("network", ""),
+        "Mounts": ",".join(v.volume or v.source for v in volumes),
+        "Networks": record.config.network,
         "RestartCount": record.restart_count,
     }

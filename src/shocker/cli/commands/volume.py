@@ -55,8 +55,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             users = [
                 r.id
                 for r in store.containers.list()
-                if any(v.get("volume") == name for v in r.config.get("volumes", []))
-                and is_running(r)
+                if any(v.volume == name for v in r.config.volumes) and is_running(r)
             ]
             if users:
                 raise Conflict(f"volume '{name}' is in use by {', '.join(users)}")

@@ -52,6 +52,7 @@ def run_step(
     from shocker.engine.create import allocate_ids, container_config, now
     from shocker.engine.launch import launch
     from shocker.engine.options import RunOptions
+    from shocker.record import replace
     from shocker.store.containers import ContainerRecord
     from shocker.store.images import ImageRecord
 
@@ -76,15 +77,13 @@ def run_step(
     # No volumes for a step (the image's VOLUMEs included): what RUN writes under one stays
     # in the step's layer, as BuildKit keeps it, and no anonymous volume is left behind.
     container_cfg, seccomp = container_config(store, settings, image, options, make_volumes=False)
-    container_cfg["argv"] = list(argv)  # exactly the step's command, no shell rule
+    container_cfg = replace(container_cfg, argv=tuple(argv))  # the step's command, no shell rule
 
     def make_record(container_id: str) -> ContainerRecord:
-        container_cfg["hostname"] = container_id
-        if container_cfg["userns_size"] is not None:
+        own = replace(container_cfg, hostname=container_id)
+        if own.userns_size is not None:
             # As `run`: SHOCKER_USERNS=auto confines build steps in a user namespace too.
-            container_cfg["userns"] = allocate_ids(
-                store, settings, container_id, container_cfg["userns_size"]
-            )
+            own = replace(own, userns=allocate_ids(store, settings, container_id, own.userns_size))
         return ContainerRecord(
             id=container_id,
             name=None,
@@ -92,7 +91,7 @@ def run_step(
             image="(build step)",
             command=list(argv),
             created=now(),
-            config=container_cfg,
+            config=own,
             labels={STEP_LABEL: where, BUILDER_LABEL: str(os.getpid())},
         )
 
