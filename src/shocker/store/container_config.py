@@ -177,6 +177,10 @@ class VolumeMount:
     @classmethod
     def from_json(cls, data: object) -> VolumeMount:
         body = _mapping(data)
+        try:
+            return cls(**body)  # the keys shocker writes (`ps --format {{.Mounts}}` reads them)
+        except TypeError:
+            pass
         return cls(
             source=str(body.get("source", "")),
             destination=str(body.get("destination", "")),

@@ -8,9 +8,7 @@ import json
 import pytest
 
 from shocker.errors import Conflict
-from shocker.record import asdict
 from shocker.store.containers import TRANSITIONS, ContainerRecord, Status, can_become
-from shocker.store.records import from_dict
 
 
 def _record(state: str = "created") -> ContainerRecord:
@@ -59,8 +57,8 @@ def test_a_transition_it_does_not_allow_is_refused() -> None:
 def test_read_back_from_json_typed() -> None:
     record = _record()
     record.move_to(Status.RUNNING)
-    data = json.loads(json.dumps(asdict(record)))
+    data = json.loads(json.dumps(record.to_json()))
     assert data["state"] == "running"
-    again = from_dict(ContainerRecord, data)
+    again = ContainerRecord.from_json(data)
     assert again.state is Status.RUNNING
-    assert from_dict(ContainerRecord, {**data, "state": "hibernating"}).state is Status.EXITED
+    assert ContainerRecord.from_json({**data, "state": "hibernating"}).state is Status.EXITED
