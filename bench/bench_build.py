@@ -135,14 +135,18 @@ def main() -> int:
     print()
     for name, samples in times.items():
         print(summary(f"{name} build ({STEPS} steps)", samples))
-    cold, cached = median(times["shocker cold"]), median(times["shocker cached"])
-    podman_cold = median(times["podman cold"]) if "podman cold" in times else None
-    podman_cached = median(times["podman cached"]) if "podman cached" in times else None
+    cold_s, cached_s = median(times["shocker cold"]), median(times["shocker cached"])
+    podman_cold_s = median(times["podman cold"]) if "podman cold" in times else None
+    podman_cached_s = median(times["podman cached"]) if "podman cached" in times else None
     report_figures(
         [
-            Figure(f"build cold, {STEPS} steps", cold, "podman", podman_cold, at_least=1.0),
+            Figure(f"build cold, {STEPS} steps", cold_s, "podman", podman_cold_s, at_least=1.0),
             Figure(
-                f"build fully cached, {STEPS} steps", cached, "podman", podman_cached, at_least=3.0
+                f"build fully cached, {STEPS} steps",
+                cached_s,
+                "podman",
+                podman_cached_s,
+                at_least=3.0,
             ),
         ]
     )

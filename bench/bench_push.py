@@ -92,10 +92,10 @@ def main() -> int:
     if times["podman"]:
         print(summary("podman push", times["podman"]))
     pushed = median(times["shocker"])
-    podman = median(times["podman"]) if times["podman"] else None
+    podman_s = median(times["podman"]) if times["podman"] else None
     report_figures([
         Figure("push, 4 layers", pushed, "skopeo copy", median(times["skopeo"]), at_least=1),
-        Figure("push, 4 layers (podman)", pushed, "podman push", podman),
+        Figure("push, 4 layers (podman)", pushed, "podman push", podman_s),
     ])  # fmt: skip
     return 0
 

@@ -13,7 +13,7 @@ if [ "${SHOCKER_SKIP_LINT:-0}" != "1" ]; then
   echo "+ ruff check, ruff format --check, mypy, lint-imports"
   "$BIN/ruff" check src tests bench
   "$BIN/ruff" format --check src tests bench
-  "$BIN/mypy" src
+  "$BIN/mypy"
   "$BIN/lint-imports"
 fi
 

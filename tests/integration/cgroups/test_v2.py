@@ -65,8 +65,9 @@ def test_the_device_program_lets_only_the_standard_nodes_open(
     no_writes = DeviceRule(allow=False, type="c", major=1, minor=7, access="w")
     rules = (*DEFAULT_RULES, tun, no_writes)
     cgroup = detect(v2_root).create(parent_name, "dev", Limits(pids_max=32, devices=rules))
+    (procs,) = cgroup.procs_files()
     script = (
-        f"echo $$ > {cgroup.directory}/cgroup.procs; "
+        f"echo $$ > {procs}; "
         f"mknod {tmp_path}/mem c 1 1; mknod {tmp_path}/fuse c 10 229; "
         f"for node in /dev/null /dev/urandom /dev/kmsg {tmp_path}/mem {tmp_path}/fuse; do "
         '  (exec 3<"$node") 2>/dev/null && echo "$node ok" || echo "$node refused"; '

@@ -43,7 +43,8 @@ def container_ip(shocker: Shocker, container_id: str) -> str:
 
 def fetch(url: str) -> str:
     with urllib.request.urlopen(url, timeout=5) as response:
-        return response.read().decode()
+        body: bytes = response.read()
+        return body.decode()
 
 
 def test_bridge_gives_eth0_an_address_and_a_default_route(
@@ -184,7 +185,7 @@ def _unused_network(candidates: list[str]) -> ipaddress.IPv4Network:
         if word[0].isdigit()
     ]
     for text in candidates:
-        network = ipaddress.ip_network(text)
+        network = ipaddress.IPv4Network(text)
         if not any(network.overlaps(u) for u in used if u.prefixlen > 0):
             return network
     pytest.skip("no unused documentation range for the external host")

@@ -6,7 +6,7 @@ import pytest
 
 from shocker.engine.filters import matches, parse_filters
 from shocker.errors import UsageError
-from shocker.store.containers import ContainerRecord
+from shocker.store.containers import ContainerRecord, Status
 
 
 def container(name: str, labels: dict[str, str], image: str = "busybox:latest") -> ContainerRecord:
@@ -17,7 +17,7 @@ def container(name: str, labels: dict[str, str], image: str = "busybox:latest") 
         image=image,
         command=["sleep"],
         created="2026-01-01T00:00:00+00:00",
-        state="exited",
+        state=Status.EXITED,
         labels=labels,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,6 +86,8 @@ def test_bad_volume_options_are_refused(text: str) -> None:
 def test_image_volumes_are_normalised_absolute_paths_in_order() -> None:
     from shocker.engine.create import image_volumes
 
-    config = {"config": {"Volumes": {"/var/lib/db/": {}, "relative": {}, "/": {}, "/data": {}}}}
+    config: dict[str, Any] = {
+        "config": {"Volumes": {"/var/lib/db/": {}, "relative": {}, "/": {}, "/data": {}}}
+    }
     assert image_volumes(config) == ["/data", "/var/lib/db"]
     assert image_volumes({"config": {"Volumes": None}}) == []

@@ -117,7 +117,8 @@ def build_corpus(work: Path) -> list[Archive]:
         target = out / "busybox.tar"
         argv = [busybox, "tar", "-cf", str(target), "-C", str(full), "."]
         add("busybox tar", _tool(argv, target))
-    for fmt, label, tree in ((tarfile.GNU_FORMAT, "gnu", full), (tarfile.PAX_FORMAT, "pax", full),
-                             (tarfile.USTAR_FORMAT, "ustar", short)):  # fmt: skip
-        add(f"python tarfile {label}", _python(tree, out / f"python-{label}.tar", fmt))
+    for tar_format, label, tree in ((tarfile.GNU_FORMAT, "gnu", full),
+                                    (tarfile.PAX_FORMAT, "pax", full),
+                                    (tarfile.USTAR_FORMAT, "ustar", short)):  # fmt: skip
+        add(f"python tarfile {label}", _python(tree, out / f"python-{label}.tar", tar_format))
     return made

@@ -5,6 +5,7 @@ one-line message, never another exception."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import given
@@ -32,7 +33,7 @@ def one_clear_error(error: ShockerError) -> None:
     assert error.message and "\n" not in error.message, repr(error.message)
 
 
-def mutate(document: Any, draw: st.DrawFn) -> Any:
+def mutate(document: Any, draw: Callable[[st.SearchStrategy[Any]], Any]) -> Any:
     """The document with values here and there replaced by arbitrary JSON."""
     if isinstance(document, dict):
         result = {}

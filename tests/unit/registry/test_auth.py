@@ -10,12 +10,12 @@ from shocker.errors import RegistryError
 from shocker.oci.reference import HUB_REGISTRY, parse_reference
 from shocker.registry.auth import (
     Challenge,
-    Credentials,
     credentials_for,
     docker_config_credentials,
     parse_www_authenticate,
 )
 from shocker.registry.client import RegistryClient
+from shocker.registry.dockerconfig import Credentials
 from shocker.settings import Settings
 from tests.unit.registry.fakeserver import (
     FakeServer,

@@ -9,7 +9,7 @@ import pytest
 from shocker.errors import NotFound, UsageError
 from shocker.record import replace
 from shocker.store.container_config import ContainerConfig
-from shocker.store.containers import ContainerRecord, ContainerStore
+from shocker.store.containers import ContainerRecord, ContainerStore, Status
 from shocker.store.layout import Layout
 
 
@@ -70,7 +70,7 @@ def test_an_ambiguous_prefix_is_an_error(containers: ContainerStore) -> None:
 
 def test_update_writes_the_change_and_returns_the_new_record(containers: ContainerStore) -> None:
     def start(r: ContainerRecord) -> None:
-        r.state, r.pid = "running", 4242
+        r.state, r.pid = Status.RUNNING, 4242
 
     updated = containers.update("ps-58122", start)
     assert (updated.state, updated.pid) == ("running", 4242)

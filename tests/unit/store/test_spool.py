@@ -21,7 +21,7 @@ def _archive(*members: tuple[str, bytes] | tuple[str, str, bytes]) -> bytes:
             if len(member) == 3:
                 kind, target = member[1], member[2]
                 info.type = tarfile.SYMTYPE if kind == "symlink" else tarfile.LNKTYPE
-                info.linkname = target.decode()  # type: ignore[union-attr]
+                info.linkname = target.decode()
                 tar.addfile(info)
             else:
                 data = member[1]
