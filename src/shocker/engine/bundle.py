@@ -113,7 +113,7 @@ def build(
         args=config.argv,
         env=tuple(env),
         cwd=config.cwd or "/",
-        user=rs.User(uid=identity.uid, gid=identity.gid, additional_gids=identity.groups[1:]),
+        user=rs.User(uid=identity.uid, gid=identity.gid, additional_gids=identity.groups),
         terminal=config.tty,
         capabilities=rs.Capabilities.same(caps),
         rlimits=rlimits(config.ulimits),
