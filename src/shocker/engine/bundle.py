@@ -206,10 +206,11 @@ def _host_devices() -> tuple[rs.Device, ...]:
 
 
 def _device_rules(config: ContainerConfig) -> tuple[rs.DeviceRule, ...]:
-    """Docker's device cgroup (deny all, the standard nodes, --device ones); none (all
-    allowed) when privileged."""
+    """Docker's device cgroup (deny all, the standard nodes, --device ones); when privileged,
+    one rule allowing all, as Docker writes it (without a rule runc and crun allow only
+    their standard nodes, and the host's listed nodes fail to open)."""
     if config.privileged:
-        return ()
+        return (rs.DeviceRule(allow=True),)
     from shocker.cgroups.devices import DEFAULT_RULES
 
     extra = [
