@@ -327,7 +327,9 @@ class Container:
         ocistate.start(self.directory, lambda: ocistate.is_alive(self.state))
 
     def kill(self, signum: int, *, every: bool) -> None:
-        if self.status() == "stopped":
+        # --all also reaches what is left once the init is gone, as runc's does: containerd
+        # kills a shared pid namespace's other processes that way when the init exits.
+        if self.status() == "stopped" and not every:
             raise NotRunning("container not running")
         if every:
             for pid in self.pids():
