@@ -46,3 +46,10 @@ def test_supplementary_groups_are_the_additional_gids(
     result = _run_in(runtime, bundle, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split(":", 1)[1].strip() == groups
+
+
+def test_oom_score_adj(runtime: str, bundle: Path, tmp_path: Path) -> None:
+    # Raised, not lowered: lowering needs CAP_SYS_RESOURCE, which a test host may lack.
+    _process(bundle, oomScoreAdj=500, args=["cat", "/proc/self/oom_score_adj"])
+    result = _run_in(runtime, bundle, tmp_path)
+    assert (result.returncode, result.stdout) == (0, "500\n"), result.stderr
