@@ -20,6 +20,9 @@ class Limits:
     """What one container may use; None leaves the kernel's default (unlimited)."""
 
     memory_bytes: int | None = None
+    # Memory plus swap (an OCI spec's memory.swap; -1: unlimited); None: the memory limit,
+    # so a container is OOM-killed at its limit instead of swapping.
+    memory_swap_bytes: int | None = None
     cpu_shares: int | None = None
     cpu_quota_cores: float | None = None
     pids_max: int | None = None

@@ -156,7 +156,9 @@ class V1Cgroup:
             # memsw is memory+swap: equal to the limit, the container is OOM-killed
             # instead of swapping (present only with swap accounting on).
             if memsw:
-                writes.append((memory / "memory.memsw.limit_in_bytes", value, "memory+swap limit"))
+                swap = limits.memory_swap_bytes
+                total = value if swap is None else str(swap)
+                writes.append((memory / "memory.memsw.limit_in_bytes", total, "memory+swap limit"))
         if cpu is not None and limits.cpu_shares is not None:
             writes.append((cpu / "cpu.shares", str(limits.cpu_shares), "CPU shares"))
         if cpu is not None and limits.cpu_quota_cores is not None:

@@ -129,9 +129,9 @@ class V2Cgroup:
         writes: list[tuple[Path, str, str]] = []
         if "memory" in controllers and limits.memory_bytes is not None:
             writes.append((d / "memory.max", str(limits.memory_bytes), "memory limit"))
-            # No swap beyond the limit, as memsw = limit on v1: OOM-killed, not swapping.
+            # No swap beyond the limit unless the spec asks for it (memsw on v1 likewise).
             if swap:
-                writes.append((d / "memory.swap.max", "0", "swap limit"))
+                writes.append((d / "memory.swap.max", _swap_max(limits), "swap limit"))
         if "cpu" in controllers and limits.cpu_shares is not None:
             weight = str(shares_to_weight(limits.cpu_shares))
             writes.append((d / "cpu.weight", weight, "CPU weight"))
@@ -141,6 +141,14 @@ class V2Cgroup:
         if "pids" in controllers and limits.pids_max is not None:
             writes.append((d / "pids.max", str(limits.pids_max), "pids limit"))
         return writes
+
+
+def _swap_max(limits: Limits) -> str:
+    """memory.swap.max is swap alone; the spec's swap (and v1's memsw) is memory plus swap."""
+    total, memory = limits.memory_swap_bytes, limits.memory_bytes or 0
+    if total is None:
+        return "0"
+    return "max" if total < 0 else str(max(0, total - memory))
 
 
 class V2Driver:

@@ -113,7 +113,7 @@ def build(
         args=config.argv,
         env=tuple(env),
         cwd=config.cwd or "/",
-        user=rs.User(uid=identity.uid, gid=identity.gid, additional_gids=identity.groups[1:]),
+        user=rs.User(uid=identity.uid, gid=identity.gid, additional_gids=identity.groups),
         terminal=config.tty,
         capabilities=rs.Capabilities.same(caps),
         rlimits=rlimits(config.ulimits),
@@ -206,10 +206,11 @@ def _host_devices() -> tuple[rs.Device, ...]:
 
 
 def _device_rules(config: ContainerConfig) -> tuple[rs.DeviceRule, ...]:
-    """Docker's device cgroup (deny all, the standard nodes, --device ones); none (all
-    allowed) when privileged."""
+    """Docker's device cgroup (deny all, the standard nodes, --device ones); when privileged,
+    one rule allowing all, as Docker writes it (without a rule runc and crun allow only
+    their standard nodes, and the host's listed nodes fail to open)."""
     if config.privileged:
-        return ()
+        return (rs.DeviceRule(allow=True),)
     from shocker.cgroups.devices import DEFAULT_RULES
 
     extra = [

@@ -69,15 +69,29 @@ def limits_of(resources: rs.Resources | None) -> Limits:
     memory, cpu, pids = resources.memory, resources.cpu, resources.pids
     if cpu is not None and (cpu.cpus or cpu.mems):
         raise ShockerError("linux.resources.cpu: cpus/mems (cpuset) are not supported")
+    if memory is not None:
+        _refuse_unhonoured(memory)
     cores = None
     if cpu is not None and cpu.quota is not None and cpu.quota > 0:
         cores = cpu.quota / (cpu.period or 100_000)
     return Limits(
         memory_bytes=memory.limit if memory and memory.limit and memory.limit > 0 else None,
+        memory_swap_bytes=memory.swap if memory and memory.swap else None,
         cpu_shares=cpu.shares if cpu and cpu.shares else None,
         cpu_quota_cores=cores,
         pids_max=pids.limit if pids and pids.limit > 0 else None,
     )
+
+
+def _refuse_unhonoured(memory: rs.Memory) -> None:
+    asked = {
+        "reservation": memory.reservation is not None,
+        "swappiness": memory.swappiness is not None,
+        "disableOOMKiller": bool(memory.disable_oom_killer),
+    }
+    for name, given in asked.items():
+        if given:
+            raise ShockerError(f"linux.resources.memory.{name} is not supported by this runtime")
 
 
 def _driver() -> Any:
@@ -327,7 +341,9 @@ class Container:
         ocistate.start(self.directory, lambda: ocistate.is_alive(self.state))
 
     def kill(self, signum: int, *, every: bool) -> None:
-        if self.status() == "stopped":
+        # --all also reaches what is left once the init is gone, as runc's does: containerd
+        # kills a shared pid namespace's other processes that way when the init exits.
+        if self.status() == "stopped" and not every:
             raise NotRunning("container not running")
         if every:
             for pid in self.pids():

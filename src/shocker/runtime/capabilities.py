@@ -41,7 +41,30 @@ def last_capability() -> int:
         return len(CAPABILITY_NAMES) - 1
 
 
-ALL_CAPABILITIES = frozenset(CAPABILITY_NAMES[: last_capability() + 1])
+def bounding_mask() -> int | None:
+    """This process's bounding set (CapBnd in /proc/self/status), or None if unreadable."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapBnd:"):
+                    return int(line.split()[1], 16)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _all_capabilities() -> frozenset[str]:
+    """Every capability the kernel knows and this process may still grant: what
+    --privileged and --cap-add ALL give (containerd and Podman take the same), since a set
+    the engine does not hold makes runc and crun refuse to start the container."""
+    known = CAPABILITY_NAMES[: last_capability() + 1]
+    held = bounding_mask()
+    if held is None:
+        return frozenset(known)
+    return frozenset(name for number, name in enumerate(known) if held & (1 << number))
+
+
+ALL_CAPABILITIES = _all_capabilities()
 
 
 def normalise(name: str) -> str:

@@ -228,7 +228,7 @@ def _join_and_exec(
             args=spec.argv,
             env=tuple(env),
             cwd=spec.cwd,
-            user=User(uid=identity.uid, gid=identity.gid, additional_gids=identity.groups[1:]),
+            user=User(uid=identity.uid, gid=identity.gid, additional_gids=identity.groups),
             capabilities=Capabilities.same(tuple(sorted(names))),
             rlimits=spec.rlimits,
             no_new_privileges=spec.no_new_privileges,

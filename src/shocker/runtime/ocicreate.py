@@ -97,7 +97,7 @@ def create(
             )
         theirs.close()
         try:
-            _handshake(mine, pid, on_created)
+            _handshake(mine, pid, lambda p: _created(p, spec.process, on_created))
         except BaseException:
             _kill(pid)
             raise
@@ -125,6 +125,15 @@ def _enter_pid_namespace(spec: Spec) -> None:
     else:
         with step("create pid namespace"):
             syscalls.unshare(syscalls.CLONE_NEWPID)
+
+
+def _created(pid: int, process: Process | None, on_created: Callable[[int], None]) -> None:
+    """While the init waits: its cgroup, then its oom_score_adj, set from outside as runc
+    sets it (lowering it needs CAP_SYS_RESOURCE, which the init may not keep)."""
+    on_created(pid)
+    if process is not None and process.oom_score_adj is not None:
+        with step("set oom_score_adj"), open(f"/proc/{pid}/oom_score_adj", "w") as f:
+            f.write(str(process.oom_score_adj))
 
 
 def _handshake(channel: Channel, pid: int, on_created: Callable[[int], None]) -> None:

@@ -217,7 +217,8 @@ def _rlimits(item: seq.Rlimits) -> list[str]:
 
 def _user(item: seq.SetUser) -> list[str]:
     groups = ",".join(str(g) for g in dict.fromkeys(item.groups))
-    return [f"--reuid={item.uid}", f"--regid={item.gid}", f"--groups={groups}"]
+    clear = f"--groups={groups}" if groups else "--clear-groups"
+    return [f"--reuid={item.uid}", f"--regid={item.gid}", clear]
 
 
 def _capability_list(names: frozenset[str]) -> str:

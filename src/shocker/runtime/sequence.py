@@ -171,7 +171,8 @@ def process_steps(
         steps.append(LoadSeccomp(seccomp))
         seccomp = None
     user = process.user
-    steps.append(SetUser(user.uid, user.gid, (user.gid, *user.additional_gids), user.umask))
+    # The supplementary groups are additionalGids, exactly (runc and crun set no others).
+    steps.append(SetUser(user.uid, user.gid, user.additional_gids, user.umask))
     caps = process.capabilities
     if caps is not None:
         steps.append(

@@ -31,6 +31,19 @@ def test_same_confinement_and_exit_code(
     assert code.rc == 7
 
 
+def test_privileged_is_the_same_under_another_runtime(
+    shocker: Shocker, busybox_id: str, other_runtime: str
+) -> None:
+    """Every capability the engine holds, and a device cgroup that allows every node."""
+    script = f"{STATUS}; cat /sys/fs/cgroup/devices/devices.list"
+    ours = shocker("run", "--rm", "--privileged", busybox_id, "sh", "-c", script).check().out
+    theirs = shocker(
+        "run", "--rm", "--privileged", "--runtime", other_runtime, busybox_id, "sh", "-c", script
+    )  # fmt: skip
+    assert theirs.check().out == ours
+    assert ours.endswith("Seccomp:\t0\na *:* rwm\n")
+
+
 def test_detached_logs_exec_stop_and_network(
     shocker: Shocker, busybox_id: str, other_runtime: str, tmp_path: Path
 ) -> None:

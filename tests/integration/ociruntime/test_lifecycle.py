@@ -163,3 +163,39 @@ def test_signal_reaches_the_init(
     finally:
         _run(runtime, root, "delete", "--force", cid)
         _reap(pid)
+
+
+def _written(path: Path) -> str:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        text = path.read_text().strip() if path.exists() else ""
+        if text:
+            return text
+        time.sleep(0.05)
+    raise AssertionError(f"{path} was not written")
+
+
+def test_kill_all_reaches_what_outlives_the_init(
+    runtime: str, bundle: Path, tmp_path: Path, subreaper: None
+) -> None:
+    """Without a pid namespace of its own, a container's processes outlive its init:
+    containerd then sends `kill --all ID KILL` to the stopped container, which must reach them."""
+    config = json.loads((bundle / "config.json").read_text())
+    namespaces = config["linux"]["namespaces"]
+    config["linux"]["namespaces"] = [n for n in namespaces if n["type"] != "pid"]
+    config["process"]["args"] = ["sh", "-c", "sleep 300 & echo $! > /child; exit 0"]
+    (bundle / "config.json").write_text(json.dumps(config))
+    root, cid = tmp_path / "state", "c" + secrets.token_hex(3)
+    assert _run(runtime, root, "create", "--bundle", str(bundle), cid).returncode == 0
+    pid = int(_state(runtime, root, cid)["pid"])  # type: ignore[call-overload]
+    try:
+        assert _run(runtime, root, "start", cid).returncode == 0
+        _reap(pid)
+        child = int(_written(bundle / "rootfs" / "child"))
+        assert _state(runtime, root, cid)["status"] == "stopped"
+        killed = _run(runtime, root, "kill", "--all", cid, "KILL")
+        assert killed.returncode == 0, killed.stderr
+        _, status = os.waitpid(child, 0)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == 9
+    finally:
+        _run(runtime, root, "delete", "--force", cid)

@@ -63,7 +63,7 @@ def container(
             )
         ),
         cwd=cwd,
-        user=rs.User(uid=identity.uid, gid=identity.gid, additional_gids=identity.groups[1:]),
+        user=rs.User(uid=identity.uid, gid=identity.gid, additional_gids=identity.groups),
         terminal=tty,
         capabilities=rs.Capabilities.same(tuple(sorted(names))),
         rlimits=rlimits,

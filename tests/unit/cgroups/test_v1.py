@@ -77,6 +77,13 @@ def test_create_writes_every_limit_into_its_hierarchy(root: Path) -> None:
     assert cgroup.path_description == "shocker/c1"
 
 
+@pytest.mark.parametrize(("swap", "memsw"), [(128 * 2**20, str(128 * 2**20)), (-1, "-1")])
+def test_a_swap_limit_is_the_memsw_limit(root: Path, swap: int, memsw: str) -> None:
+    limits = Limits(memory_bytes=64 * 2**20, memory_swap_bytes=swap)
+    V1Driver(root).create("shocker", "c1", limits)
+    assert (root / "memory/shocker/c1/memory.memsw.limit_in_bytes").read_text() == memsw
+
+
 def test_without_swap_accounting_no_memsw_limit_is_written(root: Path) -> None:
     (root / "memory" / "memory.memsw.limit_in_bytes").unlink()
     V1Driver(root).create("shocker", "c1", LIMITS)

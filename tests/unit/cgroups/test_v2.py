@@ -111,6 +111,18 @@ def test_swap_is_capped_at_zero_where_swap_accounting_exists(root: Path) -> None
     assert (leaf / "memory.swap.max").read_text() == "0"
 
 
+@pytest.mark.parametrize(("swap", "swap_max"), [(96 * 2**20, str(32 * 2**20)), (-1, "max")])
+def test_swap_is_what_the_memory_and_swap_limit_leaves(
+    root: Path, swap: int, swap_max: str
+) -> None:
+    leaf = root / "shocker/c1"
+    leaf.mkdir(parents=True)
+    (leaf / "memory.swap.max").write_text("max\n")
+    limits = Limits(memory_bytes=64 * 2**20, memory_swap_bytes=swap)
+    V2Driver(root).create("shocker", "c1", limits)
+    assert (leaf / "memory.swap.max").read_text() == swap_max
+
+
 @pytest.mark.parametrize(
     ("events", "killed"),
     [

@@ -62,7 +62,7 @@ def test_the_filesystem_comes_first_then_the_hardening() -> None:
     assert hidden.steps[0] == Mask("/proc/asound")
     assert hidden.steps[-1] == ReadOnly("/proc/sysrq-trigger")
     user = next(s for s in steps if isinstance(s, sequence.SetUser))
-    assert user.groups == (100, 10)
+    assert user.groups == (10,)
 
 
 def test_privileged_keeps_every_capability_and_hides_nothing() -> None:

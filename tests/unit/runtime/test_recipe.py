@@ -62,7 +62,7 @@ def test_each_step_in_the_sequence_order() -> None:
         "  # sysctl -w net.ipv4.ip_unprivileged_port_start=0",
         "prlimit --pid $$ --nofile=1024:2048",
         "cd /work",
-        "exec setpriv --reuid=1000 --regid=100 --groups=100,10"
+        "exec setpriv --reuid=1000 --regid=100 --groups=10"
         " --bounding-set=-all,+chown,+kill --inh-caps=-all --ambient-caps=-all"
         " --no-new-privs -- env -i PATH=/bin sh -c 'echo hi'",
     ]

@@ -54,7 +54,7 @@ def test_init_order() -> None:
         "Execute",
     ]
     assert steps[-2] == sequence.LoadSeccomp(b"\0" * 8)
-    assert steps[9] == sequence.SetUser(1000, 100, (100, 10))
+    assert steps[9] == sequence.SetUser(1000, 100, (10,))
 
 
 def test_exec_runs_the_same_process_steps() -> None:

@@ -1,0 +1,84 @@
+"""The spec's process as the runtime sets it up (`run` on a bundle from `runc spec`), each
+test against shocker-runtime and runc."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.integration.ociruntime.conftest import SHOCKER_RUNTIME
+
+
+def _run_in(runtime: str, bundle: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    root, cid = tmp_path / "state", "p" + secrets.token_hex(3)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        result = subprocess.run(
+            [runtime, "--root", str(root), "run", "--bundle", str(bundle), cid],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=60, check=False,
+        )  # fmt: skip
+        subprocess.run([runtime, "--root", str(root), "delete", "--force", cid], check=False)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(result.args, result.returncode, out.read(), err.read())
+
+
+def _process(bundle: Path, **process: object) -> None:
+    config = json.loads((bundle / "config.json").read_text())
+    config["process"].update(process)
+    (bundle / "config.json").write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize(
+    ("user", "groups"),
+    [
+        ({"uid": 0, "gid": 0}, ""),
+        ({"uid": 1000, "gid": 1000}, ""),
+        ({"uid": 1000, "gid": 1000, "additionalGids": [5, 6]}, "5 6"),
+    ],
+)
+def test_supplementary_groups_are_the_additional_gids(
+    runtime: str, bundle: Path, tmp_path: Path, user: dict[str, object], groups: str
+) -> None:
+    _process(bundle, user=user, args=["sh", "-c", "grep '^Groups:' /proc/self/status"])
+    result = _run_in(runtime, bundle, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split(":", 1)[1].strip() == groups
+
+
+def test_oom_score_adj(runtime: str, bundle: Path, tmp_path: Path) -> None:
+    # Raised, not lowered: lowering needs CAP_SYS_RESOURCE, which a test host may lack.
+    _process(bundle, oomScoreAdj=500, args=["cat", "/proc/self/oom_score_adj"])
+    result = _run_in(runtime, bundle, tmp_path)
+    assert (result.returncode, result.stdout) == (0, "500\n"), result.stderr
+
+
+def _resources(bundle: Path, **resources: object) -> None:
+    config = json.loads((bundle / "config.json").read_text())
+    config["linux"].setdefault("resources", {}).update(resources)
+    (bundle / "config.json").write_text(json.dumps(config))
+
+
+def test_memory_swap_is_the_memory_and_swap_limit(
+    runtime: str, bundle: Path, tmp_path: Path
+) -> None:
+    memsw = "memory/memory.memsw.limit_in_bytes"
+    if not (Path("/sys/fs/cgroup") / memsw).exists():
+        pytest.skip("no cgroup v1 swap accounting on this host")
+    _resources(bundle, memory={"limit": 32 * 2**20, "swap": 64 * 2**20})
+    _process(bundle, args=["cat", f"/sys/fs/cgroup/{memsw}"])
+    result = _run_in(runtime, bundle, tmp_path)
+    assert (result.returncode, result.stdout) == (0, f"{64 * 2**20}\n"), result.stderr
+
+
+@pytest.mark.parametrize("field", ["reservation", "swappiness", "disableOOMKiller"])
+def test_memory_fields_not_honoured_are_refused(bundle: Path, tmp_path: Path, field: str) -> None:
+    value = True if field == "disableOOMKiller" else 10
+    _resources(bundle, memory={"limit": 32 * 2**20, field: value})
+    result = _run_in(SHOCKER_RUNTIME, bundle, tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == f"linux.resources.memory.{field} is not supported by this runtime\n"
