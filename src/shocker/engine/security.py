@@ -6,8 +6,7 @@ for every start and exec.
 
 from __future__ import annotations
 
-import json
-
+from shocker import leanjson
 from shocker.errors import UsageError
 from shocker.record import record
 from shocker.static import TYPE_CHECKING
@@ -72,7 +71,7 @@ def seccomp_for(
 def save_seccomp(directory: Path, seccomp: Seccomp) -> None:
     from shocker.store.atomic import write_bytes_atomic
 
-    text = json.dumps(seccomp.to_json(), separators=(",", ":"))
+    text = leanjson.dumps(seccomp.to_json(), separators=(",", ":"))
     write_bytes_atomic(directory / SECCOMP_FILE, text.encode(), durable=False)
 
 
@@ -83,7 +82,7 @@ def load_seccomp(directory: Path) -> Seccomp:
     path = directory / SECCOMP_FILE
     try:
         with open(path, "rb") as f:
-            data = json.loads(f.read())
+            data = leanjson.loads(f.read())
     except (OSError, ValueError) as error:
         raise StorageError(f"cannot read the container's seccomp profile {path}: {error}") from None
     return Seccomp.from_json(data, str(path))
