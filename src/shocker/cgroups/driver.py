@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import signal
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from shocker.cgroups.limits import Limits
 from shocker.errors import CgroupError
+from shocker.leancontext import suppress
 from shocker.static import TYPE_CHECKING
 
 # The interfaces exist for the type checker only: typing costs ~3 ms at start-up.
@@ -145,7 +145,7 @@ def kill_procs(procs: Iterable[Path]) -> None:
         if not fresh:
             return
         for pid in fresh:
-            with contextlib.suppress(ProcessLookupError):
+            with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         killed |= fresh
 

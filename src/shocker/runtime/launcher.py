@@ -11,9 +11,9 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure, ShockerError
+from shocker.leancontext import nullcontext
 from shocker.runtime import sync, terminal
 from shocker.runtime.pid1 import deliver
 from shocker.runtime.signals import Forwarder

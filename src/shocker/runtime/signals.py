@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
+from shocker.leancontext import contextmanager
 from shocker.linux.proc import is_alive
 
 FORWARDED_SIGNALS = (

@@ -6,13 +6,13 @@ It runs in its own session so it outlives the `shocker run` that forked it.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import signal
 from collections.abc import Callable
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
+from shocker.leancontext import suppress
 from shocker.linux import syscalls
 from shocker.linux.proc import hold_lock
 from shocker.record import record
@@ -377,7 +377,7 @@ def _fail_with(container: _Container, kind: str, text: str) -> NoReturn:
 
 
 def _kill(container: _Container) -> None:
-    with contextlib.suppress(ProcessLookupError):
+    with suppress(ProcessLookupError):
         os.kill(container.pid, signal.SIGKILL)
     _reap(container.pid)
 

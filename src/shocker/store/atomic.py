@@ -5,11 +5,11 @@ from __future__ import annotations
 import fcntl
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from shocker import leanjson
 from shocker.errors import StorageError
+from shocker.leancontext import contextmanager
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:

@@ -12,9 +12,12 @@ from pathlib import Path
 from tests.support.shocker import Shocker, cli_command
 
 # Heavy for a start: argument parsing, typing, process and thread machinery, archives and
-# compression, hashing, TLS/HTTP, logging, the libraries of other subsystems.
+# compression, hashing, TLS/HTTP, logging, the libraries of other subsystems; json,
+# contextlib and importlib, which shocker.leanjson, shocker.leancontext and __import__ do
+# without.
 HEAVY = frozenset(
     {
+        "json", "contextlib", "importlib",
         "argparse", "gettext", "locale", "typing", "dataclasses", "inspect", "ast",
         "subprocess", "threading", "selectors", "concurrent.futures", "asyncio", "socket",
         "shutil", "tempfile", "random", "tarfile", "gzip", "zlib", "bz2", "lzma", "hashlib",
