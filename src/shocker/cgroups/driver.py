@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,6 +15,7 @@ from shocker.static import TYPE_CHECKING
 
 # The interfaces exist for the type checker only: typing costs ~3 ms at start-up.
 if TYPE_CHECKING:
+    import signal
     from typing import Protocol
 
     from shocker.cgroups.usage import CgroupUsage
@@ -58,6 +58,8 @@ if TYPE_CHECKING:
         def create(self, parent: str, name: str, limits: Limits) -> Cgroup: ...
 
         def open(self, parent: str, name: str) -> Cgroup: ...
+else:
+    import _signal as signal  # signal's C part, without its enums: see shocker.static
 
 
 def check_names(parent: str, name: str) -> None:

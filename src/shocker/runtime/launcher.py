@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -23,8 +22,12 @@ from shocker.runtime.sync import Channel
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import signal
+
     from shocker.oci.runtime_spec import Spec
     from shocker.runtime.hostside import HostSide
+else:
+    import _signal as signal  # signal's C part, without its enums: see shocker.static
 
 
 def start(

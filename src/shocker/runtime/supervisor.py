@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import os
-import signal
 from collections.abc import Callable
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
@@ -24,11 +23,14 @@ from shocker.runtime.sync import Channel
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import signal
     from typing import NoReturn
 
     from shocker.oci.runtime_spec import Spec
     from shocker.runtime.foreign import ForeignRuntime
     from shocker.runtime.hostside import HostSide
+else:
+    import _signal as signal  # signal's C part, without its enums: see shocker.static
 
 
 @record(frozen=True)

@@ -13,11 +13,11 @@ from tests.support.shocker import Shocker, cli_command
 
 # Heavy for a start: argument parsing, typing, process and thread machinery, archives and
 # compression, hashing, TLS/HTTP, logging, the libraries of other subsystems; json,
-# contextlib and importlib, which shocker.leanjson, shocker.leancontext and __import__ do
-# without.
+# contextlib, importlib and signal, which shocker.leanjson, shocker.leancontext, __import__
+# and _signal (shocker.static) do without.
 HEAVY = frozenset(
     {
-        "json", "contextlib", "importlib",
+        "json", "contextlib", "importlib", "signal",
         "argparse", "gettext", "locale", "typing", "dataclasses", "inspect", "ast",
         "subprocess", "threading", "selectors", "concurrent.futures", "asyncio", "socket",
         "shutil", "tempfile", "random", "tarfile", "gzip", "zlib", "bz2", "lzma", "hashlib",
