@@ -109,6 +109,7 @@ class Tools:
     podman_env: dict[str, str]
     podman_net: str | None
     bundle: Path | None
+    baseline: Path | None = None  # another installed shocker, timed in the same rounds
 
     def shocker(self, *args: str) -> list[str]:
         return [str(self.cli), *args]
@@ -161,6 +162,11 @@ def start_to_exit(tools: Tools, rounds: int, figures: Figures) -> None:
             tools.shocker("run", "--rm", "--network", "none", "--security-opt",
                           "seccomp=unconfined", "busybox", "true"), tools.env)),
     ]  # fmt: skip
+    if tools.baseline:
+        baseline = str(tools.baseline)
+        cases.append(("baseline run --rm --network none", lambda _: timed(
+            [baseline, "run", "--rm", "--network", "none", "busybox", "true"],
+            tools.env)))  # fmt: skip
     if tools.podman:
         podman = tools.podman
         cases.append(("podman run --rm --network none", lambda _: timed(
@@ -228,6 +234,11 @@ def detached(tools: Tools, rounds: int, figures: Figures) -> None:
                 for _ in range(ps_rounds):
                     figures.add("shocker ps (50 running)", timed(tools.shocker("ps"), tools.env))
             tools.run_shocker("rm", "-f", *ids)
+            if tools.baseline and network == "none":
+                argv = [str(tools.baseline), *argv[1:]]
+                elapsed, ids = concurrently([argv] * CONCURRENT, tools.env)
+                figures.add("baseline 50x run -d (none)", elapsed)
+                tools.run_shocker("rm", "-f", *ids)
         if tools.podman:
             argv = [*tools.podman, "run", "-d", "--network", "none", tools.podman_image,
                     "sleep", "60"]  # fmt: skip
@@ -464,6 +475,18 @@ def goals(figures: Figures) -> list[Figure]:
         at_most_s=2.0,
     )
     add(
+        "run --rm --network none vs baseline",
+        "shocker run --rm --network none",
+        "baseline",
+        "baseline run --rm --network none",
+    )
+    add(
+        "50 concurrent run -d (none) vs baseline",
+        "shocker 50x run -d (none)",
+        "baseline",
+        "baseline 50x run -d (none)",
+    )
+    add(
         f"commit of {COMMIT_MB} MB",
         f"shocker commit ({COMMIT_MB} MB changed)",
         "podman",
@@ -487,6 +510,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--cli", type=Path, help="an installed shocker (default: install one)")
+    parser.add_argument(
+        "--baseline", type=Path, help="another installed shocker, timed beside it in each round"
+    )
     parser.add_argument("--skip-podman", action="store_true")
     parser.add_argument("--skip-crun", action="store_true")
     parser.add_argument("--skip-thousand", action="store_true", help="no ps over 1,000")
@@ -507,7 +533,7 @@ def main() -> int:
                 "SHOCKER_CHAIN_PREFIX": f"SHKB{TAG.upper()}",
                 "SHOCKER_CGROUP_PARENT": f"shocker-bench-{TAG}",
             }
-            tools = Tools(w, cli, env, podman, penv, None, None)
+            tools = Tools(w, cli, env, podman, penv, None, None, args.baseline)
             try:
                 image_id = tools.run_shocker("pull", "busybox").split()[-1]
                 if have_crun:

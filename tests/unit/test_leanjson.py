@@ -25,6 +25,16 @@ def test_dumps_is_json_dumps(value: object) -> None:
 
 
 @given(values)
+def test_dumps_sorts_keys_and_takes_separators_as_json_dumps(value: object) -> None:
+    assert leanjson.dumps(value, indent=1, sort_keys=True) == json.dumps(
+        value, indent=1, sort_keys=True
+    )
+    compact = (",", ":")
+    assert leanjson.dumps(value, separators=compact) == json.dumps(value, separators=compact)
+    assert leanjson.dumps(value, sort_keys=True) == json.dumps(value, sort_keys=True)
+
+
+@given(values)
 def test_loads_reads_what_json_wrote(value: object) -> None:
     assert leanjson.loads(json.dumps(value, indent=1)) == value
     assert leanjson.loads(json.dumps(value).encode()) == value

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import signal
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 from shocker.cgroups.limits import Limits
 from shocker.errors import CgroupError
+from shocker.leancontext import suppress
 from shocker.static import TYPE_CHECKING
 
 # The interfaces exist for the type checker only: typing costs ~3 ms at start-up.
 if TYPE_CHECKING:
+    import signal
     from typing import Protocol
 
     from shocker.cgroups.usage import CgroupUsage
@@ -58,6 +58,8 @@ if TYPE_CHECKING:
         def create(self, parent: str, name: str, limits: Limits) -> Cgroup: ...
 
         def open(self, parent: str, name: str) -> Cgroup: ...
+else:
+    import _signal as signal  # signal's C part, without its enums: see shocker.static
 
 
 def check_names(parent: str, name: str) -> None:
@@ -145,7 +147,7 @@ def kill_procs(procs: Iterable[Path]) -> None:
         if not fresh:
             return
         for pid in fresh:
-            with contextlib.suppress(ProcessLookupError):
+            with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         killed |= fresh
 

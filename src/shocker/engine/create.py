@@ -117,7 +117,9 @@ def container_config(
         if options.runtime:
             raise UsageError("--init is not supported with --runtime")
         init_program()  # missing: one line now, not a container that cannot start
-    seccomp = seccomp_for(security, capabilities, privileged=options.privileged)
+    seccomp = seccomp_for(
+        security, capabilities, privileged=options.privileged, cache=store.layout.seccomp_cache
+    )
     config = ContainerConfig(
         argv=tuple(argv),
         env=tuple(env),

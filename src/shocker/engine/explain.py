@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from shocker.engine.options import RunOptions
     from shocker.network.config import NetworkConfig
     from shocker.oci import runtime_spec as rs
+    from shocker.runtime.plan import CgroupFs
     from shocker.settings import Settings
     from shocker.store.container_config import ContainerConfig
     from shocker.store.containers import ContainerRecord
@@ -54,7 +55,6 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
     from shocker.record import replace
     from shocker.runtime import recipe, sequence
     from shocker.runtime.plan import mount_plan
-    from shocker.runtime.rootfs import host_cgroup_filesystems
     from shocker.store.containers import ContainerRecord
     from shocker.store.ids import new_id
 
@@ -92,9 +92,11 @@ def explain(store: Store, settings: Settings, options: RunOptions) -> str:
     )
     cgroup_lines, binds = _cgroup(settings, container_id, config)
     rootfs = str(layout.container_rootfs(container_id))
-    # /sys/fs/cgroup as shocker's own runtime makes it: the host's hierarchies mounted
-    # again in the container's cgroup namespace (shocker-runtime binds them instead).
-    steps = mount_plan(spec, binds, host_cgroup_filesystems())
+    # /sys/fs/cgroup as shocker's own runtime makes it: each of the host's hierarchies bound
+    # at the container's cgroup in it (shocker-runtime binds only the container's own).
+    steps = mount_plan(
+        spec, binds, _cgroup_filesystems(settings, binds, f"/{parent}/{container_id}")
+    )
     plan = sequence.init_steps(spec, rootfs, steps, b"" if spec.linux.seccomp else None)
     note = ""
     if spec.linux.seccomp is not None:
@@ -182,6 +184,24 @@ def _cgroup(
         )
     lines += [f"echo $$ > {q(str(d / 'cgroup.procs'))}" for d in directories]
     return lines, binds
+
+
+def _cgroup_filesystems(
+    settings: Settings, binds: list[tuple[str, str]], cgroup: str
+) -> list[CgroupFs]:
+    """The host's /sys/fs/cgroup as `run` shows it: the container's `cgroup` as the root of
+    the hierarchies it joins (`binds`, as _cgroup gives them), this process's in the rest."""
+    from shocker.runtime.plan import CgroupFs
+    from shocker.runtime.rootfs import host_cgroup_filesystems, own_cgroups
+
+    v2 = str(settings.cgroup_root).removeprefix("/sys/fs/cgroup").strip("/")
+    joined = {v2 if t == "/sys/fs/cgroup" else t.removeprefix("/sys/fs/cgroup/") for t, _ in binds}
+    return [
+        CgroupFs(fs.path, fs.fstype, fs.data, cgroup if fs.path in joined else fs.cgroup)
+        if fs.fstype in ("cgroup", "cgroup2")
+        else fs
+        for fs in host_cgroup_filesystems(own_cgroups())
+    ]
 
 
 def _hierarchy(root: Path, directory: Path) -> str:

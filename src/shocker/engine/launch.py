@@ -7,7 +7,6 @@ callbacks; the callbacks are where cgroups, network and the store meet.
 from __future__ import annotations
 
 import os
-import signal
 
 from shocker.engine.create import now
 from shocker.engine.teardown import teardown, teardown_and_record, warn
@@ -18,6 +17,7 @@ from shocker.store.containers import LIVENESS_LOCK, Status
 from shocker.store.exitnote import ExitNote
 
 if TYPE_CHECKING:
+    import signal
     from collections.abc import Callable
     from ipaddress import IPv4Address
     from pathlib import Path
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from shocker.store.container_config import ContainerConfig, PublishedPort
     from shocker.store.containers import ContainerRecord
     from shocker.store.store import Store
+else:
+    import _signal as signal  # signal's C part, without its enums: see shocker.static
 
 
 @record_class(frozen=True)
@@ -464,10 +466,10 @@ def stop_signal_number(name: str | None) -> int | None:
     text = name.upper()
     if text.isdigit():
         return int(text)
-    try:
-        return int(signal.Signals[text if text.startswith("SIG") else "SIG" + text])
-    except KeyError:
-        return None
+    # The names signal.Signals holds: SIGxxx, not the SIG_DFL-like constants.
+    text = text if text.startswith("SIG") else "SIG" + text
+    number = getattr(signal, text, None) if not text.startswith("SIG_") else None
+    return number if isinstance(number, int) else None
 
 
 def _mounts(store: Store, record: ContainerRecord, network: PreparedNetwork) -> list[rs.Mount]:

@@ -8,9 +8,8 @@ stderr.
 
 from __future__ import annotations
 
-import contextlib
-
 from shocker.errors import ShockerError
+from shocker.leancontext import suppress
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -56,7 +55,7 @@ def teardown_and_record(store: Store, settings: Settings, container_id: str) -> 
         record.teardown_errors = failures
 
     # Removed meanwhile: then the warning is all that is left of it.
-    with contextlib.suppress(ShockerError):
+    with suppress(ShockerError):
         store.containers.update(container_id, keep)
     warn(container_id, failures)
     return failures

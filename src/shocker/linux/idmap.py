@@ -11,12 +11,12 @@ btrfs since 5.15), which the stdlib lacks, so it goes through ctypes.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import os
 from collections.abc import Iterator, Sequence
 
+from shocker.leancontext import contextmanager
 from shocker.linux import syscalls
 
 # (first id inside, first id on the host, count), one line of /proc/PID/uid_map each.
@@ -191,7 +191,7 @@ def idmapped_bind(path: str, userns_fd: int, target: str | None = None) -> None:
         os.close(tree)
 
 
-@contextlib.contextmanager
+@contextmanager
 def filesystem_ids(uid: int, gid: int) -> Iterator[None]:
     """Create files as host uid/gid (setfsuid(2)): the host's root has no id on an idmapped
     mount, so it must create there as the id container root has (EOVERFLOW otherwise).

@@ -3,8 +3,7 @@ fields shocker runs containers from, plus a minimal valid config for imported im
 
 from __future__ import annotations
 
-import json
-
+from shocker import leanjson
 from shocker.errors import RegistryError
 from shocker.oci.digest import validate_digest
 from shocker.oci.platform import host_platform
@@ -68,11 +67,10 @@ class ImageConfig:
     @classmethod
     def from_json(cls, data: bytes | dict[str, Any]) -> ImageConfig:
         """Parse a config blob (or its decoded dict); RegistryError when malformed."""
-        if isinstance(data, dict):
-            raw = data
-        else:
+        raw: object = data
+        if not isinstance(data, dict):
             try:
-                raw = json.loads(data)
+                raw = leanjson.loads(data)
             except (ValueError, UnicodeDecodeError) as exc:
                 raise RegistryError(f"invalid image config: not JSON ({exc})") from None
         if not isinstance(raw, dict):
@@ -127,7 +125,8 @@ def with_history(
 ) -> dict[str, Any]:
     """`config` (a copy) with one more history entry and, unless `empty_layer`, `diff_ids`
     as rootfs.diff_ids (the layers below plus the new one, in order)."""
-    result: dict[str, Any] = json.loads(json.dumps(config))
+    result = leanjson.loads(leanjson.dumps(config))
+    assert isinstance(result, dict)
     entry: dict[str, Any] = {"created": created, "created_by": created_by}
     if comment:
         entry["comment"] = comment

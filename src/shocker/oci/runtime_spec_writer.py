@@ -3,8 +3,7 @@ unset so the document reads like runc's."""
 
 from __future__ import annotations
 
-import json
-
+from shocker import leanjson
 from shocker.oci.runtime_spec import (
     IdMapping,
     Linux,
@@ -146,5 +145,6 @@ def to_json(spec: Spec) -> dict[str, Any]:
 
 def dumps(spec: Spec) -> str:
     # Compact: every start writes one, and json's C encoder does not indent (with indent=2
-    # the text of a default container took 0.35 ms instead of 0.07).
-    return json.dumps(to_json(spec), separators=(",", ":")) + "\n"
+    # the text of a default container took 0.35 ms instead of 0.07); leanjson's printer is
+    # that encoder without the json package (shocker.leanjson).
+    return leanjson.dumps(to_json(spec), separators=(",", ":")) + "\n"

@@ -9,7 +9,6 @@ sub-architectures. Resolution keeps the rules whose conditions hold, as moby's s
 
 from __future__ import annotations
 
-import json
 import os
 
 from shocker.errors import UsageError
@@ -145,6 +144,8 @@ def _holds(condition: Condition, held: frozenset[str], host: Host, *, every: boo
 
 def load_profile(path: str) -> Profile:
     """Read a Docker-format profile; one UsageError naming the file for anything wrong."""
+    import json  # a user's profile only: `run` with the default one needs no json (and re)
+
     try:
         with open(path, "rb") as f:
             text = f.read()

@@ -4,14 +4,13 @@ executor), with the same I/O and tty rules."""
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import sys
-from contextlib import nullcontext
 from pathlib import Path
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
+from shocker.leancontext import nullcontext, suppress
 from shocker.linux import sealedexec, syscalls
 from shocker.oci.runtime_spec import Capabilities, Process, Rlimit, User
 from shocker.oci.seccomp import Seccomp
@@ -155,7 +154,7 @@ def _attend(
     """Forward signals (and with a tty: relay it, raw mode, window size) until it exits."""
 
     def send(signum: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
+        with suppress(ProcessLookupError):
             os.kill(child, signum)
 
     if master is None:

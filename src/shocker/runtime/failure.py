@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
+from shocker.leancontext import contextmanager
 
 
 @contextmanager

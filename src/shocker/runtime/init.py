@@ -66,6 +66,10 @@ def _start(
     kind, _, _ = sync.receive(channel)
     if kind != sync.GO:
         os._exit(EXIT_ENGINE)  # the start was abandoned; nobody waits for a reason
+    # The host's paths of our cgroups, read before a new cgroup namespace hides them:
+    # /sys/fs/cgroup shows them (plan.cgroup_steps binds them there).
+    cgroupns = spec.linux.namespace("cgroup")
+    own_cgroups = rootfs.own_cgroups() if cgroupns is not None and not cgroupns.path else None
     # Now that the launcher has put us in the container's cgroup: that becomes the root of
     # every hierarchy we see (cgroup_namespaces(7)).
     join_namespaces(spec, None, ("cgroup",))
@@ -83,8 +87,8 @@ def _start(
     # an idmapped bind: the image's files keep their owners inside, the store is unchanged.
     owner = root_owner(spec)
     idmapped = rootfs.IdMappedRoot(userns, owner) if owner is not None and userns >= 0 else None
-    # /sys/fs/cgroup: the host's hierarchies mounted again in the cgroup namespace.
-    mounts = mount_plan(spec, cgroup_filesystems=rootfs.host_cgroup_filesystems())
+    # /sys/fs/cgroup: the host's hierarchies, each at the container's cgroup in it.
+    mounts = mount_plan(spec, cgroup_filesystems=rootfs.host_cgroup_filesystems(own_cgroups))
     steps = sequence.init_steps(
         spec,
         spec.root.path,

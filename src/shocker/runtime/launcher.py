@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import gc
 import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure, ShockerError
+from shocker.leancontext import nullcontext
 from shocker.runtime import sync, terminal
 from shocker.runtime.pid1 import deliver
 from shocker.runtime.signals import Forwarder
@@ -23,8 +22,12 @@ from shocker.runtime.sync import Channel
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import signal
+
     from shocker.oci.runtime_spec import Spec
     from shocker.runtime.hostside import HostSide
+else:
+    import _signal as signal  # signal's C part, without its enums: see shocker.static
 
 
 def start(

@@ -78,11 +78,12 @@ class ReadOnly:
 
 @record(frozen=True)
 class CgroupFs:
-    """One filesystem of the host's /sys/fs/cgroup, to mount again inside."""
+    """One filesystem of the host's /sys/fs/cgroup, to show inside."""
 
     path: str  # below /sys/fs/cgroup ("" for the directory itself)
     fstype: str  # tmpfs, cgroup, cgroup2, or "link" (a symlink such as cpu -> cpu,cpuacct)
     data: str | None = None  # a v1 hierarchy's controllers; a link's target
+    cgroup: str = "/"  # a hierarchy's: the container's cgroup in it, shown as its root
 
 
 Step = MountStep | RemountReadonly | Remount | DeviceNode | Symlink
@@ -102,7 +103,14 @@ _HARDENED = MS_NOSUID | MS_NODEV | MS_NOEXEC
 
 
 def cgroup_steps(filesystems: Sequence[CgroupFs], *, writable: bool) -> list[Step]:
-    """/sys/fs/cgroup read-only (every mount there, as Docker), writable when privileged."""
+    """/sys/fs/cgroup read-only (every mount there, as Docker), writable when privileged.
+
+    Each hierarchy is the bind of the container's cgroup directory in the host's mount of
+    it, which is what a new mount of the hierarchy in the container's cgroup namespace
+    shows. Not a new mount: mounting a v1 hierarchy takes the kernel's cgroup_mutex, which
+    a cgroup migration holds through an RCU grace period, so concurrent starts queue on it
+    (20 concurrent `run --rm`, strace -T: up to 60 ms for one mount, 7.7 ms per start for
+    the ten; a bind 0.19 ms on average)."""
     flags = _HARDENED if writable else _HARDENED | MS_RDONLY
     steps: list[Step] = []
     top = None
@@ -115,7 +123,9 @@ def cgroup_steps(filesystems: Sequence[CgroupFs], *, writable: bool) -> list[Ste
             steps.append(MountStep("tmpfs", target, "tmpfs", _HARDENED, "mode=755"))
             top = target
         else:
-            steps.append(MountStep(fs.fstype, target, fs.fstype, flags, fs.data))
+            source = target + fs.cgroup.rstrip("/")
+            steps.append(MountStep(source, target, None, MS_BIND, is_bind=True))
+            steps.append(Remount(target, flags))
     if top is not None and not writable:
         steps.append(RemountReadonly(top))
     return steps

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import stat
 from pathlib import Path
 
@@ -18,7 +17,10 @@ from shocker.runtime.users import Identity, resolve_user
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import signal
     from typing import NoReturn
+else:
+    import _signal as signal  # signal's C part, without its enums: see shocker.static
 
 
 def reset_signals() -> None:

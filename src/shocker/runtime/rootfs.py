@@ -105,10 +105,24 @@ def bind_idmapped(rootfs: str, userns_fd: int, target: str | None = None) -> Non
         ) from None
 
 
-def host_cgroup_filesystems() -> list[CgroupFs]:
+def own_cgroups() -> dict[str, str]:
+    """This process's cgroup in each hierarchy, by the controllers /proc/self/cgroup names
+    it with ("cpu,cpuacct", "name=systemd"; "" for cgroup2), as its cgroup namespace shows
+    them: read before entering a new one, they are the host's paths."""
+    own: dict[str, str] = {}
+    with open("/proc/self/cgroup") as f:
+        for line in f.read().splitlines():
+            _, controllers, path = line.split(":", 2)
+            own[controllers] = path
+    return own
+
+
+def host_cgroup_filesystems(own: dict[str, str] | None = None) -> list[CgroupFs]:
     """The filesystems mounted at and directly below /sys/fs/cgroup (proc(5), mountinfo),
-    and the symlinks beside them; a v1 hierarchy keeps the options that name it."""
+    and the symlinks beside them; a v1 hierarchy keeps the options that name it. `own`
+    (own_cgroups()): each hierarchy's cgroup to show as its root; none: the whole of it."""
     found: dict[str, CgroupFs] = {}
+    own = own or {}
     base = "/sys/fs/cgroup"
     with open("/proc/self/mountinfo") as f:
         lines = f.read().splitlines()
@@ -122,10 +136,15 @@ def host_cgroup_filesystems() -> list[CgroupFs]:
         if "/" in relative or kind not in ("tmpfs", "cgroup", "cgroup2"):
             continue
         data = None
+        cgroup = own.get("", "/") if kind == "cgroup2" else "/"
         if kind == "cgroup":
             kept = [o for o in options.split(",") if o not in ("rw", "ro")]
             data = ",".join(o for o in kept if not o.startswith("release_agent="))
-        found[relative] = CgroupFs(relative, kind, data)
+            names = set(kept)
+            for controllers, path in own.items():
+                if controllers and names.issuperset(controllers.split(",")):
+                    cgroup = path
+        found[relative] = CgroupFs(relative, kind, data, cgroup)
     if found.get("", CgroupFs("", "")).fstype == "tmpfs":
         with os.scandir(base) as entries:
             for entry in entries:

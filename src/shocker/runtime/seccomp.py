@@ -9,10 +9,10 @@ does, so one profile serves old and new kernels.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
+from shocker import leanjson
 from shocker.errors import RuntimeFailure
 from shocker.linux.seccomp import kernel_identity, libseccomp_version
 from shocker.oci.seccomp import EPERM, Seccomp, SeccompSyscall
@@ -43,7 +43,7 @@ def cache_key(seccomp: Seccomp) -> bytes:
     """Everything the compiled program depends on. The whole key is stored beside the
     program and compared on load: the short file name only finds it."""
     # to_json's key order is fixed, so the text is the same for the same profile.
-    profile = json.dumps(seccomp.to_json(), separators=(",", ":"))
+    profile = leanjson.dumps(seccomp.to_json(), separators=(",", ":"))
     return f"{libseccomp_version()}\n{kernel_identity()}\n{profile}".encode()
 
 

@@ -4,11 +4,16 @@ that started, to pid 1 when its caller dies (pid 1's own rule: shocker.runtime.p
 from __future__ import annotations
 
 import os
-import signal
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
+from shocker.leancontext import contextmanager
 from shocker.linux.proc import is_alive
+from shocker.static import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import signal
+else:
+    import _signal as signal  # signal's C part, without its enums: see shocker.static
 
 FORWARDED_SIGNALS = (
     signal.SIGINT,

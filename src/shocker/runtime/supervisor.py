@@ -6,13 +6,12 @@ It runs in its own session so it outlives the `shocker run` that forked it.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
-import signal
 from collections.abc import Callable
 
 from shocker.errors import EXIT_ENGINE, RuntimeFailure
+from shocker.leancontext import suppress
 from shocker.linux import syscalls
 from shocker.linux.proc import hold_lock
 from shocker.record import record
@@ -25,11 +24,14 @@ from shocker.runtime.sync import Channel
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import signal
     from typing import NoReturn
 
     from shocker.oci.runtime_spec import Spec
     from shocker.runtime.foreign import ForeignRuntime
     from shocker.runtime.hostside import HostSide
+else:
+    import _signal as signal  # signal's C part, without its enums: see shocker.static
 
 
 @record(frozen=True)
@@ -361,7 +363,7 @@ def _fail_with(container: _Container, kind: str, text: str) -> NoReturn:
 
 
 def _kill(container: _Container) -> None:
-    with contextlib.suppress(ProcessLookupError):
+    with suppress(ProcessLookupError):
         os.kill(container.pid, signal.SIGKILL)
     _reap(container.pid)
 

@@ -8,7 +8,8 @@ import os
 import struct
 import termios
 from collections.abc import Iterator
-from contextlib import contextmanager
+
+from shocker.leancontext import contextmanager
 
 # ioctl_tty(2), <asm-generic/ioctls.h>
 _TIOCGPTN = 0x80045430

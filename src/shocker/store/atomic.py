@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+from shocker import leanjson
 from shocker.errors import StorageError
+from shocker.leancontext import contextmanager
 from shocker.static import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def sync_file(path: Path) -> None:
 
 def write_json_atomic(path: Path, data: Any, durable: bool = True) -> None:
     write_bytes_atomic(
-        path, json.dumps(data, indent=1, sort_keys=True).encode() + b"\n", durable=durable
+        path, leanjson.dumps(data, indent=1, sort_keys=True).encode() + b"\n", durable=durable
     )
 
 
@@ -91,7 +91,7 @@ def read_json(path: Path) -> Any:
     with open(path, "rb") as file:
         raw = file.read()
     try:
-        return json.loads(raw)
+        return leanjson.loads(raw)
     except ValueError as error:
         raise StorageError(f"{path} is corrupt: {error}") from error
 

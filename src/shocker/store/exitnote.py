@@ -11,11 +11,11 @@ space. Its zeros mean "nothing noted"; the record is what counts when it could b
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import struct
 from pathlib import Path
 
+from shocker import leanjson
 from shocker.record import record
 
 EXIT_NOTE = "exit-note"
@@ -58,7 +58,7 @@ def reserve(directory: Path) -> None:
 
 def write(directory: Path, note: ExitNote) -> bool:
     """Overwrite the reserved blocks with `note`, durably; whether that worked."""
-    data = json.dumps(
+    data = leanjson.dumps(
         {
             "started_at": note.started_at,
             "finished_at": note.finished_at,
@@ -92,7 +92,9 @@ def read(directory: Path) -> ExitNote | None:
     if not raw:
         return None
     try:
-        data = json.loads(raw)
+        data = leanjson.loads(raw)
+        if not isinstance(data, dict):
+            return None
         return ExitNote(
             started_at=data["started_at"] if isinstance(data["started_at"], str) else None,
             finished_at=str(data["finished_at"]),

@@ -7,7 +7,6 @@ docstring lists the calls that give, move and take names.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
 from pathlib import Path
 
 from shocker.errors import NotFound, StorageError, UsageError
@@ -24,6 +23,7 @@ from shocker.store.records import by_id_prefix, from_dict, now, record_files
 from shocker.store.tags import NameIndex
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
     from typing import Any
 
 

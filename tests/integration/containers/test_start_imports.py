@@ -12,14 +12,19 @@ from pathlib import Path
 from tests.support.shocker import Shocker, cli_command
 
 # Heavy for a start: argument parsing, typing, process and thread machinery, archives and
-# compression, hashing, TLS/HTTP, logging, the libraries of other subsystems.
+# compression, hashing, TLS/HTTP, logging, the libraries of other subsystems; json,
+# contextlib, importlib and signal, which shocker.leanjson, shocker.leancontext, __import__
+# and _signal (shocker.static) do without; Docker's default seccomp profile, read resolved
+# from the store's cache after the first start.
 HEAVY = frozenset(
     {
+        "json", "contextlib", "importlib", "signal",
         "argparse", "gettext", "locale", "typing", "dataclasses", "inspect", "ast",
         "subprocess", "threading", "selectors", "concurrent.futures", "asyncio", "socket",
         "shutil", "tempfile", "random", "tarfile", "gzip", "zlib", "bz2", "lzma", "hashlib",
         "ssl", "http.client", "urllib.request", "email", "logging", "uuid", "textwrap",
         "httpx", "pyroute2", "pyseccomp", "seccomp", "zstandard",
+        "shocker.oci.seccomp_default", "shocker.oci.seccomp_profile",
     }
 )  # fmt: skip
 

@@ -4,7 +4,14 @@ import pytest
 
 from shocker.engine.process_options import parse_sysctls, parse_tmpfs, parse_ulimits
 from shocker.errors import UsageError
-from shocker.runtime.plan import CgroupFs, MountStep, RemountReadonly, Symlink, cgroup_steps
+from shocker.runtime.plan import (
+    CgroupFs,
+    MountStep,
+    Remount,
+    RemountReadonly,
+    Symlink,
+    cgroup_steps,
+)
 
 
 def test_only_namespaced_sysctls() -> None:
@@ -36,25 +43,36 @@ def test_tmpfs_options_start_from_dockers_defaults() -> None:
         parse_tmpfs(("tmp",))
 
 
-def test_sys_fs_cgroup_is_mounted_again_read_only_in_order() -> None:
+def test_sys_fs_cgroup_binds_the_containers_cgroups_read_only_in_order() -> None:
     host = [
         CgroupFs("", "tmpfs"),
-        CgroupFs("cpu,cpuacct", "cgroup", "cpu,cpuacct"),
+        CgroupFs("cpu,cpuacct", "cgroup", "cpu,cpuacct", "/shocker/ps-1"),
         CgroupFs("unified", "cgroup2"),
         CgroupFs("cpu", "link", "cpu,cpuacct"),
     ]
     steps = cgroup_steps(host, writable=False)
-    assert [type(s) for s in steps] == [MountStep, MountStep, MountStep, Symlink, RemountReadonly]
-    first, hierarchy = steps[0], steps[1]
+    kinds = [MountStep, MountStep, Remount, MountStep, Remount, Symlink, RemountReadonly]
+    assert [type(s) for s in steps] == kinds
+    first, hierarchy, flags, unified = steps[0], steps[1], steps[2], steps[3]
     assert isinstance(first, MountStep) and isinstance(hierarchy, MountStep)
+    assert isinstance(flags, Remount) and isinstance(unified, MountStep)
     assert (first.target, first.fstype, first.flags & 1) == ("/sys/fs/cgroup", "tmpfs", 0)
-    assert (hierarchy.target, hierarchy.data, hierarchy.flags & 1) == (
+    # The host's mount of the hierarchy, at the container's own cgroup; read-only after.
+    assert (hierarchy.source, hierarchy.target, hierarchy.is_bind) == (
+        "/sys/fs/cgroup/cpu,cpuacct/shocker/ps-1",
         "/sys/fs/cgroup/cpu,cpuacct",
-        "cpu,cpuacct",
-        1,
+        True,
     )
+    assert (flags.target, flags.flags & 1) == ("/sys/fs/cgroup/cpu,cpuacct", 1)
+    assert unified.source == unified.target == "/sys/fs/cgroup/unified"
     writable = cgroup_steps(host, writable=True)
     assert not any(isinstance(s, RemountReadonly) for s in writable)
-    assert all(s.flags & 1 == 0 for s in writable if isinstance(s, MountStep))
-    v2 = cgroup_steps([CgroupFs("", "cgroup2")], writable=False)
-    assert v2 == [MountStep("cgroup2", "/sys/fs/cgroup", "cgroup2", v2[0].flags, None)]  # type: ignore[union-attr]
+    assert all(s.flags & 1 == 0 for s in writable if isinstance(s, (MountStep, Remount)))
+    v2 = cgroup_steps([CgroupFs("", "cgroup2", None, "/shocker/ps-1")], writable=False)
+    bind, remount = v2
+    assert isinstance(bind, MountStep) and isinstance(remount, Remount)
+    assert (bind.source, bind.target, remount.target) == (
+        "/sys/fs/cgroup/shocker/ps-1",
+        "/sys/fs/cgroup",
+        "/sys/fs/cgroup",
+    )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from shocker.engine.security import SecurityOptions, parse_security_options, seccomp_for
@@ -32,3 +34,23 @@ def test_privileged_and_unconfined_have_no_filter() -> None:
 def test_a_missing_profile_file_is_named() -> None:
     with pytest.raises(UsageError, match=r"/no/such/profile\.json"):
         seccomp_for(SecurityOptions("/no/such/profile.json"), (), privileged=True)
+
+
+def test_the_resolved_default_is_cached_and_read_back_the_same(tmp_path: Path) -> None:
+    default = SecurityOptions()
+    fresh = seccomp_for(default, DEFAULT_CAPABILITIES, privileged=False)
+    cache = tmp_path / "cache"
+    first = seccomp_for(default, DEFAULT_CAPABILITIES, privileged=False, cache=cache)
+    (kept,) = cache.iterdir()
+    second = seccomp_for(default, DEFAULT_CAPABILITIES, privileged=False, cache=cache)
+    assert first == second == fresh
+    # Another capability set is another entry, resolved for it.
+    more = seccomp_for(
+        default, DEFAULT_CAPABILITIES | {"CAP_SYS_ADMIN"}, privileged=False, cache=cache
+    )
+    assert more == seccomp_for(default, DEFAULT_CAPABILITIES | {"CAP_SYS_ADMIN"}, privileged=False)
+    assert more != fresh and len(list(cache.iterdir())) == 2
+    # A damaged entry is resolved again and rewritten.
+    kept.write_text(kept.read_text()[:-40])
+    assert seccomp_for(default, DEFAULT_CAPABILITIES, privileged=False, cache=cache) == fresh
+    assert seccomp_for(default, DEFAULT_CAPABILITIES, privileged=False, cache=cache) == fresh

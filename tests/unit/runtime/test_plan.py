@@ -9,7 +9,7 @@ import pytest
 
 from shocker.engine.bundle import DEFAULT_MASKED_PATHS, DEFAULT_MOUNTS, DEFAULT_READONLY_PATHS
 from shocker.errors import RuntimeFailure
-from shocker.linux.syscalls import MS_BIND, MS_NOSUID, MS_RDONLY, MS_REC
+from shocker.linux.syscalls import MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC
 from shocker.oci import runtime_spec as rs
 from shocker.runtime.plan import (
     CgroupFs,
@@ -109,11 +109,18 @@ def test_the_containers_mounts_follow_dev_and_read_only_binds_are_remounted() ->
     assert tail[2] == MountStep("tmpfs", "/run", "tmpfs", MS_NOSUID, "size=1m")
 
 
-def test_sys_fs_cgroup_mounts_the_hosts_hierarchies_again_read_only() -> None:
-    steps = mount_plan(spec(CGROUP), cgroup_filesystems=HOST_CGROUPS)
-    memory = next(s for s in steps if isinstance(s, MountStep) and s.fstype == "cgroup")
-    assert memory.target == "/sys/fs/cgroup/memory"
-    assert memory.flags & MS_RDONLY
+def test_sys_fs_cgroup_binds_the_hosts_hierarchies_read_only() -> None:
+    host = [*HOST_CGROUPS[:1], CgroupFs("memory", "cgroup", "memory", "/shocker/ps-1")]
+    steps = mount_plan(spec(CGROUP), cgroup_filesystems=host)
+    memory = next(s for s in steps if isinstance(s, MountStep) and s.target.endswith("memory"))
+    assert (memory.source, memory.target) == (
+        "/sys/fs/cgroup/memory/shocker/ps-1",
+        "/sys/fs/cgroup/memory",
+    )
+    assert memory.is_bind and memory.flags == MS_BIND
+    assert steps[steps.index(memory) + 1] == Remount(
+        "/sys/fs/cgroup/memory", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY
+    )
     assert RemountReadonly("/sys/fs/cgroup") in steps
 
 

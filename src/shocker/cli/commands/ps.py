@@ -64,12 +64,11 @@ def run(args: Namespace, settings: Settings) -> int:
     from shocker.cli.status import ports_text, status_text
 
     if args.format == "json":
-        import json
-
+        from shocker import leanjson
         from shocker.engine.status import is_running
 
         out = [{**r.to_json(), "status": status_text(r), "running": is_running(r)} for r in records]
-        print(json.dumps(out, indent=2))
+        print(leanjson.dumps(out, indent=2))
         return 0
     if args.format != "table":
         import sys
