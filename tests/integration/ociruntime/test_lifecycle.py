@@ -9,6 +9,7 @@ import os
 import secrets
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,10 +46,16 @@ def _state(runtime: str, root: Path, cid: str) -> dict[str, object]:
 
 
 @pytest.fixture
-def subreaper() -> None:
-    """Be what containerd's shim is: the init, orphaned by `create`, becomes our child."""
+def subreaper() -> Iterator[None]:
+    """Be what containerd's shim is: the init, orphaned by `create`, becomes our child.
+    Only for the test: a later test's orphans (a detached container's supervisor) must go
+    to init, which reaps them, not to this process, which would leave them zombies."""
     libc = ctypes.CDLL(None, use_errno=True)
     assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    try:
+        yield
+    finally:
+        assert libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) == 0
 
 
 def _reap(pid: int) -> None:
