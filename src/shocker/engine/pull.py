@@ -295,6 +295,10 @@ def ensure_layers(
         for i, future in futures.items():
             if i not in todo:
                 future.cancel()  # below the first missing layer: not needed after all
+        if not todo:
+            for future in futures.values():
+                future.result()
+            return resolved, store.layers.path(chains[-1]), False
         # The layers above the first are read, hashed and their files written while the
         # downloads go on; applying one then only waits for the layer below it.
         for i in todo[1:]:
@@ -304,30 +308,30 @@ def ensure_layers(
                 stages[-1],
             )  # fmt: skip
 
-        def make(i: int, apply: Callable[[Path], None]) -> None:
-            nonlocal rootfs
-            parent = chains[i - 1] if i > 0 else None
-            if i < len(layers) - 1:
-                store.layers.create(chains[i], parent, apply)
-            else:  # the top layer: its writable scratch becomes the image's root filesystem
-                rootfs = store.layers.create_with_copy(chains[i], parent, apply)[1]
-
+        # Every layer is applied onto one writable subvolume in turn, each made a layer by
+        # a read-only snapshot of it; after the top layer it is the image's root filesystem.
+        rootfs = store.layers.scratch(chains[todo[0] - 1] if todo[0] else None)
         for i in todo:
             feed = downloads.feeds.get(i)
             if i in staged:
-                layer: StagedLayer = staged[i].result()
-                make(i, _from_stage(layer))
-                delete_subvolume(layer.directory)  # the layer holds its data now
+                rootfs = store.layers.extend(chains[i], rootfs, _from_stage(staged[i].result()))
             elif feed is None:
-                make(i, _stored(store, layers[i], diff_ids[i]))
+                rootfs = store.layers.extend(
+                    chains[i], rootfs, _stored(store, layers[i], diff_ids[i])
+                )
                 continue
             else:
                 try:
-                    make(i, _streamed(downloads, feed, layers[i], diff_ids[i]))
+                    rootfs = store.layers.extend(
+                        chains[i], rootfs, _streamed(downloads, feed, layers[i], diff_ids[i])
+                    )
                 except _Interrupted:
                     # What was applied may differ from the blob: apply the verified copy.
                     futures[i].result()
-                    make(i, _stored(store, layers[i], diff_ids[i]))
+                    rootfs = store.layers.scratch(chains[i - 1] if i else None)
+                    rootfs = store.layers.extend(
+                        chains[i], rootfs, _stored(store, layers[i], diff_ids[i])
+                    )
             if feed is not None:
                 reporter.layer_done(layers[i].digest)
         for future in futures.values():
@@ -347,9 +351,7 @@ def ensure_layers(
         downloads.close()
         for stage in stages:
             delete_subvolume(stage)
-    if rootfs is not None:
-        return resolved, rootfs, True
-    return resolved, store.layers.path(chains[-1]), False
+    return resolved, rootfs, True
 
 
 def _stage(
