@@ -349,8 +349,11 @@ def ensure_layers(
         for task in [*futures.values(), *staged.values()]:
             task.join()
         downloads.close()
-        for stage in stages:
-            delete_subvolume(stage)
+        if stages:
+            from shocker.store.unpack import discard_stage
+
+            for stage in stages:
+                discard_stage(stage)
     return resolved, rootfs, True
 
 
@@ -366,7 +369,7 @@ def _stage(
     """Stage a layer from its download as it arrives (or from its blob, held or verified);
     raising unless the blob and the staged bytes check."""
     from shocker.store.compression import open_decompressed
-    from shocker.store.unpack import stage_layer
+    from shocker.store.unpack import discard_stage, stage_layer
 
     feed = downloads.feeds.get(index)
     if feed is not None:
@@ -387,7 +390,7 @@ def _stage(
         # The download started over: what was staged may differ from the verified blob.
         assert download is not None
         download.result()
-        delete_subvolume(directory)
+        discard_stage(directory)
     with open(store.blobs.path(layer.digest), "rb") as blob:
         result = stage_layer(open_decompressed(blob), directory)
     _check_diff_id(layer, diff_id, result.diff_id)
