@@ -279,6 +279,7 @@ def ensure_layers(
                     download_slots, _download, store, client, found.reference, blob,
                     reporter, downloads, new,
                 )  # fmt: skip
+        threading.Thread(target=_preload, name="preload", daemon=True).start()
         resolved = client.fetch_config(found)
         diff_ids = resolved.config.diff_ids
         if len(layers) != len(diff_ids):
@@ -295,6 +296,10 @@ def ensure_layers(
         for i, future in futures.items():
             if i not in todo:
                 future.cancel()  # below the first missing layer: not needed after all
+        if not todo:
+            for future in futures.values():
+                future.result()
+            return resolved, store.layers.path(chains[-1]), False
         # The layers above the first are read, hashed and their files written while the
         # downloads go on; applying one then only waits for the layer below it.
         for i in todo[1:]:
@@ -304,30 +309,30 @@ def ensure_layers(
                 stages[-1],
             )  # fmt: skip
 
-        def make(i: int, apply: Callable[[Path], None]) -> None:
-            nonlocal rootfs
-            parent = chains[i - 1] if i > 0 else None
-            if i < len(layers) - 1:
-                store.layers.create(chains[i], parent, apply)
-            else:  # the top layer: its writable scratch becomes the image's root filesystem
-                rootfs = store.layers.create_with_copy(chains[i], parent, apply)[1]
-
+        # Every layer is applied onto one writable subvolume in turn, each made a layer by
+        # a read-only snapshot of it; after the top layer it is the image's root filesystem.
+        rootfs = store.layers.scratch(chains[todo[0] - 1] if todo[0] else None)
         for i in todo:
             feed = downloads.feeds.get(i)
             if i in staged:
-                layer: StagedLayer = staged[i].result()
-                make(i, _from_stage(layer))
-                delete_subvolume(layer.directory)  # the layer holds its data now
+                rootfs = store.layers.extend(chains[i], rootfs, _from_stage(staged[i].result()))
             elif feed is None:
-                make(i, _stored(store, layers[i], diff_ids[i]))
+                rootfs = store.layers.extend(
+                    chains[i], rootfs, _stored(store, layers[i], diff_ids[i])
+                )
                 continue
             else:
                 try:
-                    make(i, _streamed(downloads, feed, layers[i], diff_ids[i]))
+                    rootfs = store.layers.extend(
+                        chains[i], rootfs, _streamed(downloads, feed, layers[i], diff_ids[i])
+                    )
                 except _Interrupted:
                     # What was applied may differ from the blob: apply the verified copy.
                     futures[i].result()
-                    make(i, _stored(store, layers[i], diff_ids[i]))
+                    rootfs = store.layers.scratch(chains[i - 1] if i else None)
+                    rootfs = store.layers.extend(
+                        chains[i], rootfs, _stored(store, layers[i], diff_ids[i])
+                    )
             if feed is not None:
                 reporter.layer_done(layers[i].digest)
         for future in futures.values():
@@ -345,11 +350,27 @@ def ensure_layers(
         for task in [*futures.values(), *staged.values()]:
             task.join()
         downloads.close()
-        for stage in stages:
-            delete_subvolume(stage)
-    if rootfs is not None:
-        return resolved, rootfs, True
-    return resolved, store.layers.path(chains[-1]), False
+        if stages:
+            from shocker.store.unpack import discard_stage
+
+            for stage in stages:
+                discard_stage(stage)
+    return resolved, rootfs, True
+
+
+# What applying a layer imports (decompression, the tar reader, the applier and the ctypes
+# binding of sync_file_range): ~3 ms of imports (python -X importtime), loaded once the
+# downloads are under way, while the main thread waits for the config and for the snapshot
+# the first layer is applied onto, not after them (traced: ctypes was loaded in the middle
+# of the first layer's apply).
+_APPLY_MODULES = ("shocker.store.compression", "shocker.store.unpack", "shocker.linux.syscalls")
+
+
+def _preload() -> None:
+    import importlib
+
+    for module in _APPLY_MODULES:
+        importlib.import_module(module)
 
 
 def _stage(
@@ -364,7 +385,7 @@ def _stage(
     """Stage a layer from its download as it arrives (or from its blob, held or verified);
     raising unless the blob and the staged bytes check."""
     from shocker.store.compression import open_decompressed
-    from shocker.store.unpack import stage_layer
+    from shocker.store.unpack import discard_stage, stage_layer
 
     feed = downloads.feeds.get(index)
     if feed is not None:
@@ -385,7 +406,7 @@ def _stage(
         # The download started over: what was staged may differ from the verified blob.
         assert download is not None
         download.result()
-        delete_subvolume(directory)
+        discard_stage(directory)
     with open(store.blobs.path(layer.digest), "rb") as blob:
         result = stage_layer(open_decompressed(blob), directory)
     _check_diff_id(layer, diff_id, result.diff_id)

@@ -3,6 +3,7 @@ verified blobs to disk (OCI distribution spec, pull side)."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable
@@ -350,7 +351,15 @@ class RegistryClient:
             # Unbuffered: what `report` announces must already be in the file for a reader.
             with open(dest, "r+b" if dest.exists() else "wb", buffering=0) as out:
                 out.seek(offset)
-                out.truncate()
+                # Only a file longer than `offset` is cut: btrfs writes a file truncated to
+                # 0 bytes back to disk when it is closed (BTRFS_INODE_FLUSH_ON_CLOSE, set
+                # even when it was empty already), and that close precedes the blob's
+                # verification, so the applied layer waited for the blob's writeback
+                # (6.4% of a cold pull's CPU samples were in btrfs_release_file; 8
+                # interleaved runs on the loaded 2-core machine: CPU of the 78 MB / 4-layer
+                # pull 513 -> 459 ms, of one new 10 MB layer 128 -> 112 ms).
+                if os.fstat(out.fileno()).st_size > offset:
+                    out.truncate()
                 for chunk in response.iter_bytes():
                     if verifier.size + len(chunk) > blob.size:
                         raise DigestMismatch(f"more than the {blob.size} bytes expected")

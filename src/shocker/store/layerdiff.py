@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from shocker.store.store import Store
 
 GZIP_LEVEL = 6  # gzip's default, as Docker's layers
-_CHUNK = 1 << 20
 # Kernel-maintained or host-specific attributes that a layer must not carry.
 _SKIPPED_XATTRS = ("security.selinux", "system.")
 
@@ -244,13 +243,15 @@ def write_layer_tar(child: Path, entries: list[Change], out: BinaryIO, epoch: in
                 tar.addfile(info, file)
 
 
-def _verified(path: Path, digest: str, size: int) -> None:
-    """Read the written blob back: it counts only once its bytes hash to `digest`."""
-    check = hashlib.sha256()
-    with open(path, "rb") as blob:
-        while chunk := blob.read(_CHUNK):
-            check.update(chunk)
-    if path.stat().st_size != size or "sha256:" + check.hexdigest() != digest:
+def _check_written(path: Path, digest: str, size: int) -> None:
+    """The blob counts once the file holds every byte hashed into `digest`.
+
+    Not read back and hashed again: the digest is of exactly the bytes written (as a
+    pull's digest is of the bytes it wrote), and a second sha256 pass over the blob was a
+    third of the hashing a pending layer cost when made (tar, blob, blob again): ~125 ms
+    for a 200 MB blob at this machine's 1.6 GB/s (openssl speed -evp sha256).
+    """
+    if path.stat().st_size != size:
         raise StorageError(f"layer blob {digest[:19]} did not verify after writing")
 
 
@@ -283,7 +284,7 @@ def create_layer(
             sink.close()
         digest = "sha256:" + sink.blob_hash.hexdigest()
         diff_id = "sha256:" + sink.tar_hash.hexdigest()
-        _verified(scratch, digest, sink.size)
+        _check_written(scratch, digest, sink.size)
         if store.blobs.has(digest, sink.size):
             scratch.unlink()
         else:

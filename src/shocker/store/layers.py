@@ -37,31 +37,40 @@ class LayerStore:
         """
         return self._make(chain_id, parent_chain_id, apply)
 
-    def create_with_copy(
-        self, chain_id: str, parent_chain_id: str | None, apply: Callable[[Path], None]
-    ) -> tuple[Path, Path | None]:
-        """As `create`, and also a writable subvolume with the same files, under layout.tmp
-        for the caller to move or delete (None when the layer existed already): the scratch
-        the layer was applied in, the layer being made as a read-only snapshot of it.
+    def scratch(self, parent_chain_id: str | None) -> Path:
+        """A writable subvolume under layout.tmp with the files of layer `parent_chain_id`
+        (empty for None): where `extend` applies the layers above it. The caller deletes it
+        or moves it (a pull's image root filesystem)."""
+        return self._scratch(parent_chain_id, None)
 
-        A pull's image root filesystem then needs neither a snapshot of its own nor a change
-        of the layer's read-only flag (the tail of a pull of one new 10 MB layer, 16
-        interleaved runs on the loaded 2-core machine: median 27.7 -> 24.0 ms, fastest
-        19.7 -> 15.1 ms).
+    def extend(self, chain_id: str, scratch: Path, apply: Callable[[Path], None]) -> Path:
+        """Make the layer subvolume of `chain_id` (if missing): `apply` onto `scratch`, which
+        holds the files of the layer below, then a read-only snapshot of it as the layer.
+
+        Returns the writable subvolume holding the layer's files, for the layer above:
+        `scratch` itself, or, when the layer existed already (another pull made it), a
+        snapshot of that layer (`scratch` deleted). On failure `scratch` is deleted.
+
+        One snapshot per layer and no read-only flag to change: each of those ioctls
+        commits a btrfs transaction, and a pull used to snapshot the parent, rename the
+        scratch and set its flag for every layer (cold pull of 4 layers, 78 MB, traced on
+        the loaded 2-core machine: from the first layer's last byte written to the image
+        record 135 -> 65 ms; 8 interleaved runs: median 1313 -> 934 ms, one new 10 MB layer
+        onto 3 held 442 -> 273 ms).
         """
         final = self.path(chain_id)
-        with file_lock(self.layout.lock(f"layer-{chain_id.partition(':')[2]}")):
-            if final.exists():
-                return final, None
-            final.parent.mkdir(parents=True, exist_ok=True)
-            scratch = self._scratch(parent_chain_id, None)
-            try:
-                apply(scratch)
-                btrfs.snapshot(scratch, final, readonly=True)
-            except BaseException:
-                btrfs.delete_subvolume(scratch)
-                raise
-        return final, scratch
+        try:
+            with file_lock(self.layout.lock(f"layer-{chain_id.partition(':')[2]}")):
+                if not final.exists():
+                    final.parent.mkdir(parents=True, exist_ok=True)
+                    apply(scratch)
+                    btrfs.snapshot(scratch, final, readonly=True)
+                    return scratch
+        except BaseException:
+            btrfs.delete_subvolume(scratch)
+            raise
+        btrfs.delete_subvolume(scratch)
+        return self._scratch(chain_id, None)
 
     def _scratch(self, parent_chain_id: str | None, source: Path | None) -> Path:
         """A new subvolume under layout.tmp: a snapshot of `source` or of the parent layer,

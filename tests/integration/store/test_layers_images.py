@@ -90,6 +90,39 @@ def test_concurrent_creation_of_one_layer_applies_it_once(store: Store) -> None:
     assert set(paths) == {store.layers.path(BASE)}
 
 
+def test_layers_extended_onto_one_scratch_are_read_only_snapshots_of_it(store: Store) -> None:
+    scratch = store.layers.scratch(None)
+    scratch = store.layers.extend(BASE, scratch, applier([file("etc/motd", b"hi")]))
+    scratch = store.layers.extend(TOP, scratch, applier([whiteout("etc/motd"), file("os")]))
+    base, top = store.layers.path(BASE), store.layers.path(TOP)
+    assert btrfs.is_readonly(base) and btrfs.is_readonly(top)
+    assert (base / "etc/motd").read_bytes() == b"hi"
+    assert names(top) == ["etc", "os"] and names(top / "etc") == []
+    assert not btrfs.is_readonly(scratch) and names(scratch) == ["etc", "os"]
+    assert names(store.layout.tmp) == [scratch.name]
+
+
+def test_extending_onto_a_layer_made_meanwhile_continues_from_that_layer(store: Store) -> None:
+    store.layers.create(BASE, None, applier([file("made-elsewhere")]))
+    calls: list[Path] = []
+    scratch = store.layers.scratch(None)
+    after = store.layers.extend(BASE, scratch, applier([file("never")], calls))
+    assert calls == [] and not scratch.exists()
+    assert names(after) == ["made-elsewhere"] and not btrfs.is_readonly(after)
+
+
+def test_a_failed_extension_deletes_the_scratch_and_makes_no_layer(store: Store) -> None:
+    def broken(target: Path) -> None:
+        (target / "partial").write_text("x")
+        raise StorageError("digest mismatch")
+
+    scratch = store.layers.scratch(None)
+    with pytest.raises(StorageError):
+        store.layers.extend(BASE, scratch, broken)
+    assert not store.layers.has(BASE)
+    assert names(store.layout.tmp) == []
+
+
 def test_an_image_is_a_writable_snapshot_of_its_top_layer(store: Store) -> None:
     image = add_image(store, "busybox:latest", two_layers(store))
     rootfs = store.layout.image_rootfs(image.id)
