@@ -67,6 +67,10 @@ def prepare(
     with step("make mounts private"):
         # Nothing we mount may propagate back to the host (mount_namespaces(7)).
         mount(None, "/", None, PROPAGATION[propagation])
+        if PROPAGATION[propagation] & MS_SHARED:
+            # pivot_root(2) refuses a shared new root or parent: the mount holding the
+            # rootfs becomes private, and so its bind below (runc's rootfsParentMountPrivate).
+            mount(None, _mount_point_of(rootfs), None, MS_PRIVATE)
     with step("bind rootfs"):
         # pivot_root(2) needs new_root to be a mount point; a btrfs subvolume is not one.
         if idmap is None:
@@ -222,6 +226,18 @@ def switch_root(rootfs: str) -> None:
         mount(None, ".", None, MS_SLAVE | MS_REC)
         umount2(".", MNT_DETACH)
         os.chdir("/")
+
+
+def _mount_point_of(path: str) -> str:
+    """The mount point of the mount that holds `path` (the longest one above it)."""
+    found = "/"
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = line.split()[4].encode().decode("unicode_escape")
+            inside = path == point or path.startswith(point.rstrip("/") + "/")
+            if inside and len(point) > len(found):
+                found = point
+    return found
 
 
 def confine(steps: list[ConfinementStep]) -> None:

@@ -82,3 +82,15 @@ def test_memory_fields_not_honoured_are_refused(bundle: Path, tmp_path: Path, fi
     result = _run_in(SHOCKER_RUNTIME, bundle, tmp_path)
     assert result.returncode == 1
     assert result.stderr == f"linux.resources.memory.{field} is not supported by this runtime\n"
+
+
+@pytest.mark.parametrize("propagation", ["shared", "rshared", "rslave", "private"])
+def test_rootfs_propagation(runtime: str, bundle: Path, tmp_path: Path, propagation: str) -> None:
+    """containerd asks for rshared or rslave when a mount propagates (Kubernetes'
+    Bidirectional and HostToContainer): pivot_root must still find a private new root."""
+    config = json.loads((bundle / "config.json").read_text())
+    config["linux"]["rootfsPropagation"] = propagation
+    (bundle / "config.json").write_text(json.dumps(config))
+    _process(bundle, args=["echo", "up"])
+    result = _run_in(runtime, bundle, tmp_path)
+    assert (result.returncode, result.stdout) == (0, "up\n"), result.stderr
