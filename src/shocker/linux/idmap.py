@@ -33,6 +33,7 @@ OPEN_TREE_CLOEXEC = 0o2000000
 AT_FDCWD = -100
 AT_EMPTY_PATH = 0x1000
 AT_RECURSIVE = 0x8000
+MOUNT_ATTR_RDONLY = 0x00000001
 MOUNT_ATTR_IDMAP = 0x00100000
 MOVE_MOUNT_F_EMPTY_PATH = 0x00000004
 
@@ -189,6 +190,23 @@ def idmapped_bind(path: str, userns_fd: int, target: str | None = None) -> None:
         )
     finally:
         os.close(tree)
+
+
+def readonly_tree(path: str) -> None:
+    """Make the mount at `path` and every mount below it read-only (mount_setattr(2) with
+    AT_RECURSIVE, Linux 5.12+): a remount can only change one mount."""
+    attr = _MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
+    _check(
+        _libc.syscall(
+            ctypes.c_long(_SYS_MOUNT_SETATTR),
+            ctypes.c_int(AT_FDCWD),
+            os.fsencode(path),
+            ctypes.c_uint(AT_RECURSIVE),
+            ctypes.byref(attr),
+            ctypes.c_size_t(ctypes.sizeof(attr)),
+        ),
+        "mount_setattr",
+    )
 
 
 @contextmanager

@@ -50,6 +50,7 @@ class MountStep:
 @record(frozen=True)
 class RemountReadonly:
     target: str
+    recursive: bool = False  # every mount below it too (the spec's "rro")
 
 
 @record(frozen=True)
@@ -131,6 +132,8 @@ def cgroup_steps(filesystems: Sequence[CgroupFs], *, writable: bool) -> list[Ste
     return steps
 
 
+_MS_NOSYMFOLLOW = 1 << 8  # Linux 5.10
+
 # mount(8) option words that are flags: (set, clear); anything else is filesystem data.
 _OCI_FLAGS: dict[str, tuple[int, int]] = {
     "ro": (MS_RDONLY, 0),
@@ -148,6 +151,9 @@ _OCI_FLAGS: dict[str, tuple[int, int]] = {
     "sync": (1 << 4, 0),
     "dirsync": (1 << 7, 0),
     "mand": (1 << 6, 0),
+    "nosymfollow": (_MS_NOSYMFOLLOW, 0),
+    "symfollow": (0, _MS_NOSYMFOLLOW),
+    "rro": (0, 0),  # made read-only after the bind, with every mount below it
     "bind": (MS_BIND, 0),
     "rbind": (MS_BIND | MS_REC, 0),
 }
@@ -185,8 +191,10 @@ def oci_mount_steps(
         steps: list[Step] = [
             MountStep(mount.source, mount.destination, None, bind_flags, is_bind=True)
         ]
-        if flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC):
+        if flags & _KEPT_ON_REMOUNT:
             steps.append(Remount(mount.destination, flags & _KEPT_ON_REMOUNT))
+        if "rro" in mount.options:
+            steps.append(RemountReadonly(mount.destination, recursive=True))
         return steps
     return [
         MountStep(
@@ -199,7 +207,11 @@ def oci_mount_steps(
     ]
 
 
-_KEPT_ON_REMOUNT = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
+# A bind's per-mount flags, set by a remount after it: access, atime and symlink ones.
+_KEPT_ON_REMOUNT = (
+    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_STRICTATIME | _MS_NOSYMFOLLOW
+    | (1 << 21) | (1 << 10) | (1 << 11)
+)  # fmt: skip
 
 
 def _cgroup_steps(destination: str, flags: int, binds: Sequence[tuple[str, str]]) -> list[Step]:

@@ -49,6 +49,7 @@ _FLAG_WORDS = (
     (1 << 11, "nodiratime"),
     (1 << 4, "sync"),
     (1 << 7, "dirsync"),
+    (1 << 8, "nosymfollow"),
 )
 
 _ULIMIT_NAMES = {
@@ -174,6 +175,9 @@ def mount_step(root: str, step: Step, files: frozenset[str] = frozenset()) -> li
         options = f" -o {q(','.join(words))}" if words else ""
         return [f"mkdir -p {target}", f"mount -t {step.fstype}{options} {q(step.source)} {target}"]
     if isinstance(step, RemountReadonly):
+        if step.recursive:
+            # util-linux 2.39+ says it so; mount_setattr(2) with AT_RECURSIVE does it.
+            return [f"mount -o remount,bind,ro=recursive {_under(root, step.target)}"]
         return [f"mount -o remount,bind,ro {_under(root, step.target)}"]
     if isinstance(step, Remount):
         remount = ",".join(["remount", "bind", *flag_words(step.flags)])

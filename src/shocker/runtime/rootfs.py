@@ -171,7 +171,12 @@ def _apply(root: int, item: Step, owner: tuple[int, int] | None = None) -> None:
         with step(f"remount {item.target} read-only"):
             fd = inroot.open_in_root(root, item.target)
             try:
-                remount_readonly(inroot.fd_path(fd), recursive=False)
+                if item.recursive:
+                    from shocker.linux import idmap
+
+                    idmap.readonly_tree(inroot.fd_path(fd))
+                else:
+                    remount_readonly(inroot.fd_path(fd), recursive=False)
             finally:
                 os.close(fd)
     elif isinstance(item, Remount):

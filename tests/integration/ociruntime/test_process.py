@@ -7,6 +7,7 @@ import json
 import secrets
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,43 @@ def test_rootfs_propagation(runtime: str, bundle: Path, tmp_path: Path, propagat
     _process(bundle, args=["echo", "up"])
     result = _run_in(runtime, bundle, tmp_path)
     assert (result.returncode, result.stdout) == (0, "up\n"), result.stderr
+
+
+@pytest.fixture
+def with_submount(tmp_path: Path) -> Iterator[Path]:
+    """A directory with a tmpfs mounted below it, for recursive bind options."""
+    source = tmp_path / "source"
+    (source / "sub").mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(source / "sub")], check=True)
+    try:
+        yield source
+    finally:
+        subprocess.run(["umount", "-l", str(source / "sub")], check=False)
+
+
+def _mount(bundle: Path, **mount: object) -> None:
+    config = json.loads((bundle / "config.json").read_text())
+    config["mounts"].append(mount)
+    (bundle / "config.json").write_text(json.dumps(config))
+
+
+def test_rro_makes_every_mount_below_read_only(
+    runtime: str, bundle: Path, tmp_path: Path, with_submount: Path
+) -> None:
+    _mount(
+        bundle, destination="/m", type="bind", source=str(with_submount), options=["rbind", "rro"]
+    )
+    _process(bundle, args=["sh", "-c", "touch /m/sub/x /m/x 2>&1 | grep -c Read-only"])
+    result = _run_in(runtime, bundle, tmp_path)
+    assert (result.returncode, result.stdout) == (0, "2\n"), result.stderr
+
+
+def test_bind_flags_reach_the_mount(runtime: str, bundle: Path, tmp_path: Path) -> None:
+    (tmp_path / "source").mkdir()
+    options = ["bind", "nosuid", "noatime", "nosymfollow"]
+    _mount(bundle, destination="/m", type="bind", source=str(tmp_path / "source"), options=options)
+    _process(bundle, args=["sh", "-c", "grep ' /m ' /proc/self/mountinfo | cut -d' ' -f6"])
+    result = _run_in(runtime, bundle, tmp_path)
+    assert (result.returncode, result.stdout) == (0, "rw,nosuid,noatime,nosymfollow\n"), (
+        result.stderr
+    )

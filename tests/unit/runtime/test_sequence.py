@@ -9,6 +9,7 @@ from shocker.runtime.plan import (
     DeviceNode,
     MountStep,
     Remount,
+    RemountReadonly,
     Symlink,
     oci_mount_steps,
     oci_rootfs_steps,
@@ -86,6 +87,14 @@ def test_mount_options() -> None:
         destination="/tmp", type="tmpfs", source="tmpfs", options=("nosuid", "size=1m")
     )
     assert oci_mount_steps(tmpfs) == [MountStep("tmpfs", "/tmp", "tmpfs", MS_NOSUID, "size=1m")]
+
+
+def test_rro_remounts_the_whole_tree_read_only_after_the_bind() -> None:
+    bind = rs.Mount(destination="/data", type="bind", source="/srv", options=("rbind", "rro"))
+    assert oci_mount_steps(bind) == [
+        MountStep("/srv", "/data", None, MS_BIND | MS_REC, is_bind=True),
+        RemountReadonly("/data", recursive=True),
+    ]
 
 
 def test_default_devices_and_links_follow_the_mounts() -> None:
