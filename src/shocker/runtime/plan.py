@@ -157,6 +157,13 @@ _OCI_FLAGS: dict[str, tuple[int, int]] = {
     "bind": (MS_BIND, 0),
     "rbind": (MS_BIND | MS_REC, 0),
 }
+# runc's words for what mount(2) options cannot say: refused by name, not passed on as
+# data that a bind would silently ignore.
+_UNHONOURED = frozenset(
+    {"rrw", "rsuid", "rnosuid", "rdev", "rnodev", "rexec", "rnoexec", "rsymfollow",
+     "rnosymfollow", "ratime", "rnoatime", "rdiratime", "rnodiratime", "rrelatime",
+     "rnorelatime", "rstrictatime", "rnostrictatime", "idmap", "ridmap", "tmpcopyup"}
+)  # fmt: skip
 # Propagation words apply to the mount after it is made; they carry no data.
 _PROPAGATION_WORDS = frozenset(
     {"private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable"}
@@ -178,6 +185,11 @@ def oci_mount_steps(
         if option in _OCI_FLAGS:
             on, off = _OCI_FLAGS[option]
             flags, clear = (flags | on) & ~off, (clear | off) & ~on
+        elif option in _UNHONOURED:
+            raise RuntimeFailure(
+                f"config.json: mounts: {mount.destination}: option {option!r} is not "
+                "supported by this runtime"
+            )
         elif option not in _PROPAGATION_WORDS:
             data.append(option)
     if mount.type == "cgroup" or mount.type == "cgroup2":

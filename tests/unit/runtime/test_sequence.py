@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from shocker.errors import RuntimeFailure
 from shocker.linux.syscalls import MS_BIND, MS_NOSUID, MS_RDONLY, MS_REC
 from shocker.oci import runtime_spec as rs
 from shocker.runtime import sequence
@@ -95,6 +98,13 @@ def test_rro_remounts_the_whole_tree_read_only_after_the_bind() -> None:
         MountStep("/srv", "/data", None, MS_BIND | MS_REC, is_bind=True),
         RemountReadonly("/data", recursive=True),
     ]
+
+
+@pytest.mark.parametrize("option", ["rnosuid", "rnoexec", "idmap", "tmpcopyup"])
+def test_mount_options_not_honoured_are_refused_by_name(option: str) -> None:
+    bind = rs.Mount(destination="/data", type="bind", source="/srv", options=("rbind", option))
+    with pytest.raises(RuntimeFailure, match=f"/data: option '{option}' is not supported"):
+        oci_mount_steps(bind)
 
 
 def test_default_devices_and_links_follow_the_mounts() -> None:
