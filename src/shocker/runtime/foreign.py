@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from shocker.errors import RuntimeFailure
+from shocker.errors import EXIT_ENGINE, RuntimeFailure
 from shocker.record import record
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -96,7 +96,7 @@ def create(
             check=False,
         )
         if result.returncode != 0:
-            raise RuntimeFailure(
+            raise _failure(
                 _last_error(runtime, f"{runtime.binary} create failed ({result.returncode})")
             )
         pid = int(pid_file.read_text())
@@ -136,7 +136,18 @@ def start(runtime: ForeignRuntime) -> None:
         check=False,
     )
     if result.returncode != 0:
-        raise RuntimeFailure(_last_error(runtime, f"{runtime.binary} start failed"))
+        raise _failure(_last_error(runtime, f"{runtime.binary} start failed"))
+
+
+def _failure(message: str) -> RuntimeFailure:
+    """The runtime's reason, with Docker's exit status for it (daemon/start.go): 127 when
+    the command is not found, 126 when it cannot be executed, else 125."""
+    code = EXIT_ENGINE
+    if "executable file not found" in message or "no such file or directory" in message:
+        code = 127
+    if "permission denied" in message:
+        code = 126
+    return RuntimeFailure(message, exit_code=code)
 
 
 def delete(runtime: ForeignRuntime) -> str | None:

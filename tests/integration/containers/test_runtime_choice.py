@@ -44,6 +44,16 @@ def test_privileged_is_the_same_under_another_runtime(
     assert ours.endswith("Seccomp:\t0\na *:* rwm\n")
 
 
+@pytest.mark.parametrize(("command", "code"), [("nonexistent", 127), ("/etc/passwd", 126)])
+def test_a_command_that_cannot_run_exits_as_under_the_default(
+    shocker: Shocker, busybox_id: str, other_runtime: str, command: str, code: int
+) -> None:
+    ours = shocker("run", "--rm", busybox_id, command)
+    theirs = shocker("run", "--rm", "--runtime", other_runtime, busybox_id, command)
+    assert (ours.rc, theirs.rc) == (code, code), (str(ours), str(theirs))
+    assert_one_line_error(theirs, command)
+
+
 def test_detached_logs_exec_stop_and_network(
     shocker: Shocker, busybox_id: str, other_runtime: str, tmp_path: Path
 ) -> None:
