@@ -435,6 +435,9 @@ class Container:
         from shocker.oci import runtime_spec as rs
 
         process = rs.parse_process(document)
+        if process.capabilities is None and self.spec.process is not None:
+            # As runc's exec: without its own, the process gets the container's.
+            process = _with_capabilities(process, self.spec.process.capabilities)
         if tty and not process.terminal:
             process = _with_terminal(process)
         console = ocicreate.connect(console_socket) if process.terminal else None
@@ -457,6 +460,12 @@ class Container:
         if detach:
             return 0
         return ociexec.wait(child)
+
+
+def _with_capabilities(process: rs.Process, caps: rs.Capabilities | None) -> rs.Process:
+    from shocker.record import replace
+
+    return replace(process, capabilities=caps)
 
 
 def _with_terminal(process: rs.Process) -> rs.Process:

@@ -22,7 +22,7 @@ import resource
 
 from shocker.errors import RuntimeFailure
 from shocker.linux import idmap, syscalls
-from shocker.oci.runtime_spec import Process, Rlimit, Spec
+from shocker.oci.runtime_spec import Capabilities, Process, Rlimit, Spec
 from shocker.record import record
 from shocker.runtime import capabilities, rootfs
 from shocker.runtime.failure import step
@@ -173,17 +173,17 @@ def process_steps(
     user = process.user
     # The supplementary groups are additionalGids, exactly (runc and crun set no others).
     steps.append(SetUser(user.uid, user.gid, user.additional_gids, user.umask))
-    caps = process.capabilities
-    if caps is not None:
-        steps.append(
-            SetCapabilities(
-                frozenset(caps.bounding),
-                frozenset(caps.effective),
-                frozenset(caps.permitted),
-                frozenset(caps.inheritable),
-                frozenset(caps.ambient),
-            )
+    # No capabilities object is no capabilities, as runc and crun read it, not the runtime's.
+    caps = process.capabilities or Capabilities()
+    steps.append(
+        SetCapabilities(
+            frozenset(caps.bounding),
+            frozenset(caps.effective),
+            frozenset(caps.permitted),
+            frozenset(caps.inheritable),
+            frozenset(caps.ambient),
         )
+    )
     if process.no_new_privileges:
         steps.append(NoNewPrivileges())
     steps.append(Barrier("ready"))

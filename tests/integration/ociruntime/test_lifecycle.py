@@ -206,3 +206,24 @@ def test_kill_all_reaches_what_outlives_the_init(
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == 9
     finally:
         _run(runtime, root, "delete", "--force", cid)
+
+
+def test_exec_without_capabilities_gets_the_containers(
+    runtime: str, bundle: Path, tmp_path: Path, subreaper: None
+) -> None:
+    root, cid = tmp_path / "state", "c" + secrets.token_hex(3)
+    assert _run(runtime, root, "create", "--bundle", str(bundle), cid).returncode == 0
+    pid = int(_state(runtime, root, cid)["pid"])  # type: ignore[call-overload]
+    try:
+        assert _run(runtime, root, "start", cid).returncode == 0
+        process = json.loads((bundle / "config.json").read_text())["process"]
+        del process["capabilities"]
+        process["args"] = ["sh", "-c", "grep CapEff /proc/1/status /proc/self/status"]
+        (tmp_path / "process.json").write_text(json.dumps(process))
+        result = _run(runtime, root, "exec", "--process", str(tmp_path / "process.json"), cid)
+        assert result.returncode == 0, result.stderr
+        init, own = (line.split()[-1] for line in result.stdout.splitlines())
+        assert own == init != "0" * 16
+    finally:
+        _run(runtime, root, "delete", "--force", cid)
+        _reap(pid)

@@ -135,3 +135,15 @@ def test_bind_flags_reach_the_mount(runtime: str, bundle: Path, tmp_path: Path) 
     assert (result.returncode, result.stdout) == (0, "rw,nosuid,noatime,nosymfollow\n"), (
         result.stderr
     )
+
+
+def test_without_a_capabilities_object_the_process_has_none(
+    runtime: str, bundle: Path, tmp_path: Path
+) -> None:
+    config = json.loads((bundle / "config.json").read_text())
+    del config["process"]["capabilities"]
+    (bundle / "config.json").write_text(json.dumps(config))
+    _process(bundle, args=["grep", "-E", "^Cap(Eff|Prm|Bnd)", "/proc/self/status"])
+    result = _run_in(runtime, bundle, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[1] for line in result.stdout.splitlines()] == ["0" * 16] * 3

@@ -75,6 +75,7 @@ def test_nothing_optional_when_unasked() -> None:
         "PivotRoot",
         "WorkingDirectory",
         "SetUser",
+        "SetCapabilities",  # none asked: none kept, as runc reads a missing object
         "Barrier",
         "Execute",
     ]
@@ -132,10 +133,16 @@ def test_the_user_namespace_is_joined_after_every_mount_and_limit() -> None:
     assert "JoinUserNamespace" not in sequence.names(sequence.process_steps(PROCESS, None))
 
 
+def test_a_process_without_capabilities_keeps_none() -> None:
+    steps = sequence.process_steps(rs.Process(args=("sh",)), None)
+    empty: frozenset[str] = frozenset()
+    assert sequence.SetCapabilities(empty, empty, empty, empty, empty) in steps
+
+
 def test_without_no_new_privs_the_filter_comes_before_the_user_changes() -> None:
     process = rs.Process(args=("sh",), no_new_privileges=False)
     names = sequence.names(sequence.process_steps(process, b"\0" * 8))
-    assert names == ["LoadSeccomp", "SetUser", "Barrier", "Execute"]
+    assert names == ["LoadSeccomp", "SetUser", "SetCapabilities", "Barrier", "Execute"]
 
 
 def test_unlimited_is_the_c_long_python_takes() -> None:
