@@ -128,13 +128,12 @@ ALWAYS_ALLOWED: tuple[tuple[str, int | None, int | None, str], ...] = (
 
 
 def device_rules(spec: rs.Spec) -> tuple[rs.DeviceRule, ...]:
-    """The spec's rules, then the always-allowed ones and its linux.devices nodes."""
+    """Deny all, the spec's rules, then the always-allowed ones and its linux.devices
+    nodes: as runc, a spec without rules gets only those, not every device."""
     from shocker.oci import runtime_spec as rs
 
     resources = spec.linux.resources
     rules = resources.devices if resources is not None else ()
-    if not rules:
-        return ()
     always = tuple(
         rs.DeviceRule(allow=True, type=kind, major=major, minor=minor, access=access)
         for kind, major, minor, access in ALWAYS_ALLOWED
@@ -143,7 +142,7 @@ def device_rules(spec: rs.Spec) -> tuple[rs.DeviceRule, ...]:
         rs.DeviceRule(allow=True, type=d.type, major=d.major, minor=d.minor, access="rwm")
         for d in spec.linux.devices
     )
-    return (*rules, *always, *nodes)
+    return (rs.DeviceRule(allow=False), *rules, *always, *nodes)
 
 
 def apply_device_rules(parent: str, name: str, rules: tuple[rs.DeviceRule, ...]) -> None:

@@ -147,3 +147,19 @@ def test_without_a_capabilities_object_the_process_has_none(
     result = _run_in(runtime, bundle, tmp_path)
     assert result.returncode == 0, result.stderr
     assert [line.split()[1] for line in result.stdout.splitlines()] == ["0" * 16] * 3
+
+
+def test_without_device_rules_only_the_default_devices_open(
+    runtime: str, bundle: Path, tmp_path: Path
+) -> None:
+    config = json.loads((bundle / "config.json").read_text())
+    config["linux"].pop("resources", None)
+    caps = config["process"]["capabilities"]
+    for name in ("bounding", "effective", "permitted"):
+        caps[name].append("CAP_MKNOD")
+    (bundle / "config.json").write_text(json.dumps(config))
+    script = "mknod /dev/other c 10 237; head -c0 /dev/other; head -c0 /dev/null && echo null opens"
+    _process(bundle, args=["sh", "-c", script])
+    result = _run_in(runtime, bundle, tmp_path)
+    assert "Operation not permitted" in result.stdout + result.stderr, result
+    assert "null opens" in result.stdout, result
