@@ -58,6 +58,32 @@ def check_supported(spec: Spec) -> None:
     if spec.linux.namespace("mount") is None:
         # pivot_root and every mount would act on the caller's own mount namespace.
         raise RuntimeFailure("config.json: linux.namespaces must include a mount namespace")
+    # Without the namespace they belong to, these would change the host (runc refuses too).
+    if spec.hostname and spec.linux.namespace("uts") is None:
+        raise RuntimeFailure("config.json: hostname needs a uts namespace of the container's")
+    for key, _ in spec.linux.sysctl:
+        kind = sysctl_namespace(key)
+        if kind is None:
+            raise RuntimeFailure(f"config.json: linux.sysctl {key} is not namespaced")
+        if spec.linux.namespace(kind) is None:
+            raise RuntimeFailure(f"config.json: linux.sysctl {key} needs a {kind} namespace")
+
+
+def sysctl_namespace(key: str) -> str | None:
+    """The namespace a sysctl belongs to (runc's validator), or None: the host's alone."""
+    if key.startswith("net."):
+        return "network"
+    if key.startswith("fs.mqueue.") or key in _IPC_SYSCTLS:
+        return "ipc"
+    if key in ("kernel.hostname", "kernel.domainname"):
+        return "uts"
+    return None
+
+
+_IPC_SYSCTLS = frozenset(
+    {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+     "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"}
+)  # fmt: skip
 
 
 def create(

@@ -163,3 +163,35 @@ def test_without_device_rules_only_the_default_devices_open(
     result = _run_in(runtime, bundle, tmp_path)
     assert "Operation not permitted" in result.stdout + result.stderr, result
     assert "null opens" in result.stdout, result
+
+
+def _current(key: str) -> str:
+    return Path("/proc/sys", *key.split(".")).read_text().strip()
+
+
+@pytest.mark.parametrize(
+    ("without", "field", "key"),
+    [
+        ("uts", "hostname", "kernel.hostname"),
+        ("network", "sysctl", "net.ipv4.ip_forward"),
+        ("ipc", "sysctl", "kernel.shmmni"),
+        (None, "sysctl", "vm.swappiness"),
+    ],
+)
+def test_what_would_change_the_host_is_refused(
+    runtime: str, bundle: Path, tmp_path: Path, without: str | None, field: str, key: str
+) -> None:
+    """The host's own value is asked for, so that nothing changes even where it is taken."""
+    config = json.loads((bundle / "config.json").read_text())
+    namespaces = config["linux"]["namespaces"]
+    config["linux"]["namespaces"] = [n for n in namespaces if n["type"] != without]
+    if field == "hostname":
+        config["hostname"] = _current(key)
+    else:
+        config["linux"]["sysctl"] = {key: _current(key)}
+    (bundle / "config.json").write_text(json.dumps(config))
+    _process(bundle, args=["true"])
+    result = _run_in(runtime, bundle, tmp_path)
+    assert result.returncode != 0, result
+    if runtime == SHOCKER_RUNTIME:
+        assert result.stderr.count("\n") == 1 and "config.json" in result.stderr, result.stderr
