@@ -25,6 +25,8 @@ class Limits:
     memory_swap_bytes: int | None = None
     cpu_shares: int | None = None
     cpu_quota_cores: float | None = None
+    # The CFS period the quota is counted in (an OCI spec's cpu.period); None: 100 ms.
+    cpu_period_us: int | None = None
     pids_max: int | None = None
     # The device nodes it may make and open; None: any (--privileged).
     devices: tuple[DeviceRule, ...] | None = None
@@ -85,6 +87,6 @@ def shares_to_weight(shares: int) -> int:
     return math.ceil(10**exponent)
 
 
-def quota_us(cores: float) -> int:
-    """CFS quota per 100 ms period for `cores`; the kernel refuses less than 1 ms."""
-    return max(1000, round(cores * CFS_PERIOD_US))
+def quota_us(cores: float, period_us: int = CFS_PERIOD_US) -> int:
+    """CFS quota per period (100 ms by default) for `cores`; the kernel refuses less than 1 ms."""
+    return max(1000, round(cores * period_us))

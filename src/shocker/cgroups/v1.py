@@ -162,8 +162,9 @@ class V1Cgroup:
         if cpu is not None and limits.cpu_shares is not None:
             writes.append((cpu / "cpu.shares", str(limits.cpu_shares), "CPU shares"))
         if cpu is not None and limits.cpu_quota_cores is not None:
-            writes.append((cpu / "cpu.cfs_period_us", str(CFS_PERIOD_US), "CPU period"))
-            quota = str(quota_us(limits.cpu_quota_cores))
+            period = limits.cpu_period_us or CFS_PERIOD_US
+            writes.append((cpu / "cpu.cfs_period_us", str(period), "CPU period"))
+            quota = str(quota_us(limits.cpu_quota_cores, period))
             writes.append((cpu / "cpu.cfs_quota_us", quota, "CPU quota"))
         if pids is not None and limits.pids_max is not None:
             writes.append((pids / "pids.max", str(limits.pids_max), "pids limit"))

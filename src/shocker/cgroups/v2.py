@@ -136,7 +136,8 @@ class V2Cgroup:
             weight = str(shares_to_weight(limits.cpu_shares))
             writes.append((d / "cpu.weight", weight, "CPU weight"))
         if "cpu" in controllers and limits.cpu_quota_cores is not None:
-            quota = f"{quota_us(limits.cpu_quota_cores)} {CFS_PERIOD_US}"
+            period = limits.cpu_period_us or CFS_PERIOD_US
+            quota = f"{quota_us(limits.cpu_quota_cores, period)} {period}"
             writes.append((d / "cpu.max", quota, "CPU quota"))
         if "pids" in controllers and limits.pids_max is not None:
             writes.append((d / "pids.max", str(limits.pids_max), "pids limit"))

@@ -79,6 +79,7 @@ def limits_of(resources: rs.Resources | None) -> Limits:
         memory_swap_bytes=memory.swap if memory and memory.swap else None,
         cpu_shares=cpu.shares if cpu and cpu.shares else None,
         cpu_quota_cores=cores,
+        cpu_period_us=cpu.period if cpu and cores is not None and cpu.period else None,
         pids_max=pids.limit if pids and pids.limit > 0 else None,
     )
 

@@ -195,3 +195,15 @@ def test_what_would_change_the_host_is_refused(
     assert result.returncode != 0, result
     if runtime == SHOCKER_RUNTIME:
         assert result.stderr.count("\n") == 1 and "config.json" in result.stderr, result.stderr
+
+
+def test_a_cpu_quota_keeps_its_period(runtime: str, bundle: Path, tmp_path: Path) -> None:
+    _resources(bundle, cpu={"quota": 50_000, "period": 200_000})
+    script = (
+        "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us"
+        " 2>/dev/null || cat /sys/fs/cgroup/cpu.max"
+    )
+    _process(bundle, args=["sh", "-c", script])
+    result = _run_in(runtime, bundle, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["50000", "200000"]

@@ -77,6 +77,13 @@ def test_create_writes_every_limit_into_its_hierarchy(root: Path) -> None:
     assert cgroup.path_description == "shocker/c1"
 
 
+def test_a_quota_in_its_own_period(root: Path) -> None:
+    V1Driver(root).create("shocker", "c1", Limits(cpu_quota_cores=0.25, cpu_period_us=200_000))
+    cpu = root / "cpu/shocker/c1"
+    assert (cpu / "cpu.cfs_period_us").read_text() == "200000"
+    assert (cpu / "cpu.cfs_quota_us").read_text() == "50000"
+
+
 @pytest.mark.parametrize(("swap", "memsw"), [(128 * 2**20, str(128 * 2**20)), (-1, "-1")])
 def test_a_swap_limit_is_the_memsw_limit(root: Path, swap: int, memsw: str) -> None:
     limits = Limits(memory_bytes=64 * 2**20, memory_swap_bytes=swap)

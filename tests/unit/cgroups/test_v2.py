@@ -46,6 +46,11 @@ def test_a_root_with_cgroup_controllers_is_driven_as_v2(root: Path) -> None:
     assert detect(root).version == 2
 
 
+def test_a_quota_in_its_own_period(root: Path) -> None:
+    V2Driver(root).create("shocker", "c1", Limits(cpu_quota_cores=0.25, cpu_period_us=200_000))
+    assert (root / "shocker/c1/cpu.max").read_text() == "50000 200000"
+
+
 def test_create_writes_the_limits_in_v2_terms(root: Path) -> None:
     cgroup = V2Driver(root).create("shocker", "c1", LIMITS)
     leaf = root / "shocker/c1"
