@@ -343,21 +343,20 @@ class Container:
     def kill(self, signum: int, *, every: bool) -> None:
         # --all also reaches what is left once the init is gone, as runc's does: containerd
         # kills a shared pid namespace's other processes that way when the init exits.
-        if self.status() == "stopped" and not every:
+        current = self.status()
+        if current == "stopped" and not every:
             raise NotRunning("container not running")
-        if every:
-            for pid in self.pids():
+        try:
+            for pid in self.pids() if every else [self.state.pid]:
                 try:
                     os.kill(pid, signum)
                 except ProcessLookupError:
-                    pass
-            if self.status() == "paused" and signum == SIGKILL:
+                    if not every:
+                        raise NotRunning("container not running") from None
+        finally:
+            # A frozen process dies of SIGKILL only once thawed (runc thaws it too).
+            if current == "paused" and signum == SIGKILL:
                 self.cgroup().thaw()
-            return
-        try:
-            os.kill(self.state.pid, signum)
-        except ProcessLookupError:
-            raise NotRunning("container not running") from None
 
     def delete(self, *, force: bool) -> None:
         current = self.status()

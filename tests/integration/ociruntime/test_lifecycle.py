@@ -227,3 +227,24 @@ def test_exec_without_capabilities_gets_the_containers(
     finally:
         _run(runtime, root, "delete", "--force", cid)
         _reap(pid)
+
+
+def test_sigkill_ends_a_paused_container(
+    runtime: str, bundle: Path, tmp_path: Path, subreaper: None
+) -> None:
+    root, cid = tmp_path / "state", "c" + secrets.token_hex(3)
+    assert _run(runtime, root, "create", "--bundle", str(bundle), cid).returncode == 0
+    pid = int(_state(runtime, root, cid)["pid"])  # type: ignore[call-overload]
+    try:
+        assert _run(runtime, root, "start", cid).returncode == 0
+        assert _run(runtime, root, "pause", cid).returncode == 0
+        assert _run(runtime, root, "kill", cid, "KILL").returncode == 0
+        deadline = time.monotonic() + 10
+        while (found := os.waitpid(pid, os.WNOHANG))[0] == 0:  # frozen: it would never end
+            assert time.monotonic() < deadline, "the paused init did not die of SIGKILL"
+            time.sleep(0.05)
+        assert os.WIFSIGNALED(found[1]) and os.WTERMSIG(found[1]) == 9
+        assert _state(runtime, root, cid)["status"] == "stopped"
+    finally:
+        _run(runtime, root, "delete", "--force", cid)
+        _reap(pid)
