@@ -69,7 +69,8 @@ def _start(
     # The host's paths of our cgroups, read before a new cgroup namespace hides them:
     # /sys/fs/cgroup shows them (plan.cgroup_steps binds them there).
     cgroupns = spec.linux.namespace("cgroup")
-    own_cgroups = rootfs.own_cgroups() if cgroupns is not None and not cgroupns.path else None
+    # Without a new one (--cgroupns host) too: a new mount there shows the host's whole tree.
+    own_cgroups = rootfs.own_cgroups() if cgroupns is None or not cgroupns.path else None
     # Now that the launcher has put us in the container's cgroup: that becomes the root of
     # every hierarchy we see (cgroup_namespaces(7)).
     join_namespaces(spec, None, ("cgroup",))

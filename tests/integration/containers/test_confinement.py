@@ -226,6 +226,21 @@ def test_sys_fs_cgroup_is_read_only_and_shows_the_containers_limits(
     assert result.rc != 0 and "Read-only" in result.err, str(result)
 
 
+def test_with_the_hosts_cgroup_namespace_sys_fs_cgroup_is_still_the_containers_own(
+    shocker: Shocker, busybox_id: str
+) -> None:
+    """A new cgroup mount there shows the host's whole tree (every container's cgroup, the
+    host's limits): the container's own cgroup is what it sees, as under runc."""
+    script = (
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null"
+        " || cat /sys/fs/cgroup/memory.max; grep ' /sys/fs/cgroup' /proc/mounts"
+    )
+    text = out(shocker, "--cgroupns", "host", "-m", "48m", busybox_id, "sh", "-c", script)
+    limit, *mounts = text.splitlines()
+    assert limit == str(48 << 20)
+    assert mounts and all(m.split()[3].startswith("ro,") for m in mounts), mounts
+
+
 def test_privileged_may_make_a_child_cgroup(shocker: Shocker, busybox_id: str) -> None:
     script = "mkdir /sys/fs/cgroup/memory/child && rmdir /sys/fs/cgroup/memory/child && echo made"
     memory = Path("/sys/fs/cgroup/memory")
