@@ -146,9 +146,26 @@ def device_rules(spec: rs.Spec) -> tuple[rs.DeviceRule, ...]:
     return (rs.DeviceRule(allow=False), *rules, *always, *nodes)
 
 
+def cgroup_limits(spec: rs.Spec, *, v1_devices: bool) -> Limits:
+    """The spec's limits for the cgroup driver. Without a v1 devices hierarchy (v2) the
+    device rules go with them, for the driver's BPF_PROG_TYPE_CGROUP_DEVICE program; on v1
+    apply_device_rules writes them."""
+    limits = limits_of(spec.linux.resources)
+    if v1_devices:
+        return limits
+    from shocker.cgroups.devices import DeviceRule
+    from shocker.record import replace
+
+    rules = tuple(
+        DeviceRule(allow=r.allow, type=r.type, major=r.major, minor=r.minor, access=r.access)
+        for r in device_rules(spec)
+    )
+    return replace(limits, devices=rules)
+
+
 def apply_device_rules(parent: str, name: str, rules: tuple[rs.DeviceRule, ...]) -> None:
-    """Device rules in order: v1 devices.deny/devices.allow lines. Refused on v2, where it
-    needs a BPF program, rather than left unenforced."""
+    """Device rules in order: v1 devices.deny/devices.allow lines (on v2 they are a BPF
+    program, see cgroup_limits)."""
     if not rules:
         return
     directory = devices_dir(parent, name)
@@ -204,13 +221,14 @@ def create(
     if directory.exists():
         raise ShockerError(f"container with id exists: {container_id}")
     parent, name = cgroup_location(spec, container_id)
-    resources = spec.linux.resources
     ocistate.make_dir(directory)
     driver = _driver()
     cgroup = None
     try:
-        cgroup = driver.create(parent, name, limits_of(resources))
-        apply_device_rules(parent, name, device_rules(spec))
+        v1_devices = devices_dir(parent, name) is not None
+        cgroup = driver.create(parent, name, cgroup_limits(spec, v1_devices=v1_devices))
+        if v1_devices:
+            apply_device_rules(parent, name, device_rules(spec))
         binds = cgroup_binds(cgroup, parent, name)
 
         def join(pid: int) -> None:
