@@ -17,6 +17,19 @@ from tests.support.prereqs import require
 SHOCKER_RUNTIME = str(Path(sys.executable).parent / "shocker-runtime")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def default_cgroup_parent() -> Iterator[None]:
+    """A spec without cgroupsPath puts its container under shocker-runtime/ in every
+    hierarchy; `delete` removes the container's cgroup, not that parent: the session does,
+    where it made it."""
+    parents = [p / "shocker-runtime" for p in Path("/sys/fs/cgroup").iterdir() if p.is_dir()]
+    made = [p for p in parents if not p.exists()]
+    yield
+    for parent in made:
+        if parent.is_dir():
+            parent.rmdir()  # empty by now: a leftover container cgroup fails the session
+
+
 @pytest.fixture(scope="session")
 def ctrd(
     tmp_path_factory: pytest.TempPathFactory, prerequisites: None
