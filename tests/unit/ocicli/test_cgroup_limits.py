@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from shocker.cgroups.devices import DeviceRule
 from shocker.oci import runtime_spec as rs
-from shocker.ocicli.container import cgroup_limits
+from shocker.ocicli.cgroups import cgroup_limits
 
 SPEC = rs.Spec(
     root=rs.Root(path="rootfs"),
